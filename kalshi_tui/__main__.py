@@ -1,0 +1,3 @@
+from kalshi_tui.cli import main
+
+raise SystemExit(main())

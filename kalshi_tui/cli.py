@@ -1,0 +1,118 @@
+"""Command line: parses arguments and hands off to the module that does the work.
+
+Handlers are imported lazily so `kalshi-tui --help` and `tail` never pay for Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from kalshi_tui import __version__
+from kalshi_tui.errors import UserError
+
+# subcommand -> "module:function"; the function takes the parsed args and returns an exit code.
+HANDLERS = {
+    "run": "kalshi_tui.ui.launch:run_app",
+    "demo": "kalshi_tui.ui.launch:run_demo",
+    "init": "kalshi_tui.config_cli:init",
+    "config-show": "kalshi_tui.config_cli:show",
+    "sim": "kalshi_tui.sim.cli:run",
+    "tail": "kalshi_tui.tail:run",
+}
+
+
+def _sim_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("simulator")
+    g.add_argument("--seed", type=int, default=7, help="random seed: same seed, same stream")
+    g.add_argument("--rate", type=float, default=50.0, help="data messages per second")
+    g.add_argument("--markets", type=int, default=40, metavar="N", help="number of markets")
+
+
+def _endpoint_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("endpoint (instead of a profile)")
+    g.add_argument("--ws-url", help="WebSocket URL, e.g. ws://127.0.0.1:8765/trade-api/ws/v2")
+    g.add_argument("--rest-url", help="REST base URL, e.g. http://127.0.0.1:8765/trade-api/v2")
+    g.add_argument("--key-id", help="API key id")
+    g.add_argument("--key-file", help="path to the PEM private key")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kalshi-tui",
+        description="A terminal dashboard for Kalshi's live markets. "
+        "With no command, opens the dashboard on the default profile.",
+    )
+    parser.add_argument("--version", action="version", version=f"kalshi-tui {__version__}")
+    parser.add_argument("--config", metavar="PATH",
+                        help="config file (default: $KALSHI_TUI_CONFIG or the platform config dir)")
+    parser.add_argument("--profile", metavar="NAME", help="profile to use (default: the default)")
+    parser.add_argument("--theme", metavar="NAME", help="colour theme for the dashboard")
+    parser.add_argument("--debug-log", metavar="PATH", help="write a debug log to PATH")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("run", help="open the dashboard on a profile (the default command)")
+
+    demo = sub.add_parser("demo", help="open the dashboard on the embedded exchange simulator")
+    _sim_options(demo)
+
+    init = sub.add_parser("init", help="write a profile to the config file")
+    init.add_argument("--env", choices=["prod", "demo", "custom"], help="Kalshi environment")
+    init.add_argument("--ws-url", help="custom WebSocket URL (env custom)")
+    init.add_argument("--rest-url", help="custom REST base URL (env custom)")
+    init.add_argument("--key-id", help="API key id")
+    init.add_argument("--key-file", help="path to the PEM private key (the path is stored, not the key)")
+    init.add_argument("--watchlist", action="append", default=[], metavar="NAME=T1,T2",
+                      help="a named watchlist group (repeatable)")
+    init.add_argument("--refresh-rate", type=float, help="screen updates per second")
+    init.add_argument("--default", action="store_true", help="make this the default profile")
+    init.add_argument("--yes", "-y", action="store_true",
+                      help="don't ask questions: take flags and defaults")
+
+    config = sub.add_parser("config", help="inspect settings")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    config_sub.add_parser("show", help="print the resolved profile (key contents never shown)")
+
+    sim = sub.add_parser("sim", help="run the exchange simulator standalone")
+    sim.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    sim.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
+    sim.add_argument("--public-key", metavar="PEM", help="accept this public key instead of "
+                     "creating a throwaway key pair")
+    _sim_options(sim)
+
+    tail = sub.add_parser("tail", help="print the live stream as JSON lines (headless)")
+    _endpoint_options(tail)
+    tail.add_argument("--markets", help="comma-separated market tickers (default: the profile's)")
+    tail.add_argument("--channels", default="orderbook_delta,ticker,trade,fill",
+                      help="comma-separated channels")
+    tail.add_argument("--count", type=int, metavar="N", help="stop after N events")
+    tail.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    tail.add_argument("--books-out", metavar="FILE", help="write every book to FILE at exit")
+    return parser
+
+
+def _handler_name(args: argparse.Namespace) -> str:
+    if args.command is None:
+        return "run"
+    if args.command == "config":
+        return f"config-{args.config_command}"
+    return str(args.command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module_name, func_name = HANDLERS[_handler_name(args)].split(":")
+    try:
+        handler = getattr(importlib.import_module(module_name), func_name)
+        return int(handler(args) or 0)
+    except UserError as exc:
+        print(f"kalshi-tui: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

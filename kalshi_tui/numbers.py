@@ -1,0 +1,117 @@
+"""Exact fixed-point numbers for prices, sizes and money.
+
+Kalshi sends prices as dollar strings with up to 4 decimals ("0.5600") and sizes as
+fixed-point strings with 2 decimals ("10.00"). We hold them as integers:
+
+* price / money: 1/10,000 dollar  (``PRICE_SCALE``), so "0.5600" -> 5600 and $1 -> 10_000
+* size / count:  1/100 contract   (``SIZE_SCALE``),  so "10.00"  -> 1000
+
+Floats never enter: a JSON number that slipped in is read through its shortest repr,
+which is the exact decimal the sender wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+PRICE_PLACES = 4
+SIZE_PLACES = 2
+PRICE_SCALE = 10**PRICE_PLACES
+SIZE_SCALE = 10**SIZE_PLACES
+ONE_DOLLAR = PRICE_SCALE
+CENT = PRICE_SCALE // 100
+
+# Plain decimal only: int() alone would also take "1_0", " 5" and "+5".
+_FIXED = re.compile(r"(-?)(\d{1,30})(?:\.(\d{0,30}))?")
+_CACHE_LIMIT = 65_536
+# Prices and sizes repeat endlessly on the wire; a dict lookup beats re-parsing.
+_caches: dict[int, dict[str, int]] = {PRICE_PLACES: {}, SIZE_PLACES: {}}
+
+
+def _parse_str(text: str, places: int) -> int:
+    m = _FIXED.fullmatch(text)
+    if m is None:
+        raise ValueError(f"not a decimal number: {text[:24]!r}")
+    sign, whole, frac = m.groups()
+    frac = frac or ""
+    if len(frac) > places:
+        if frac[places:].strip("0"):
+            raise ValueError(f"more than {places} decimals: {text[:24]!r}")
+        frac = frac[:places]
+    value = int(whole) * 10**places + int(frac.ljust(places, "0") or "0")
+    return -value if sign else value
+
+
+def parse_fixed(value: object, places: int) -> int:
+    """Parse a wire number into an integer count of ``10**-places`` units."""
+    if type(value) is str:
+        cache = _caches.get(places)
+        if cache is None:
+            return _parse_str(value, places)
+        hit = cache.get(value)
+        if hit is not None:
+            return hit
+        parsed = _parse_str(value, places)
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[value] = parsed
+        return parsed
+    if type(value) is int:
+        return value * 10**places
+    if isinstance(value, float | Decimal) and not isinstance(value, bool):
+        try:
+            exact = Decimal(repr(value)) if isinstance(value, float) else value
+            scaled = exact.scaleb(places)
+        except (InvalidOperation, ValueError):
+            raise ValueError(f"not a finite number: {value!r}") from None
+        if not scaled.is_finite():
+            raise ValueError(f"not a finite number: {value!r}")
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"more than {places} decimals: {value!r}")
+        return int(scaled)
+    raise ValueError(f"expected a number, got {type(value).__name__}")
+
+
+def parse_price(value: object) -> int:
+    """Dollar price -> 1/10,000 dollar."""
+    return parse_fixed(value, PRICE_PLACES)
+
+
+def parse_size(value: object) -> int:
+    """Contract size -> 1/100 contract."""
+    return parse_fixed(value, SIZE_PLACES)
+
+
+def format_fixed(value: int, places: int) -> str:
+    sign = "-" if value < 0 else ""
+    whole, frac = divmod(abs(value), 10**places)
+    return f"{sign}{whole}.{frac:0{places}d}"
+
+
+def format_price(value: int) -> str:
+    """1/10,000 dollar -> the exchange's string, e.g. 5600 -> "0.5600"."""
+    return format_fixed(value, PRICE_PLACES)
+
+
+def format_size(value: int) -> str:
+    """1/100 contract -> the exchange's string, e.g. 1000 -> "10.00"."""
+    return format_fixed(value, SIZE_PLACES)
+
+
+def format_cents(value: int) -> str:
+    """Price for people: 5600 -> "56¢", 5650 -> "56.5¢", 125 -> "1.25¢"."""
+    whole, frac = divmod(abs(value), CENT)
+    sign = "-" if value < 0 else ""
+    if frac == 0:
+        return f"{sign}{whole}¢"
+    return f"{sign}{whole}.{str(frac).rjust(2, '0').rstrip('0')}¢"
+
+
+def format_contracts(value: int) -> str:
+    """Size for people: 1000 -> "10", 1050 -> "10.5", 123456 -> "1,234.56"."""
+    whole, frac = divmod(abs(value), SIZE_SCALE)
+    sign = "-" if value < 0 else ""
+    if frac == 0:
+        return f"{sign}{whole:,}"
+    return f"{sign}{whole:,}.{str(frac).rjust(2, '0').rstrip('0')}"
