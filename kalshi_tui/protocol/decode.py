@@ -1,0 +1,390 @@
+"""One decode function: raw frame -> typed message, integers only.
+
+Hot path: one msgspec pass into a tagged union of wire structs (unknown fields skipped),
+then integer conversion. Anything unusual (an unknown type, legacy integer-cent fields,
+a missing field) drops to a slower tolerant path that either recovers or raises one
+``ProtocolError`` with a short reason. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+
+from kalshi_tui.numbers import format_price, parse_price, parse_size
+from kalshi_tui.protocol import messages as m
+
+Num = str | int | float
+Ticker_ = Annotated[str, msgspec.Meta(min_length=1, max_length=160)]
+Id = Annotated[str, msgspec.Meta(max_length=160)]
+Side = Annotated[str, msgspec.Meta(max_length=8)]
+MAX_LEVELS = 10_000  # a book side with more levels than this is not a real book
+
+
+class ProtocolError(Exception):
+    """A frame that cannot be understood. ``reason`` is short and safe to display."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# ---- wire shapes (as sent), one per known type -------------------------------------------
+
+class _Frame(msgspec.Struct, tag_field="type", kw_only=True, gc=False):
+    sid: int | None = None
+    seq: int | None = None
+    id: int | None = None
+
+
+class _SubscribedMsg(msgspec.Struct, gc=False):
+    channel: str
+    sid: int
+
+
+class _Subscribed(_Frame, tag="subscribed"):
+    msg: _SubscribedMsg
+
+
+class _Ok(_Frame, tag="ok"):
+    msg: dict[str, Any] | list[Any] | None = None
+    market_tickers: list[str] | None = None
+    subscriptions: list[Any] | None = None
+
+
+class _Unsubscribed(_Frame, tag="unsubscribed"):
+    msg: dict[str, Any] | None = None
+
+
+class _ErrorMsg(msgspec.Struct, gc=False):
+    code: int
+    msg: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    market_ticker: Ticker_ | None = None
+    market_tickers: list[Ticker_] | None = None
+
+
+class _Error(_Frame, tag="error"):
+    msg: _ErrorMsg
+
+
+class _SnapshotMsg(msgspec.Struct, gc=False):
+    market_ticker: Ticker_
+    market_id: Id = ""
+    yes_dollars_fp: Annotated[list[tuple[Num, Num]], msgspec.Meta(max_length=MAX_LEVELS)] = []
+    no_dollars_fp: Annotated[list[tuple[Num, Num]], msgspec.Meta(max_length=MAX_LEVELS)] = []
+
+
+class _Snapshot(_Frame, tag="orderbook_snapshot"):
+    msg: _SnapshotMsg
+
+
+class _DeltaMsg(msgspec.Struct, gc=False):
+    market_ticker: Ticker_
+    price_dollars: Num
+    delta_fp: Num
+    side: Side
+    ts_ms: int | None = None
+    client_order_id: Id | None = None
+
+
+class _Delta(_Frame, tag="orderbook_delta"):
+    msg: _DeltaMsg
+
+
+class _TickerMsg(msgspec.Struct, gc=False):
+    market_ticker: Ticker_
+    price_dollars: Num | None = None
+    yes_bid_dollars: Num | None = None
+    yes_ask_dollars: Num | None = None
+    yes_bid_size_fp: Num | None = None
+    yes_ask_size_fp: Num | None = None
+    volume_fp: Num | None = None
+    open_interest_fp: Num | None = None
+    dollar_volume: int | None = None
+    dollar_open_interest: int | None = None
+    ts_ms: int | None = None
+
+
+class _Ticker(_Frame, tag="ticker"):
+    msg: _TickerMsg
+
+
+class _TradeMsg(msgspec.Struct, gc=False):
+    trade_id: Id
+    market_ticker: Ticker_
+    yes_price_dollars: Num
+    count_fp: Num
+    no_price_dollars: Num | None = None
+    taker_outcome_side: Side | None = None
+    taker_side: Side | None = None
+    taker_book_side: Side | None = None
+    is_block_trade: bool = False
+    ts_ms: int | None = None
+
+
+class _Trade(_Frame, tag="trade"):
+    msg: _TradeMsg
+
+
+class _FillMsg(msgspec.Struct, gc=False):
+    trade_id: Id
+    order_id: Id
+    market_ticker: Ticker_
+    yes_price_dollars: Num
+    count_fp: Num
+    action: Side
+    outcome_side: Side | None = None
+    side: Side | None = None
+    purchased_side: Side | None = None
+    book_side: Side | None = None
+    is_taker: bool = False
+    fee_cost: Num | None = None
+    post_position_fp: Num | None = None
+    client_order_id: Id | None = None
+    ts_ms: int | None = None
+    ts: int | str | None = None  # seconds; older frames send RFC 3339 text
+
+
+class _Fill(_Frame, tag="fill"):
+    msg: _FillMsg
+
+
+class _PositionMsg(msgspec.Struct, gc=False):
+    market_ticker: Ticker_
+    position_fp: Num
+    position_cost_dollars: Num | None = None
+    realized_pnl_dollars: Num | None = None
+    fees_paid_dollars: Num | None = None
+    volume_fp: Num | None = None
+
+
+class _Position(_Frame, tag="market_position"):
+    msg: _PositionMsg
+
+
+class _Range(msgspec.Struct, gc=False):
+    start: Num
+    end: Num
+    step: Num
+
+
+class _LifecycleMsg(msgspec.Struct, gc=False):
+    market_ticker: Ticker_
+    event_type: Annotated[str, msgspec.Meta(max_length=64)]
+    result: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    close_ts: int | None = None
+    price_ranges: list[_Range] | None = None
+
+
+class _Lifecycle(_Frame, tag="market_lifecycle_v2"):
+    msg: _LifecycleMsg
+
+
+_WIRE_TYPES: tuple[type[_Frame], ...] = (
+    _Subscribed, _Ok, _Unsubscribed, _Error, _Snapshot, _Delta, _Ticker, _Trade, _Fill,
+    _Position, _Lifecycle,
+)
+_BY_TAG: dict[str, type[_Frame]] = {t.__struct_config__.tag: t for t in _WIRE_TYPES}  # type: ignore[misc]
+_fast = msgspec.json.Decoder(_Subscribed | _Ok | _Unsubscribed | _Error | _Snapshot | _Delta
+                             | _Ticker | _Trade | _Fill | _Position | _Lifecycle)
+_generic = msgspec.json.Decoder()
+
+
+class _Envelope(msgspec.Struct, gc=False):
+    type: Annotated[str, msgspec.Meta(max_length=64)]
+    sid: int | None = None
+    seq: int | None = None
+    id: int | None = None
+
+
+# ---- conversion wire -> typed message ------------------------------------------------------
+
+def _opt_price(v: Num | None) -> int | None:
+    return None if v is None or v == "" else parse_price(v)
+
+
+def _opt_size(v: Num | None) -> int | None:
+    return None if v is None or v == "" else parse_size(v)
+
+
+def _levels(raw: list[tuple[Num, Num]]) -> list[m.Level]:
+    return [(parse_price(p), parse_size(s)) for p, s in raw]
+
+
+def _side(v: str | None, what: str) -> str:
+    if v == "yes" or v == "no":
+        return v
+    raise ProtocolError(f"{what} must be yes or no, got {str(v)[:12]!r}")
+
+
+def _ok(f: _Ok) -> m.Ok:
+    tickers = f.market_tickers
+    subs = f.subscriptions
+    if isinstance(f.msg, dict):
+        tickers = f.msg.get("market_tickers", tickers)
+        subs = f.msg.get("subscriptions", subs)
+    elif isinstance(f.msg, list):
+        subs = f.msg
+    subscriptions = None
+    if subs is not None:
+        try:
+            subscriptions = tuple((str(s["channel"]), int(s["sid"])) for s in subs)
+        except (TypeError, KeyError, ValueError):
+            raise ProtocolError("ok: malformed subscriptions list") from None
+    if tickers is not None and not all(isinstance(t, str) for t in tickers):
+        raise ProtocolError("ok: market_tickers must be strings")
+    return m.Ok(sid=f.sid, seq=f.seq, id=f.id,
+                market_tickers=tuple(tickers) if tickers is not None else None,
+                subscriptions=subscriptions)
+
+
+def _convert(f: _Frame) -> m.AnyMessage:  # noqa: PLR0911 - one branch per type
+    t = type(f)
+    if t is _Delta:
+        d = f.msg  # type: ignore[attr-defined]
+        return m.OrderbookDelta(sid=f.sid, seq=f.seq, market_ticker=d.market_ticker,
+                                side=_side(d.side, "side"), price=parse_price(d.price_dollars),
+                                delta=parse_size(d.delta_fp), ts_ms=d.ts_ms,
+                                client_order_id=d.client_order_id)
+    if t is _Ticker:
+        k = f.msg  # type: ignore[attr-defined]
+        return m.Ticker(sid=f.sid, seq=f.seq, market_ticker=k.market_ticker,
+                        price=_opt_price(k.price_dollars), yes_bid=_opt_price(k.yes_bid_dollars),
+                        yes_ask=_opt_price(k.yes_ask_dollars),
+                        yes_bid_size=_opt_size(k.yes_bid_size_fp),
+                        yes_ask_size=_opt_size(k.yes_ask_size_fp), volume=_opt_size(k.volume_fp),
+                        open_interest=_opt_size(k.open_interest_fp),
+                        dollar_volume=k.dollar_volume,
+                        dollar_open_interest=k.dollar_open_interest, ts_ms=k.ts_ms)
+    if t is _Snapshot:
+        s = f.msg  # type: ignore[attr-defined]
+        return m.OrderbookSnapshot(sid=f.sid, seq=f.seq, id=f.id, market_ticker=s.market_ticker,
+                                   market_id=s.market_id, yes=_levels(s.yes_dollars_fp),
+                                   no=_levels(s.no_dollars_fp))
+    if t is _Trade:
+        r = f.msg  # type: ignore[attr-defined]
+        yes_price = parse_price(r.yes_price_dollars)
+        no_price = _opt_price(r.no_price_dollars)
+        return m.Trade(sid=f.sid, seq=f.seq, trade_id=r.trade_id, market_ticker=r.market_ticker,
+                       yes_price=yes_price,
+                       no_price=10_000 - yes_price if no_price is None else no_price,
+                       count=parse_size(r.count_fp),
+                       taker_side=_side(r.taker_outcome_side or r.taker_side, "taker side"),
+                       taker_book_side=r.taker_book_side, is_block_trade=r.is_block_trade,
+                       ts_ms=r.ts_ms)
+    if t is _Subscribed:
+        return m.Subscribed(sid=f.msg.sid, seq=f.seq, id=f.id,  # type: ignore[attr-defined]
+                            channel=f.msg.channel)  # type: ignore[attr-defined]
+    if t is _Ok:
+        return _ok(f)  # type: ignore[arg-type]
+    if t is _Unsubscribed:
+        return m.Unsubscribed(sid=f.sid, seq=f.seq, id=f.id)
+    if t is _Error:
+        e = f.msg  # type: ignore[attr-defined]
+        tickers = tuple(e.market_tickers or ()) or ((e.market_ticker,) if e.market_ticker else ())
+        return m.Error(sid=f.sid, seq=f.seq, id=f.id, code=e.code, text=e.msg,
+                       market_tickers=tickers)
+    if t is _Fill:
+        x = f.msg  # type: ignore[attr-defined]
+        ts_ms = x.ts_ms if x.ts_ms is not None else (x.ts * 1000 if type(x.ts) is int else None)
+        return m.Fill(sid=f.sid, seq=f.seq, trade_id=x.trade_id, order_id=x.order_id,
+                      market_ticker=x.market_ticker,
+                      side=_side(x.outcome_side or x.purchased_side or x.side, "fill side"),
+                      action=x.action, yes_price=parse_price(x.yes_price_dollars),
+                      count=parse_size(x.count_fp), fee=_opt_price(x.fee_cost) or 0,
+                      is_taker=x.is_taker, book_side=x.book_side,
+                      post_position=_opt_size(x.post_position_fp),
+                      client_order_id=x.client_order_id, ts_ms=ts_ms)
+    if t is _Position:
+        p = f.msg  # type: ignore[attr-defined]
+        return m.MarketPosition(sid=f.sid, seq=f.seq, market_ticker=p.market_ticker,
+                                position=parse_size(p.position_fp),
+                                position_cost=_opt_price(p.position_cost_dollars),
+                                realized_pnl=_opt_price(p.realized_pnl_dollars),
+                                fees_paid=_opt_price(p.fees_paid_dollars),
+                                volume=_opt_size(p.volume_fp))
+    if t is _Lifecycle:
+        c = f.msg  # type: ignore[attr-defined]
+        ranges = None
+        if c.price_ranges is not None:
+            ranges = tuple((parse_price(r.start), parse_price(r.end), parse_price(r.step))
+                           for r in c.price_ranges)
+        return m.Lifecycle(sid=f.sid, seq=f.seq, market_ticker=c.market_ticker,
+                           event_type=c.event_type, result=c.result, close_ts=c.close_ts,
+                           price_ranges=ranges)
+    raise AssertionError(t)  # pragma: no cover - every wire type is handled above
+
+
+# ---- legacy integer-cent fields, read only when the dollar field is absent ------------------
+
+def _cents(v: Any) -> Any:
+    return format_price(v * 100) if type(v) is int else v
+
+
+_LEGACY: dict[str, tuple[tuple[str, str, bool], ...]] = {
+    # type: (old field, new field, old field is cents (else whole contracts))
+    "orderbook_delta": (("price", "price_dollars", True), ("delta", "delta_fp", False)),
+    "ticker": (("price", "price_dollars", True), ("yes_bid", "yes_bid_dollars", True),
+               ("yes_ask", "yes_ask_dollars", True), ("volume", "volume_fp", False),
+               ("open_interest", "open_interest_fp", False)),
+    "trade": (("yes_price", "yes_price_dollars", True), ("no_price", "no_price_dollars", True),
+              ("count", "count_fp", False)),
+    "fill": (("yes_price", "yes_price_dollars", True), ("count", "count_fp", False),
+             ("post_position", "post_position_fp", False)),
+    "market_position": (("position", "position_fp", False),),
+}
+
+
+def _upgrade_legacy(kind: str, msg: dict[str, Any]) -> None:
+    for old, new, cents in _LEGACY.get(kind, ()):
+        if new not in msg and old in msg:
+            msg[new] = _cents(msg[old]) if cents else msg[old]
+    if kind == "orderbook_snapshot":
+        for side in ("yes", "no"):
+            legacy = msg.get(side)
+            if f"{side}_dollars_fp" not in msg and isinstance(legacy, list):
+                msg[f"{side}_dollars_fp"] = [
+                    [_cents(lv[0]), lv[1]] if isinstance(lv, list) and len(lv) == 2 else lv
+                    for lv in legacy
+                ]
+
+
+def _slow(raw: bytes | str) -> m.AnyMessage:
+    try:
+        obj = _generic.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(f"bad JSON: {str(exc)[:80]}") from None
+    if not isinstance(obj, dict):
+        raise ProtocolError("frame is not a JSON object")
+    try:
+        env = msgspec.convert(obj, _Envelope)
+    except msgspec.ValidationError as exc:
+        raise ProtocolError(f"bad envelope: {str(exc)[:80]}") from None
+    wire = _BY_TAG.get(env.type)
+    if wire is None:
+        return m.Unknown(type=env.type, sid=env.sid, seq=env.seq, id=env.id)
+    msg = obj.get("msg")
+    if isinstance(msg, dict):
+        _upgrade_legacy(env.type, msg)
+    try:
+        frame = msgspec.convert(obj, wire)
+    except msgspec.ValidationError as exc:
+        raise ProtocolError(f"{env.type}: {str(exc)[:100]}") from None
+    return _convert_checked(frame)
+
+
+def _convert_checked(frame: _Frame) -> m.AnyMessage:
+    try:
+        return _convert(frame)
+    except ValueError as exc:
+        raise ProtocolError(f"{frame.__struct_config__.tag}: {exc}") from None
+
+
+def decode(raw: bytes | str) -> m.AnyMessage:
+    """Decode one text frame. Raises ``ProtocolError`` for anything malformed."""
+    try:
+        frame = _fast.decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return _slow(raw)
+    return _convert_checked(frame)
