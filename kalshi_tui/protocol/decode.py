@@ -239,7 +239,7 @@ def _ok(f: _Ok) -> m.Ok:
                 subscriptions=subscriptions)
 
 
-def _convert(f: _Frame) -> m.AnyMessage:  # noqa: PLR0911 - one branch per type
+def _convert(f: _Frame) -> m.AnyMessage:
     t = type(f)
     if t is _Delta:
         d = f.msg  # type: ignore[attr-defined]
