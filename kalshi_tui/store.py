@@ -1,0 +1,359 @@
+"""Market state: everything the dashboard shows, kept exact and fed by typed messages.
+
+The store is pure data: no I/O, no Textual, no clock of its own beyond the ``clock``
+it is given. Writers (the stream) call ``apply``; readers (UI, ``tail``) look at the
+fields and call ``take_changes`` to learn what moved since they last looked, so a redraw
+touches only what changed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from kalshi_tui.book import OrderBook
+from kalshi_tui.protocol import codes
+from kalshi_tui.protocol import messages as m
+
+# Connection states, worst last; the header badge shows the overall one.
+LIVE = "live"
+CONNECTING = "connecting"
+RECONNECTING = "reconnecting"
+STALE = "stale"
+DOWN = "down"
+AUTH_FAILED = "auth failed"
+
+_LIFECYCLE_STATUS = {
+    "created": "initialized",
+    "activated": "active",
+    "deactivated": "inactive",
+    "closed": "closed",
+    "determined": "determined",
+    "settled": "finalized",
+}
+
+
+@dataclass(slots=True)
+class MarketMeta:
+    """What REST knows about a market: names, status and its tick grid."""
+
+    ticker: str
+    title: str = ""
+    subtitle: str = ""
+    event_ticker: str = ""
+    series_ticker: str = ""
+    status: str = ""
+    #: (start, end, step) in 1/10,000 dollar; empty = the usual 1¢ grid
+    price_ranges: tuple[tuple[int, int, int], ...] = ()
+    close_ts: int | None = None
+
+    def tick_at(self, price: int) -> int:
+        for start, end, step in self.price_ranges:
+            if start <= price < end:
+                return step
+        return 100
+
+
+@dataclass(slots=True)
+class MarketState:
+    ticker: str
+    book: OrderBook
+    meta: MarketMeta | None = None
+    last_ticker: m.Ticker | None = None
+    last_price: int | None = None
+    open_price: int | None = None  # first last-price seen this session: "change" is against it
+    prev_price: int | None = None
+    volume: int | None = None
+    open_interest: int | None = None
+    status: str = ""
+    position: m.MarketPosition | None = None
+    trades: deque[m.Trade] = field(default_factory=lambda: deque(maxlen=200))
+    updated: float = 0.0  # clock() of the last message about this market; 0 = never
+
+    @property
+    def change(self) -> int | None:
+        if self.last_price is None or self.open_price is None:
+            return None
+        return self.last_price - self.open_price
+
+    @property
+    def title(self) -> str:
+        return self.meta.title if self.meta else ""
+
+
+@dataclass(slots=True)
+class ErrorEvent:
+    at: float  # wall clock, for display
+    code: int | None  # None for a client-side problem (bad frame, network)
+    sentence: str
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class Subscription:
+    connection: int
+    channel: str
+    sid: int | None
+    markets: int
+
+
+class RateMeter:
+    """Per-second counts for msgs/s and bytes/s, with a short history for sparklines."""
+
+    __slots__ = ("_bucket", "_count", "history")
+
+    def __init__(self, seconds: int = 60) -> None:
+        self.history: deque[int] = deque(maxlen=seconds)
+        self._bucket = 0
+        self._count = 0
+
+    def add(self, n: int, now: float) -> None:
+        second = int(now)
+        if second != self._bucket:
+            self._roll(second)
+        self._count += n
+
+    def _roll(self, second: int) -> None:
+        if self._bucket:
+            self.history.append(self._count)
+            # Whole seconds with no traffic still count, as zeros (capped by maxlen).
+            for _ in range(min(second - self._bucket - 1, self.history.maxlen or 0)):
+                self.history.append(0)
+        self._bucket = second
+        self._count = 0
+
+    def rate(self, now: float) -> int:
+        """Count in the last complete second."""
+        if int(now) != self._bucket:
+            self._roll(int(now))
+        return self.history[-1] if self.history else 0
+
+
+@dataclass(slots=True)
+class Metrics:
+    """Connection health for the Connection tab and the header badge."""
+
+    state: str = CONNECTING
+    endpoint: str = ""
+    connected_since: float | None = None  # wall clock of the current connection
+    reconnects: int = 0
+    messages: int = 0
+    bytes: int = 0
+    gaps: int = 0
+    resyncs: int = 0
+    conflations: int = 0
+    protocol_errors: int = 0
+    ping_rtt: float | None = None  # seconds
+    clock_offset: float | None = None  # server - local, seconds, from the Date header
+    errors_by_code: Counter[int] = field(default_factory=Counter)
+    unknown_types: Counter[str] = field(default_factory=Counter)
+    last_errors: deque[ErrorEvent] = field(default_factory=lambda: deque(maxlen=50))
+    msg_rate: RateMeter = field(default_factory=RateMeter)
+    byte_rate: RateMeter = field(default_factory=RateMeter)
+    subscriptions: list[Subscription] = field(default_factory=list)
+    connections: dict[int, str] = field(default_factory=dict)  # pool index -> state
+
+    def uptime(self, now: float | None = None) -> float:
+        if self.connected_since is None:
+            return 0.0
+        return max(0.0, (now or time.time()) - self.connected_since)
+
+
+@dataclass(slots=True)
+class Changes:
+    """What moved since the last ``take_changes``: readers redraw only this."""
+
+    markets: set[str] = field(default_factory=set)  # quotes, last, status: watchlist rows
+    books: set[str] = field(default_factory=set)  # depth
+    trades: bool = False
+    fills: bool = False
+    connection: bool = False
+    metadata: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.markets or self.books or self.trades or self.fills
+                    or self.connection or self.metadata)
+
+
+class Store:
+    def __init__(self, *, trade_ring: int = 200, all_trades_ring: int = 1000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.markets: dict[str, MarketState] = {}
+        self.metrics = Metrics()
+        self.trades: deque[m.Trade] = deque(maxlen=all_trades_ring)
+        self.fills: dict[str, m.Fill] = {}  # by trade id, in arrival order
+        self.positions: dict[str, m.MarketPosition] = {}
+        self.clock = clock
+        self._trade_ring = trade_ring
+        self._changes = Changes()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def market(self, ticker: str) -> MarketState:
+        state = self.markets.get(ticker)
+        if state is None:
+            state = self.markets[ticker] = MarketState(
+                ticker, OrderBook(ticker), trades=deque(maxlen=self._trade_ring))
+        return state
+
+    def apply(self, msg: m.Message, *, no_on_yes_scale: bool = False) -> None:
+        """Fold one data message into the state. Control frames are the stream's business."""
+        t = type(msg)
+        if t is m.OrderbookDelta:
+            d: m.OrderbookDelta = msg  # type: ignore[assignment]
+            state = self.markets.get(d.market_ticker) or self.market(d.market_ticker)
+            state.book.apply_delta(d.side, d.price, d.delta, no_on_yes_scale=no_on_yes_scale)
+            state.updated = self.clock()
+            self._changes.books.add(d.market_ticker)
+        elif t is m.Ticker:
+            self._apply_ticker(msg)  # type: ignore[arg-type]
+        elif t is m.OrderbookSnapshot:
+            s: m.OrderbookSnapshot = msg  # type: ignore[assignment]
+            state = self.market(s.market_ticker)
+            state.book.apply_snapshot(s.yes, s.no, no_on_yes_scale=no_on_yes_scale)
+            state.updated = self.clock()
+            self._changes.books.add(s.market_ticker)
+            self._changes.markets.add(s.market_ticker)
+        elif t is m.Trade:
+            self._apply_trade(msg)  # type: ignore[arg-type]
+        elif t is m.Fill:
+            self.add_fill(msg)  # type: ignore[arg-type]
+        elif t is m.MarketPosition:
+            p: m.MarketPosition = msg  # type: ignore[assignment]
+            self.positions[p.market_ticker] = p
+            self.market(p.market_ticker).position = p
+            self._changes.fills = True
+        elif t is m.Lifecycle:
+            self._apply_lifecycle(msg)  # type: ignore[arg-type]
+
+    def _apply_ticker(self, k: m.Ticker) -> None:
+        state = self.market(k.market_ticker)
+        state.last_ticker = k
+        if k.price is not None and k.price != state.last_price:
+            state.prev_price = state.last_price
+            state.last_price = k.price
+            if state.open_price is None:
+                state.open_price = k.price
+        if k.volume is not None:
+            state.volume = k.volume
+        if k.open_interest is not None:
+            state.open_interest = k.open_interest
+        state.updated = self.clock()
+        self._changes.markets.add(k.market_ticker)
+
+    def _apply_trade(self, tr: m.Trade) -> None:
+        state = self.market(tr.market_ticker)
+        state.trades.append(tr)
+        self.trades.append(tr)
+        if tr.yes_price != state.last_price:
+            state.prev_price = state.last_price
+            state.last_price = tr.yes_price
+            if state.open_price is None:
+                state.open_price = tr.yes_price
+        state.updated = self.clock()
+        self._changes.trades = True
+        self._changes.markets.add(tr.market_ticker)
+
+    def _apply_lifecycle(self, ev: m.Lifecycle) -> None:
+        state = self.market(ev.market_ticker)
+        status = _LIFECYCLE_STATUS.get(ev.event_type)
+        if status:
+            state.status = status
+            if state.meta:
+                state.meta.status = status
+        if ev.price_ranges and state.meta:
+            state.meta.price_ranges = ev.price_ranges
+        self._changes.markets.add(ev.market_ticker)
+
+    def add_fill(self, fill: m.Fill) -> bool:
+        """Record a fill once per trade id (live and backfilled copies are the same fill)."""
+        if fill.trade_id in self.fills:
+            return False
+        self.fills[fill.trade_id] = fill
+        self._changes.fills = True
+        return True
+
+    def set_meta(self, metas: Iterable[MarketMeta]) -> None:
+        for meta in metas:
+            state = self.market(meta.ticker)
+            state.meta = meta
+            if meta.status and not state.status:
+                state.status = meta.status
+        self._changes.metadata = True
+
+    def mark_stale(self, tickers: Iterable[str], reason: str) -> None:
+        for ticker in tickers:
+            state = self.markets.get(ticker)
+            if state is not None:
+                state.book.desync(reason)
+                self._changes.books.add(ticker)
+                self._changes.markets.add(ticker)
+
+    def drop_books(self, reason: str) -> None:
+        """On reconnect every book is dropped: sids and seqs start over."""
+        for ticker, state in self.markets.items():
+            state.book.clear(reason)
+            self._changes.books.add(ticker)
+            self._changes.markets.add(ticker)
+
+    def forget(self, ticker: str) -> None:
+        """A market left the watchlist: its book can't be kept current any more."""
+        state = self.markets.get(ticker)
+        if state is not None:
+            state.book.clear("not subscribed")
+            self._changes.markets.add(ticker)
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def record_traffic(self, messages: int, nbytes: int, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        mt = self.metrics
+        mt.messages += messages
+        mt.bytes += nbytes
+        mt.msg_rate.add(messages, now)
+        mt.byte_rate.add(nbytes, now)
+
+    def record_error(self, code: int | None, detail: str = "", sentence: str | None = None) -> None:
+        if code is not None:
+            self.metrics.errors_by_code[code] += 1
+            sentence = sentence or codes.describe(code).sentence
+        else:
+            self.metrics.protocol_errors += 1
+        self.metrics.last_errors.append(
+            ErrorEvent(time.time(), code, sentence or "Problem on the connection.", detail[:200]))
+        self._changes.connection = True
+
+    def set_state(self, state: str, connection: int = 0) -> None:
+        mt = self.metrics
+        mt.connections[connection] = state
+        states = set(mt.connections.values())
+        # The badge shows the worst connection: one pool member down is not "live".
+        for overall in (AUTH_FAILED, DOWN, RECONNECTING, CONNECTING, STALE, LIVE):
+            if overall in states:
+                mt.state = overall
+                break
+        self._changes.connection = True
+
+    def touch_connection(self) -> None:
+        self._changes.connection = True
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def take_changes(self) -> Changes:
+        changes, self._changes = self._changes, Changes()
+        return changes
+
+    def age(self, ticker: str, now: float | None = None) -> float | None:
+        """Seconds since the last message about ``ticker`` (None: nothing yet)."""
+        state = self.markets.get(ticker)
+        if state is None or not state.updated:
+            return None
+        return (self.clock() if now is None else now) - state.updated
+
+    def fills_newest_first(self) -> list[m.Fill]:
+        return sorted(self.fills.values(), key=lambda f: f.ts_ms or 0, reverse=True)
+
+    def total_fees(self) -> int:
+        return sum(f.fee for f in self.fills.values())
