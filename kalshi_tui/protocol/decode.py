@@ -355,6 +355,12 @@ def _slow(raw: bytes | str) -> m.AnyMessage:
         obj = _generic.decode(raw)
     except msgspec.DecodeError as exc:
         raise ProtocolError(f"bad JSON: {str(exc)[:80]}") from None
+    return decode_obj(obj)
+
+
+def decode_obj(obj: object) -> m.AnyMessage:
+    """Decode an already-parsed frame: the tolerant path, also used for REST records
+    reshaped as frames (so a backfilled fill is read exactly like a live one)."""
     if not isinstance(obj, dict):
         raise ProtocolError("frame is not a JSON object")
     try:
