@@ -22,8 +22,9 @@ SIZE_SCALE = 10**SIZE_PLACES
 ONE_DOLLAR = PRICE_SCALE
 CENT = PRICE_SCALE // 100
 
-# Plain decimal only: int() alone would also take "1_0", " 5" and "+5".
-_FIXED = re.compile(r"(-?)(\d{1,30})(?:\.(\d{0,30}))?")
+# Plain ASCII decimal only: int() alone would also take "1_0", " 5", "+5" and "\u0665"
+# (and \d matches every Unicode digit, hence [0-9]).
+_FIXED = re.compile(r"(-?)([0-9]{1,30})(?:\.([0-9]{1,30}))?")
 _CACHE_LIMIT = 65_536
 # Prices and sizes repeat endlessly on the wire; a dict lookup beats re-parsing.
 _caches: dict[int, dict[str, int]] = {PRICE_PLACES: {}, SIZE_PLACES: {}}
@@ -61,7 +62,8 @@ def parse_fixed(value: object, places: int) -> int:
         return value * 10**places
     if isinstance(value, float | Decimal) and not isinstance(value, bool):
         try:
-            exact = Decimal(repr(value)) if isinstance(value, float) else value
+            # float.__repr__, not repr(): a float subclass may print itself differently.
+            exact = Decimal(float.__repr__(value)) if isinstance(value, float) else value
             scaled = exact.scaleb(places)
         except (InvalidOperation, ValueError):
             raise ValueError(f"not a finite number: {value!r}") from None
