@@ -60,7 +60,9 @@ def load_private_key(path: str | os.PathLike[str], passphrase: str | bytes | Non
             f"key file {path} is not a PEM RSA private key (PKCS#1 or PKCS#8)"
         ) from None
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise KeyFileError(f"key file {path} holds a {type(key).__name__}, not an RSA key")
+        raise KeyFileError(
+            f"key file {path} is not an RSA key ({type(key).__name__}): Kalshi keys are RSA"
+        )
     return key
 
 
@@ -150,6 +152,8 @@ def write_private_key(key: rsa.RSAPrivateKey, path: str | os.PathLike[str], *,
     """Write a PEM key with mode 0600 from the first byte (never briefly world-readable)."""
     p = Path(path)
     fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # The mode argument only applies to a new file: tighten an existing one before writing.
+    os.fchmod(fd, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(private_key_pem(key, pkcs8=pkcs8, passphrase=passphrase))
     os.chmod(p, 0o600)
