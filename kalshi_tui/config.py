@@ -1,0 +1,739 @@
+"""Settings: named profiles in one TOML file.
+
+``config.toml`` lives in the platform config dir (``platformdirs.user_config_dir("kalshi-tui")``)
+unless ``--config`` or ``$KALSHI_TUI_CONFIG`` names another file::
+
+    default_profile = "main"
+
+    [profiles.main]
+    environment = "prod"              # prod | demo | custom (custom needs ws_url and rest_url)
+    key_id = "a952bcbe-..."
+    key_file = "~/.kalshi/key.pem"    # a path: the key itself never goes in this file
+    theme = "kalshi-dark"
+    refresh_rate = 10.0               # screen updates per second, 0 < r <= 60
+
+    [profiles.main.watchlists]        # named groups of market tickers (tabs), order kept
+    elections = ["PRES-2028-DEM", "PRES-2028-REP"]
+
+    [profiles.main.bindings]          # optional key remaps: action id -> key
+    quit = "ctrl+q"
+
+    [profiles.main.stream]            # optional; see StreamSettings
+    backoff_cap = 60.0
+
+Reading is strict: every problem raises :class:`ConfigError`, a one-line message naming the file,
+the dotted setting and the fix. Unknown settings are errors too, so a typo never passes silently.
+Writing is atomic (temp file + fsync + rename, mode 0600): a crash leaves the old file intact.
+TOML comments are not kept when the app rewrites the file.
+
+No I/O happens at import, and neither Textual nor cryptography is imported here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import difflib
+import math
+import os
+import re
+import shlex
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kalshi_tui.errors import UserError
+
+ENV_VAR = "KALSHI_TUI_CONFIG"
+APP_NAME = "kalshi-tui"
+FILE_NAME = "config.toml"
+
+DEFAULT_PROFILE_NAME = "main"
+DEFAULT_THEME = "kalshi-dark"
+DEFAULT_REFRESH_RATE = 10.0
+MAX_REFRESH_RATE = 60.0
+
+# environment -> (WebSocket URL, REST base URL)
+ENDPOINTS: dict[str, tuple[str, str]] = {
+    "prod": ("wss://external-api-ws.kalshi.com/trade-api/ws/v2",
+             "https://external-api.kalshi.com/trade-api/v2"),
+    "demo": ("wss://external-api-ws.demo.kalshi.co/trade-api/ws/v2",
+             "https://external-api.demo.kalshi.co/trade-api/v2"),
+}
+ENVIRONMENTS = ("prod", "demo", "custom")
+
+_TOP_KEYS = ("default_profile", "profiles")
+_PROFILE_KEYS = ("environment", "ws_url", "rest_url", "key_id", "key_file", "theme",
+                 "refresh_rate", "watchlists", "bindings", "stream")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class ConfigError(UserError):
+    """A setting is wrong. ``str()`` is one line: file, dotted setting, what is wrong, the fix."""
+
+    def __init__(self, path: Path | str | None, setting: str, problem: str, fix: str) -> None:
+        self.path = Path(path) if path is not None else None
+        self.setting = setting
+        self.problem = problem
+        self.fix = fix
+        where = f"{display_path(self.path)}: " if self.path is not None else ""
+        text = f"{where}{problem}: {fix}"
+        # One line, always: the CLI prints this as is.
+        super().__init__(text.replace("\r", " ").replace("\n", " "))
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSettings:
+    """Tuning of the WebSocket stream ([profiles.NAME.stream])."""
+
+    backoff_base: float = 0.5              # s, first reconnect delay (before full jitter)
+    backoff_cap: float = 30.0              # s, longest reconnect delay
+    stable_after: float = 30.0             # s connected before the backoff resets
+    dead_link_timeout: float = 25.0        # s of silence (no frame, no ping) = dead link
+    markets_per_subscription: int = 500    # shard big watchlists over subscriptions...
+    subscriptions_per_connection: int = 10  # ...and connections
+    commands_per_second: float = 10.0      # command rate per subscription
+    buffer_size: int = 10_000              # frames between socket reader and store
+
+
+# name -> (type, smallest allowed value, is that smallest value itself allowed)
+_STREAM_RULES: dict[str, tuple[type, float, bool]] = {
+    "backoff_base": (float, 0, False),
+    "backoff_cap": (float, 0, False),
+    "stable_after": (float, 0, True),
+    "dead_link_timeout": (float, 0, False),
+    "markets_per_subscription": (int, 1, True),
+    "subscriptions_per_connection": (int, 1, True),
+    "commands_per_second": (float, 0, False),
+    "buffer_size": (int, 1, True),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """One resolved profile: URLs filled in from the environment, key_file expanded.
+
+    Treat the dicts as read-only; the ``with_*`` helpers return changed copies, which
+    :func:`write_profile` saves.
+    """
+
+    name: str
+    environment: str = "prod"
+    ws_url: str = ENDPOINTS["prod"][0]
+    rest_url: str = ENDPOINTS["prod"][1]
+    key_id: str | None = None
+    key_file: Path | None = None
+    watchlists: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    theme: str = DEFAULT_THEME
+    refresh_rate: float = DEFAULT_REFRESH_RATE
+    bindings: dict[str, str] = field(default_factory=dict, hash=False)
+    stream: StreamSettings = field(default_factory=StreamSettings)
+    # The file it came from (or will be written to): only for error messages.
+    source: Path | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def create(cls, name: str = DEFAULT_PROFILE_NAME, environment: str = "prod", *,
+               ws_url: str | None = None, rest_url: str | None = None,
+               key_id: str | None = None, key_file: str | os.PathLike[str] | None = None,
+               watchlists: Mapping[str, Iterable[str]] | None = None,
+               theme: str = DEFAULT_THEME, refresh_rate: float = DEFAULT_REFRESH_RATE,
+               bindings: Mapping[str, str] | None = None,
+               stream: StreamSettings | None = None,
+               source: Path | None = None) -> Profile:
+        """Build and validate a profile from values (same rules and errors as the file)."""
+        table: dict[str, Any] = {"environment": environment, "theme": theme,
+                                 "refresh_rate": refresh_rate}
+        optional = {"ws_url": ws_url, "rest_url": rest_url, "key_id": key_id,
+                    "key_file": os.fspath(key_file) if key_file is not None else None}
+        table.update({k: v for k, v in optional.items() if v is not None})
+        if watchlists:
+            table["watchlists"] = {k: list(v) for k, v in watchlists.items()}
+        if bindings:
+            table["bindings"] = dict(bindings)
+        if stream is not None:
+            table["stream"] = dataclasses.asdict(stream)
+        return _parse_profile(name, table, source)
+
+    # -- helpers for the UI: each returns a new Profile ---------------------------------------
+
+    def with_watchlist(self, name: str, tickers: Iterable[str]) -> Profile:
+        """Set (or add, at the end) one watchlist group."""
+        groups = dict(self.watchlists)
+        groups[name] = _unique(tickers)
+        return dataclasses.replace(self, watchlists=groups)
+
+    def without_watchlist(self, name: str) -> Profile:
+        groups = {k: v for k, v in self.watchlists.items() if k != name}
+        return dataclasses.replace(self, watchlists=groups)
+
+    def with_market(self, watchlist: str, ticker: str) -> Profile:
+        """Append a market to a group (created if missing); no-op if already there."""
+        return self.with_watchlist(watchlist, (*self.watchlists.get(watchlist, ()), ticker))
+
+    def without_market(self, watchlist: str, ticker: str) -> Profile:
+        if watchlist not in self.watchlists:
+            return self
+        return self.with_watchlist(watchlist, [t for t in self.watchlists[watchlist] if t != ticker])
+
+    def with_binding(self, action: str, key: str | None) -> Profile:
+        """Remap an action to a key, or drop the remap with ``key=None``."""
+        keys = {k: v for k, v in self.bindings.items() if k != action}
+        if key is not None:
+            keys[action] = key
+        return dataclasses.replace(self, bindings=keys)
+
+    @property
+    def tickers(self) -> tuple[str, ...]:
+        """Every market in every watchlist, first appearance first (what to subscribe)."""
+        return _unique(t for group in self.watchlists.values() for t in group)
+
+    # -- credentials ---------------------------------------------------------------------------
+
+    def key_problem(self) -> str | None:
+        """Why this profile can't sign in (missing key id/file, unsafe permissions), or None."""
+        issue = self._key_issue()
+        return issue[1] if issue else None
+
+    def check_key_file(self) -> Path:
+        """The key file's path, once it is known to exist and be private; else ConfigError."""
+        issue = self._key_issue()
+        if issue is None:
+            assert self.key_file is not None
+            return self.key_file
+        leaf, problem, fix = issue
+        setting = f"{_dotted('profiles', self.name)}.{leaf}"
+        text = f"{setting} {problem}" if problem.startswith("is ") else f"{setting}: {problem}"
+        raise ConfigError(self.source, setting, text, fix)
+
+    def _key_issue(self) -> tuple[str, str, str] | None:
+        """(setting, problem, fix) for the first thing that stops signing in, or None."""
+        init = f"kalshi-tui {_profile_option(self.name)}init"
+        if not self.key_id:
+            return "key_id", "is not set", f"run {init} --key-id ID"
+        if self.key_file is None:
+            return "key_file", "is not set", f"run {init} --key-file PATH"
+        from kalshi_tui.auth import key_file_problem  # lazy: cryptography is a slow import
+
+        problem = key_file_problem(self.key_file)
+        if problem is None:
+            return None
+        fix = ("fix the permissions" if "chmod" in problem
+               else f"fix the path ({init} --key-file PATH)")
+        return "key_file", problem, fix
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole file: where it is, which profile is the default, every profile by name."""
+
+    path: Path
+    default_profile: str | None = None
+    profiles: dict[str, Profile] = field(default_factory=dict, hash=False)
+
+    def profile(self, name: str | None = None) -> Profile:
+        """The named profile, or the default one (a lone profile is the default)."""
+        if name is None:
+            name = self.default_profile
+            if name is None:
+                if len(self.profiles) == 1:
+                    return next(iter(self.profiles.values()))
+                if not self.profiles:
+                    raise ConfigError(self.path, "profiles", "no profiles yet",
+                                      "run kalshi-tui init to write one")
+                raise ConfigError(self.path, "default_profile", "default_profile is not set",
+                                  f"set it to one of {_names(self.profiles)} or pass --profile")
+        found = self.profiles.get(name)
+        if found is None:
+            known = f"known: {_names(self.profiles)}" if self.profiles else "there are none yet"
+            raise ConfigError(self.path, _dotted("profiles", name),
+                              f"no profile {name!r} ({known})",
+                              f"pass --profile with a known name or run "
+                              f"kalshi-tui {_profile_option(name)}init")
+        return found
+
+    def with_profile(self, profile: Profile, make_default: bool = False) -> Config:
+        """Add or replace a profile; it becomes the default if asked or if there is none."""
+        profiles = dict(self.profiles)
+        profiles[profile.name] = dataclasses.replace(profile, source=self.path)
+        default = self.default_profile
+        if make_default or default is None:
+            default = profile.name
+        return Config(self.path, default, profiles)
+
+    def without_profile(self, name: str) -> Config:
+        profiles = {k: v for k, v in self.profiles.items() if k != name}
+        default = self.default_profile if self.default_profile != name else None
+        return Config(self.path, default, profiles)
+
+
+# ---------------------------------------------------------------------------------------------
+# Paths
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """--config, else $KALSHI_TUI_CONFIG, else config.toml in the platform config dir."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs  # lazy: only needed when nothing was given
+
+    return Path(platformdirs.user_config_dir(APP_NAME)) / FILE_NAME
+
+
+def display_path(path: Path | str) -> str:
+    """A path as people write it: the home directory shown as ``~``."""
+    text = os.fspath(path)
+    home = os.path.expanduser("~")
+    if home not in ("", "/", "~") and (text == home or text.startswith(home + os.sep)):
+        return "~" + text[len(home):]
+    return text
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate the file. A missing file is an empty Config, not an error."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return Config(path)
+    except IsADirectoryError:
+        raise ConfigError(path, "", "is a directory, not a config file",
+                          "point --config or $KALSHI_TUI_CONFIG at a file") from None
+    except OSError as exc:
+        raise ConfigError(path, "", f"cannot read the config file ({exc.strerror})",
+                          "check the file's permissions") from None
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, "", f"not UTF-8 text (byte {exc.start})",
+                          "save the file as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise _syntax_error(path, data, exc) from None
+    return parse_config(raw, path)
+
+
+def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
+    """Validate a parsed TOML document into a Config (errors name ``path``)."""
+    _reject_unknown(raw, _TOP_KEYS, "", path)
+    profiles_raw = raw.get("profiles", {})
+    _expect_table(profiles_raw, "profiles", path, "[profiles.main]")
+    profiles = {}
+    for name, table in profiles_raw.items():
+        if not name.strip():
+            raise ConfigError(path, _dotted("profiles", name), "a profile has an empty name",
+                              "give it a name, e.g. [profiles.main]")
+        profiles[name] = _parse_profile(name, table, path)
+    default = raw.get("default_profile")
+    if default is not None:
+        if not isinstance(default, str):
+            raise _type_error(path, "default_profile", default, "a string", '"main"')
+        if default not in profiles:
+            known = f"known: {_names(profiles)}" if profiles else "there are none"
+            raise ConfigError(path, "default_profile",
+                              f"default_profile = {default!r} names no profile ({known})",
+                              "set it to an existing profile or add [profiles." +
+                              _dotted(default) + "]")
+    return Config(path, default, profiles)
+
+
+def _parse_profile(name: str, table: Any, path: Path | None) -> Profile:
+    prefix = _dotted("profiles", name)
+    _expect_table(table, prefix, path, f"[{prefix}]")
+    _reject_unknown(table, _PROFILE_KEYS, prefix, path)
+
+    def setting(key: str) -> str:
+        return f"{prefix}.{key}"
+
+    def text(key: str, example: str) -> str | None:
+        value = table.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise _type_error(path, setting(key), value, "a string", example)
+        if not value.strip():
+            raise ConfigError(path, setting(key), f"{setting(key)} is empty",
+                              f"set it, e.g. {key} = {example}, or remove it")
+        return value
+
+    environment = text("environment", '"prod"') or "prod"
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(path, setting("environment"),
+                          f"{setting('environment')} = {_show(environment)} is not one of "
+                          f"{', '.join(ENVIRONMENTS)}",
+                          "pick one of those or set ws_url and rest_url")
+    ws_url = text("ws_url", '"wss://external-api-ws.kalshi.com/trade-api/ws/v2"')
+    rest_url = text("rest_url", '"https://external-api.kalshi.com/trade-api/v2"')
+    if environment == "custom":
+        for key, value, example in (
+            ("ws_url", ws_url, "ws://127.0.0.1:8765/trade-api/ws/v2"),
+            ("rest_url", rest_url, "http://127.0.0.1:8765/trade-api/v2"),
+        ):
+            if value is None:
+                raise ConfigError(path, setting(key),
+                                  f"{setting(key)} is missing: environment 'custom' needs "
+                                  "ws_url and rest_url",
+                                  f'set it, e.g. {key} = "{example}", or use prod or demo')
+    _check_scheme(path, setting("ws_url"), ws_url, ("ws://", "wss://"))
+    _check_scheme(path, setting("rest_url"), rest_url, ("http://", "https://"))
+    default_ws, default_rest = ENDPOINTS.get(environment, ("", ""))
+
+    key_id = text("key_id", '"a952bcbe-ec3b-4b5b-b8f9-11dae589608c"')
+    key_file_text = table.get("key_file")
+    key_file = None
+    if key_file_text is not None:
+        if isinstance(key_file_text, str) and _looks_like_key(key_file_text):
+            # Never echo it back: the user pasted the private key itself.
+            raise ConfigError(path, setting("key_file"),
+                              f"{setting('key_file')} holds key contents, not a path",
+                              "save the key to a file (chmod 600) and put its path here; "
+                              "treat the pasted key as exposed")
+        key_file = _resolve_key_file(text("key_file", '"~/.kalshi/key.pem"') or "", path)
+
+    theme = text("theme", '"kalshi-dark"') or DEFAULT_THEME
+    refresh_rate = _number(table, "refresh_rate", float, setting("refresh_rate"), path,
+                           DEFAULT_REFRESH_RATE)
+    if not 0 < refresh_rate <= MAX_REFRESH_RATE:
+        raise ConfigError(path, setting("refresh_rate"),
+                          f"{setting('refresh_rate')} = {_show(refresh_rate)} is out of range",
+                          f"use a rate above 0 and at most {MAX_REFRESH_RATE:g} updates/s")
+
+    return Profile(
+        name=name,
+        environment=environment,
+        ws_url=ws_url or default_ws,
+        rest_url=rest_url or default_rest,
+        key_id=key_id,
+        key_file=key_file,
+        watchlists=_parse_watchlists(table.get("watchlists"), setting("watchlists"), path),
+        theme=theme,
+        refresh_rate=refresh_rate,
+        bindings=_parse_bindings(table.get("bindings"), setting("bindings"), path),
+        stream=_parse_stream(table.get("stream"), setting("stream"), path),
+        source=path,
+    )
+
+
+def _parse_watchlists(value: Any, where: str, path: Path | None) -> dict[str, tuple[str, ...]]:
+    if value is None:
+        return {}
+    _expect_table(value, where, path, f"[{where}]")
+    groups: dict[str, tuple[str, ...]] = {}
+    for group, tickers in value.items():
+        key = f"{where}.{_dotted(group)}"
+        if not isinstance(tickers, list):
+            raise _type_error(path, key, tickers, "an array of market tickers",
+                              '["TICKER-1", "TICKER-2"]')
+        for ticker in tickers:
+            if not isinstance(ticker, str):
+                raise _type_error(path, key, ticker, "an array of strings (market tickers)",
+                                  '["TICKER-1", "TICKER-2"]')
+            if not ticker or any(c.isspace() or c == "," for c in ticker):
+                raise ConfigError(path, key, f"{key} has {_show(ticker)}, not a market ticker",
+                                  'write one ticker per string, e.g. ["A-1", "B-2"]')
+        groups[group] = _unique(tickers)
+    return groups
+
+
+def _parse_bindings(value: Any, where: str, path: Path | None) -> dict[str, str]:
+    if value is None:
+        return {}
+    _expect_table(value, where, path, f"[{where}]")
+    keys: dict[str, str] = {}
+    for action, key in value.items():
+        dotted = f"{where}.{_dotted(action)}"
+        if not isinstance(key, str):
+            raise _type_error(path, dotted, key, "a key name string", '"ctrl+q"')
+        if not key.strip():
+            raise ConfigError(path, dotted, f"{dotted} is empty",
+                              'name a key, e.g. "ctrl+q", or remove the line')
+        keys[action] = key
+    return keys
+
+
+def _parse_stream(value: Any, where: str, path: Path | None) -> StreamSettings:
+    if value is None:
+        return StreamSettings()
+    _expect_table(value, where, path, f"[{where}]")
+    _reject_unknown(value, tuple(_STREAM_RULES), where, path)
+    defaults = StreamSettings()
+    values: dict[str, Any] = {}
+    for key, (kind, low, inclusive) in _STREAM_RULES.items():
+        number = _number(value, key, kind, f"{where}.{key}", path, getattr(defaults, key))
+        if number < low or (number == low and not inclusive):
+            bound = f">= {low}" if inclusive else f"> {low}"
+            raise ConfigError(path, f"{where}.{key}",
+                              f"{where}.{key} = {_show(number)} is out of range",
+                              f"use a value {bound} (default {getattr(defaults, key)})")
+        values[key] = number
+    settings = StreamSettings(**values)
+    if settings.backoff_cap < settings.backoff_base:
+        raise ConfigError(path, f"{where}.backoff_cap",
+                          f"{where}.backoff_cap = {_show(settings.backoff_cap)} is below "
+                          f"backoff_base = {_show(settings.backoff_base)}",
+                          "make the cap at least the base delay")
+    return settings
+
+
+def _number(table: Mapping[str, Any], key: str, kind: type, where: str, path: Path | None,
+            default: float) -> Any:
+    value = table.get(key, default)
+    # bool is an int subclass in Python, but `true` is no number in TOML.
+    ok = (type(value) is int) or (kind is float and type(value) is float)
+    if not ok:
+        expected = "a whole number" if kind is int else "a number"
+        raise _type_error(path, where, value, expected, str(default))
+    if kind is float:
+        value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(path, where, f"{where} = {value} is not a finite number",
+                              f"use a number, e.g. {default}")
+    return value
+
+
+def _resolve_key_file(text: str, path: Path | None) -> Path:
+    # Relative paths are relative to the config file, so the profile means the same from any cwd.
+    p = Path(text).expanduser()
+    if not p.is_absolute():
+        base = path.parent if path is not None else Path.cwd()
+        p = base / p
+    return Path(os.path.normpath(p))
+
+
+def _check_scheme(path: Path | None, where: str, url: str | None,
+                  schemes: tuple[str, ...]) -> None:
+    if url is not None and not url.lower().startswith(schemes):
+        raise ConfigError(path, where, f"{where} = {_show(url)} is not a {schemes[0][:-3]} URL",
+                          f"use a URL starting with {' or '.join(schemes)}")
+
+
+def _syntax_error(path: Path, data: bytes, exc: tomllib.TOMLDecodeError) -> ConfigError:
+    message = str(exc)
+    line = _error_line(message)
+    where = ""
+    if line is not None:
+        where = _setting_at_line(data.decode("utf-8", "replace").splitlines(), line)
+    near = f" (near {where})" if where else ""
+    fix = "fix the syntax on that line" if line is not None else "fix the syntax"
+    return ConfigError(path, where, f"not valid TOML: {message}{near}", fix)
+
+
+def _error_line(message: str) -> int | None:
+    m = re.search(r"line (\d+)", message)
+    return int(m.group(1)) if m else None
+
+
+def _setting_at_line(lines: list[str], lineno: int) -> str:
+    """Best-effort dotted name of the key on a line, from the last [table] header above it."""
+    if not 1 <= lineno <= len(lines):
+        return ""
+    key = re.match(r"\s*([A-Za-z0-9_.\-\"' ]+?)\s*=", lines[lineno - 1])
+    table = ""
+    for text in reversed(lines[:lineno - 1]):
+        header = re.match(r"\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$", text)
+        if header:
+            table = header.group(1).replace(" ", "")
+            break
+    if key is None:
+        return table
+    name = key.group(1).replace(" ", "")
+    return f"{table}.{name}" if table else name
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def config_to_toml(config: Config) -> dict[str, Any]:
+    """The document tomli_w writes for a Config (defaults left implicit where that's clearer)."""
+    doc: dict[str, Any] = {}
+    if config.default_profile is not None:
+        doc["default_profile"] = config.default_profile
+    if config.profiles:
+        doc["profiles"] = {name: profile_to_toml(p) for name, p in config.profiles.items()}
+    return doc
+
+
+def profile_to_toml(profile: Profile) -> dict[str, Any]:
+    table: dict[str, Any] = {"environment": profile.environment}
+    default_ws, default_rest = ENDPOINTS.get(profile.environment, ("", ""))
+    # Only real overrides are written, so a later change of default URL reaches old profiles.
+    if profile.ws_url != default_ws:
+        table["ws_url"] = profile.ws_url
+    if profile.rest_url != default_rest:
+        table["rest_url"] = profile.rest_url
+    if profile.key_id is not None:
+        table["key_id"] = profile.key_id
+    if profile.key_file is not None:
+        table["key_file"] = display_path(profile.key_file)
+    table["theme"] = profile.theme
+    table["refresh_rate"] = float(profile.refresh_rate)
+    if profile.watchlists:
+        table["watchlists"] = {k: list(v) for k, v in profile.watchlists.items()}
+    if profile.bindings:
+        table["bindings"] = dict(profile.bindings)
+    defaults = StreamSettings()
+    changed = {k: v for k, v in dataclasses.asdict(profile.stream).items()
+               if v != getattr(defaults, k)}
+    if changed:
+        table["stream"] = changed
+    return table
+
+
+def save_config(config: Config, path: str | os.PathLike[str] | None = None) -> Path:
+    """Write the whole config atomically to ``path`` (default: ``config.path``)."""
+    import tomli_w  # lazy: only writers need it
+
+    target = Path(path) if path is not None else config.path
+    atomic_write(target, tomli_w.dumps(config_to_toml(config)).encode("utf-8"))
+    return target
+
+
+def write_profile(path: str | os.PathLike[str], profile: Profile,
+                  make_default: bool = False) -> Config:
+    """Merge one profile into the file on disk, keeping every other profile, and save.
+
+    The file is re-read first, so edits made meanwhile to other profiles survive. A file that
+    doesn't parse is left alone (ConfigError) rather than overwritten.
+    """
+    path = Path(path)
+    config = load_config(path).with_profile(profile, make_default=make_default)
+    save_config(config, path)
+    return config
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so readers (and a crash) see the old or new file, whole.
+
+    The temp file is created 0600 in the same directory (rename is only atomic within one
+    filesystem), fsynced, then renamed over the target; the directory is fsynced too so the
+    rename itself survives a power cut. A symlinked config file is written through the link.
+    """
+    target = Path(os.path.realpath(path))
+    folder = target.parent
+    if not folder.exists():
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = folder / f".{target.name}.{os.urandom(6).hex()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        try:
+            os.fchmod(fd, 0o600)  # exactly 0600 whatever the umask
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # not possible on every platform; the data itself is already synced
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers
+
+
+def _dotted(*parts: str) -> str:
+    """Join keys as TOML writes them: bare when possible, quoted otherwise."""
+    return ".".join(p if _BARE_KEY.fullmatch(p) else '"' + p.replace('"', '\\"') + '"'
+                    for p in parts)
+
+
+def _profile_option(name: str) -> str:
+    """The --profile option to repeat in a suggested command ("" for the default name)."""
+    return "" if name == DEFAULT_PROFILE_NAME else f"--profile {shlex.quote(name)} "
+
+
+def _names(items: Iterable[str]) -> str:
+    return ", ".join(sorted(items))
+
+
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def _looks_like_key(text: str) -> bool:
+    return "PRIVATE KEY" in text or "-----BEGIN" in text or "\n" in text
+
+
+_TOML_TYPES: dict[type, str] = {str: "string", bool: "boolean", int: "integer",
+                                float: "float", list: "array", dict: "table"}
+
+
+def _show(value: Any) -> str:
+    """A value for an error message: short, one line, never a pasted key."""
+    if isinstance(value, str):
+        if _looks_like_key(value):
+            return "(key contents, not shown)"
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return f"(a {_TOML_TYPES.get(type(value), type(value).__name__)})"
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
+
+
+def _type_error(path: Path | None, where: str, value: Any, expected: str,
+                example: str) -> ConfigError:
+    kind = _TOML_TYPES.get(type(value), type(value).__name__)
+    leaf = where.rsplit(".", 1)[-1]
+    return ConfigError(path, where, f"{where} = {_show(value)} is {_a(kind)}, expected {expected}",
+                       f"write it like {leaf} = {example}")
+
+
+def _expect_table(value: Any, where: str, path: Path | None, example: str) -> None:
+    if not isinstance(value, dict):
+        kind = _TOML_TYPES.get(type(value), type(value).__name__)
+        raise ConfigError(path, where, f"{where} is {_a(kind)}, expected a table",
+                          f"write it as a {example} section")
+
+
+def _reject_unknown(table: Mapping[str, Any], known: tuple[str, ...], where: str,
+                    path: Path | None) -> None:
+    for key in table:
+        if key in known:
+            continue
+        dotted = f"{where}.{_dotted(key)}" if where else _dotted(key)
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(known)}"
+        raise ConfigError(path, dotted, f"{dotted} is not a known setting",
+                          f"remove it or fix the name ({hint})")
+
+
+__all__ = [
+    "DEFAULT_PROFILE_NAME", "DEFAULT_REFRESH_RATE", "DEFAULT_THEME", "ENDPOINTS", "ENVIRONMENTS",
+    "ENV_VAR", "Config", "ConfigError", "Profile", "StreamSettings", "atomic_write",
+    "config_path", "config_to_toml", "display_path", "load_config", "parse_config",
+    "profile_to_toml", "save_config", "write_profile",
+]
