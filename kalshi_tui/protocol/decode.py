@@ -355,6 +355,8 @@ def _slow(raw: bytes | str) -> m.AnyMessage:
         obj = _generic.decode(raw)
     except msgspec.DecodeError as exc:
         raise ProtocolError(f"bad JSON: {str(exc)[:80]}") from None
+    except RecursionError:
+        raise ProtocolError("JSON nested too deeply") from None
     return decode_obj(obj)
 
 
@@ -391,6 +393,6 @@ def decode(raw: bytes | str) -> m.AnyMessage:
     """Decode one text frame. Raises ``ProtocolError`` for anything malformed."""
     try:
         frame = _fast.decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         return _slow(raw)
     return _convert_checked(frame)
