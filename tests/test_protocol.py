@@ -15,6 +15,7 @@ from kalshi_tui.protocol import (
     Fill,
     Lifecycle,
     MarketPosition,
+    Message,
     Ok,
     OrderbookDelta,
     OrderbookSnapshot,
@@ -151,9 +152,11 @@ def test_huge_strings_and_deep_nesting_are_rejected_briefly() -> None:
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_never_escape_as_other_exceptions(raw: bytes) -> None:
     try:
-        decode(raw)
-    except ProtocolError:
-        pass
+        msg = decode(raw)
+    except ProtocolError as exc:
+        assert exc.reason and len(exc.reason) < 200
+    else:
+        assert isinstance(msg, Message)
 
 
 def test_recorded_recovery_session_decodes_in_order() -> None:
