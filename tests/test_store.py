@@ -1,0 +1,127 @@
+"""Store, backoff and the event buffer: pure state, no sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from kalshi_tui.protocol import messages as m
+from kalshi_tui.store import DOWN, LIVE, RECONNECTING, Store
+from kalshi_tui.stream.backoff import Backoff
+from kalshi_tui.stream.buffer import EventBuffer
+
+
+def _delta(ticker: str, price: int, delta: int, seq: int = 1) -> m.OrderbookDelta:
+    return m.OrderbookDelta(sid=1, seq=seq, market_ticker=ticker, side="yes", price=price,
+                            delta=delta)
+
+
+def _fill(trade_id: str, ts_ms: int, fee: int = 0) -> m.Fill:
+    return m.Fill(trade_id=trade_id, order_id="o", market_ticker="M", side="yes", action="buy",
+                  yes_price=5000, count=100, fee=fee, ts_ms=ts_ms)
+
+
+def test_store_applies_and_reports_changes() -> None:
+    now = [100.0]
+    store = Store(clock=lambda: now[0])
+    store.apply(m.OrderbookSnapshot(sid=1, seq=1, market_ticker="A", yes=[(4000, 100)],
+                                    no=[(5000, 200)]))
+    store.apply(_delta("A", 4100, 300, seq=2))
+    store.apply(m.Ticker(market_ticker="B", price=3300, volume=1000))
+    changes = store.take_changes()
+    assert changes.books == {"A"} and changes.markets == {"A", "B"}
+    assert not store.take_changes()
+    book = store.markets["A"].book
+    assert book.yes_bid == (4100, 300) and book.yes_ask == (5000, 200)
+    now[0] = 102.5
+    assert store.age("A") == 2.5 and store.age("nope") is None
+
+
+def test_change_is_against_the_first_price_seen() -> None:
+    store = Store()
+    for price in (4000, 4200, 3900):
+        store.apply(m.Ticker(market_ticker="A", price=price))
+    state = store.markets["A"]
+    assert (state.open_price, state.prev_price, state.last_price, state.change) == (
+        4000, 4200, 3900, -100)
+
+
+def test_fills_are_deduplicated_by_trade_id() -> None:
+    store = Store()
+    assert store.add_fill(_fill("t1", 1000, fee=7))
+    backfilled = _fill("t1", 1000, fee=7)
+    backfilled.backfilled = True
+    assert not store.add_fill(backfilled)
+    assert store.add_fill(_fill("t2", 2000, fee=3))
+    assert [f.trade_id for f in store.fills_newest_first()] == ["t2", "t1"]
+    assert store.total_fees() == 10
+
+
+def test_stale_and_drop_books() -> None:
+    store = Store()
+    store.apply(m.OrderbookSnapshot(market_ticker="A", yes=[(4000, 1)], no=[]))
+    store.mark_stale(["A"], "sequence gap")
+    assert not store.markets["A"].book.synced
+    assert store.markets["A"].book.stale_reason == "sequence gap"
+    store.drop_books("reconnecting")
+    assert store.markets["A"].book.yes == {}
+
+
+def test_overall_state_is_the_worst_connection() -> None:
+    store = Store()
+    store.set_state(LIVE, 0)
+    store.set_state(LIVE, 1)
+    assert store.metrics.state == LIVE
+    store.set_state(RECONNECTING, 1)
+    assert store.metrics.state == RECONNECTING
+    store.set_state(DOWN, 0)
+    assert store.metrics.state == DOWN
+
+
+def test_rate_meter_counts_per_second() -> None:
+    store = Store()
+    store.record_traffic(10, 1000, now=50.1)
+    store.record_traffic(5, 500, now=50.9)
+    store.record_traffic(1, 1, now=51.2)
+    assert store.metrics.msg_rate.rate(51.5) == 15
+    assert store.metrics.byte_rate.rate(53.0) == 0  # 51 had 1 byte, 52 had none
+    assert list(store.metrics.byte_rate.history)[-3:] == [1500, 1, 0]
+
+
+def test_errors_are_counted_with_sentences() -> None:
+    store = Store()
+    store.record_error(25, "orderbook_delta")
+    store.record_error(None, "bad JSON")
+    assert store.metrics.errors_by_code[25] == 1 and store.metrics.protocol_errors == 1
+    assert "too slowly" in store.metrics.last_errors[0].sentence
+
+
+def test_backoff_full_jitter_grows_caps_and_resets_after_stable() -> None:
+    b = Backoff(base=0.5, cap=4.0, stable_after=30.0, rng=random.Random(1))
+    delays = [b.delay() for _ in range(8)]
+    assert all(0 <= d <= 4.0 for d in delays)
+    assert max(delays[:1]) <= 0.5 and b.attempt == 8
+    b.connected(100.0)
+    b.disconnected(110.0)  # 10 s is not stable: keep backing off
+    assert b.attempt == 8
+    b.connected(200.0)
+    b.disconnected(231.0)
+    assert b.attempt == 0
+
+
+async def test_event_buffer_conflates_when_full_and_counts() -> None:
+    buf = EventBuffer(maxsize=2)
+    buf.put(_delta("A", 4000, 1))
+    buf.put(_delta("A", 4000, 2))
+    buf.put(_delta("A", 4000, 3))  # full: held
+    buf.put(_delta("A", 4000, -1))  # merged into the held one
+    buf.put(m.Ticker(market_ticker="A", price=1))
+    buf.put(m.Ticker(market_ticker="A", price=2))  # replaces the held ticker
+    buf.put(m.Trade(trade_id="t", market_ticker="A", yes_price=1, no_price=9999, count=1,
+                    taker_side="yes"))
+    assert buf.conflated == 2
+    got = [await asyncio.wait_for(buf.get(), 1) for _ in range(len(buf))]
+    deltas = [g.delta for g in got if isinstance(g, m.OrderbookDelta)]
+    assert sum(deltas) == 1 + 2 + 3 - 1  # sizes add exactly: nothing lost
+    assert [g.price for g in got if isinstance(g, m.Ticker)] == [2]
+    assert any(isinstance(g, m.Trade) for g in got)
