@@ -1,0 +1,122 @@
+"""``python -m bench [--smoke] [--only KEYS] [--out PATH]``: run the benchmarks, print a table,
+write the results as JSON.
+
+Each benchmark runs in a fresh interpreter (``python -m bench.one KEY``): no warm caches or
+heap left over from another one, its own CPU clocks, and a hard time limit, after which its
+whole process group is stopped and the row says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.common import ERROR, OK, Result, log, machine, table
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_OUT = HERE / "results.json"
+# key -> (module, time limit in seconds: full, smoke)
+BENCHMARKS: dict[str, tuple[str, float, float]] = {
+    "ingest": ("bench.ingest", 90, 15),
+    "e2e": ("bench.e2e", 180, 25),
+    "app_firehose": ("bench.app_firehose", 90, 20),
+    "ssh_bandwidth": ("bench.ssh_bandwidth", 120, 25),
+    "scale": ("bench.scale", 120, 25),
+    "startup": ("bench.startup", 60, 20),
+}
+
+
+def _title(module: str) -> str:
+    # Read the TITLE without importing the module (imports belong to the child).
+    text = (HERE / (module.split(".", 1)[1] + ".py")).read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line.startswith("TITLE = "):
+            return str(eval(line.split("=", 1)[1]))  # a plain string literal
+    return module
+
+
+def run_one(key: str, smoke: bool) -> Result:
+    module, full_limit, smoke_limit = BENCHMARKS[key]
+    limit = smoke_limit if smoke else full_limit
+    with tempfile.TemporaryDirectory(prefix="kalshi-bench-") as tmp:
+        out = Path(tmp) / "result.json"
+        cmd = [sys.executable, "-m", "bench.one", key, "--out", str(out)] + (["--smoke"] if smoke else [])
+        start = time.monotonic()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True, cwd=HERE.parent)
+        tail: list[str] = []
+
+        def pump() -> None:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                sys.stderr.write(f"  {line}")
+                tail.append(line.rstrip())
+                del tail[:-15]
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        try:
+            code = proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            code = None
+        reader.join(timeout=5)
+        seconds = time.monotonic() - start
+        if code == 0 and out.exists():
+            res = Result.from_json(json.loads(out.read_text(encoding="utf-8")))
+        else:
+            why = f"timed out after {limit:.0f} s" if code is None else f"exit code {code}"
+            res = Result(key, _title(module), status=ERROR, notes=[why, *tail[-6:]])
+        res.seconds = round(seconds, 1)
+        return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="short runs (CI): the whole suite in ~30 s")
+    parser.add_argument("--only", help=f"comma-separated keys, of: {', '.join(BENCHMARKS)}")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the JSON")
+    args = parser.parse_args(argv)
+    keys = list(BENCHMARKS)
+    if args.only:
+        keys = [k.strip() for k in args.only.split(",") if k.strip()]
+        unknown = [k for k in keys if k not in BENCHMARKS]
+        if unknown:
+            parser.error(f"unknown benchmark {unknown[0]!r}")
+    started = datetime.now(UTC)
+    t0 = time.monotonic()
+    results = []
+    for key in keys:
+        log(f"== {key}")
+        results.append(run_one(key, args.smoke))
+    report = {
+        "mode": "smoke" if args.smoke else "full",
+        "started": started.isoformat(timespec="seconds"),
+        "seconds": round(time.monotonic() - t0, 1),
+        "machine": machine(),
+        "benchmarks": {r.key: r.to_json() for r in results},
+        "targets": {f"{r.key}: {row.name}": row.met for r in results for row in r.rows
+                    if row.met is not None},
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    m = report["machine"]
+    print(f"kalshi-tui benchmarks ({report['mode']}), {m['cpu']}, {m['cores']} cores, "
+          f"Python {m['python']}, {report['seconds']} s")
+    print(table(results))
+    print(f"\nwritten: {args.out}")
+    return 0 if all(r.status in (OK, "not available") for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

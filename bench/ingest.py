@@ -1,0 +1,171 @@
+"""Benchmark 1: core ingest over a recorded simulator stream, against the naive baseline.
+
+Ours is the per-frame data path of ``stream.Session._read`` without the socket: frame and
+byte counters, ``protocol.decode``, ``SeqTracker.check`` on every frame with a seq, and
+``Store.apply`` for data. The baseline is ``bench.naive.NaiveClient`` on the same bytes.
+Both end with books that are compared with the engine's own (exact) books.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+
+from bench.common import Result, log, median, percentile
+from bench.naive import NaiveClient
+from bench.profiling import hot_spots
+from bench.recording import Recording, record
+from kalshi_tui.book import SeqTracker
+from kalshi_tui.protocol import decode
+from kalshi_tui.protocol import messages as m
+from kalshi_tui.store import Store
+
+TITLE = "Core ingest: decode + seq + apply, recorded sim stream"
+DATA_TYPES = frozenset({m.OrderbookDelta, m.OrderbookSnapshot, m.Ticker, m.Trade, m.Fill,
+                        m.MarketPosition, m.Lifecycle})
+SAMPLE = 1_000
+
+
+class Ours:
+    """Session._read's per-frame work, on a list of frames."""
+
+    def __init__(self) -> None:
+        self.store = Store()
+        self.seq = SeqTracker()
+        self.yes_scale: dict[int, bool] = {}
+        self.frames = self.nbytes = self.gaps = 0
+
+    def feed(self, frames: list[bytes]) -> None:
+        store, seq, yes_scale = self.store, self.seq, self.yes_scale
+        for raw in frames:
+            self.frames += 1
+            self.nbytes += len(raw)
+            msg = decode(raw)
+            sid = msg.sid
+            if msg.seq is not None and sid is not None and seq.check(sid, msg.seq):
+                self.gaps += 1
+            if type(msg) in DATA_TYPES:
+                store.apply(msg, no_on_yes_scale=yes_scale.get(sid, False) if sid is not None else False)
+
+
+def _naive_feed(client: NaiveClient, frames: list[bytes]) -> None:
+    on_frame = client.on_frame
+    for raw in frames:
+        on_frame(raw)
+
+
+def _timed_chunks(feed: Callable[[list[bytes]], None], frames: list[bytes]) -> tuple[float, list[float]]:
+    """Total seconds, and seconds per ``SAMPLE``-frame chunk of the data part."""
+    chunks: list[float] = []
+    clock = time.perf_counter
+    start = clock()
+    for i in range(0, len(frames), SAMPLE):
+        t = clock()
+        feed(frames[i:i + SAMPLE])
+        chunks.append(clock() - t)
+    return clock() - start, chunks
+
+
+def _books_exact(ours: Ours, rec: Recording) -> tuple[int, int]:
+    """(markets whose book differs from the engine's or is not synced, markets)."""
+    bad = 0
+    for ticker, (yes, no) in rec.truth.items():
+        state = ours.store.markets.get(ticker)
+        if state is None or not state.book.synced or state.book.yes != yes or state.book.no != no:
+            bad += 1
+    return bad, len(rec.truth)
+
+
+def _naive_wrong(client: NaiveClient, rec: Recording) -> int:
+    """Levels in the naive books whose size is not the truth's (to the 0.01 grid), or
+    that should not exist."""
+    wrong = 0
+    for ticker, truth in rec.truth.items():
+        sides = client.books.get(ticker, {"yes": {}, "no": {}})
+        for name, exact in zip(("yes", "no"), truth, strict=True):
+            levels = sides[name]
+            for price, size in levels.items():
+                want = exact.get(round(price * 10_000), 0) / 100
+                if abs(size - want) >= 0.005:
+                    wrong += 1
+    return wrong
+
+
+def run(smoke: bool) -> Result:
+    res = Result("ingest", TITLE)
+    n = 20_000 if smoke else 250_000
+    reps = 1 if smoke else 3
+    t = time.perf_counter()
+    rec = record(n, markets=500)
+    gen_s = time.perf_counter() - t
+    frames = rec.frames
+    total = len(frames)
+    mix = {k: round(v / sum(rec.counts.values()), 3) for k, v in rec.counts.items()}
+    log(f"ingest: recorded {total} frames ({rec.nbytes / total:.0f} B avg) in {gen_s:.1f}s, mix {mix}")
+    res.extra.update(frames=total, markets=len(rec.markets), avg_frame_bytes=round(rec.nbytes / total),
+                     mix=mix, engine_native_counts=dict(rec.native_counts), digest=rec.digest,
+                     record_seconds=round(gen_s, 2))
+
+    our_rates: list[float] = []
+    our_chunks: list[float] = []
+    ours = Ours()
+    for _ in range(reps):
+        ours = Ours()
+        gc.collect()
+        secs, chunks = _timed_chunks(ours.feed, frames)
+        our_rates.append(total / secs)
+        our_chunks += chunks[1:]  # the first chunk holds the snapshots: not a steady sample
+    naive_rates: list[float] = []
+    naive_chunks: list[float] = []
+    client = NaiveClient()
+    for _ in range(reps):
+        client = NaiveClient()
+        gc.collect()
+        secs, chunks = _timed_chunks(lambda fs, c=client: _naive_feed(c, fs), frames)
+        naive_rates.append(total / secs)
+        naive_chunks += chunks[1:]
+
+    ours_rate = median(our_rates)
+    naive_rate = median(naive_rates)
+    log(f"ingest: ours {ours_rate:,.0f} msgs/s, naive {naive_rate:,.0f} msgs/s")
+    res.add("ours, whole stream", ours_rate, "msgs/s", naive_rate, "naive client",
+            target="≥ 500k msgs/s and ≥ 4x naive", met=ours_rate >= 500_000 and ours_rate >= 4 * naive_rate)
+    res.add("naive client (baseline)", naive_rate, "msgs/s")
+    chunk_ours = SAMPLE / median(our_chunks)
+    chunk_naive = SAMPLE / median(naive_chunks)
+    res.add(f"ours, {SAMPLE:,}-msg sample (median of {len(our_chunks)})", chunk_ours, "msgs/s",
+            chunk_naive, "naive, same samples")
+    slow = percentile(our_chunks, 90)
+    res.extra.update(
+        ours_rates=[round(r) for r in our_rates], naive_rates=[round(r) for r in naive_rates],
+        ours_sample_p90_rate=round(SAMPLE / slow) if slow else None,
+        ours_us_per_msg=round(1e6 / ours_rate, 3), naive_us_per_msg=round(1e6 / naive_rate, 3))
+
+    # Where the time goes: the stages alone, on the same frames.
+    t = time.perf_counter()
+    msgs = [decode(f) for f in frames]
+    decode_rate = total / (time.perf_counter() - t)
+    store = Store()
+    t = time.perf_counter()
+    for msg in msgs:
+        if type(msg) in DATA_TYPES:
+            store.apply(msg)
+    apply_rate = total / (time.perf_counter() - t)
+    res.add("  decode alone", decode_rate, "msgs/s", ours_rate, "whole path")
+    res.add("  store.apply alone", apply_rate, "msgs/s", ours_rate, "whole path")
+    del msgs, store
+
+    bad, nmarkets = _books_exact(ours, rec)
+    res.add("ours: books differing from the engine's", bad, "books", target="0", met=bad == 0)
+    res.add("ours: seq gaps seen", ours.gaps, "", target="0", met=ours.gaps == 0)
+    ghosts, levels = client.ghost_levels()
+    wrong = _naive_wrong(client, rec)
+    res.add("naive: float ghost levels", ghosts, "levels", levels, "naive levels")
+    res.add("naive: levels with a wrong size", wrong, "levels", levels, "naive levels")
+    res.extra.update(books_checked=nmarkets, naive_gaps=client.gaps)
+
+    if not res.rows[0].met:
+        res.extra["profile"] = hot_spots(lambda: Ours().feed(frames[: min(total, 100_000)]))
+        res.note("target missed: see extra.profile for where the time goes")
+    return res
