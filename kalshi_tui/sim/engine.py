@@ -1,0 +1,519 @@
+"""The exchange's truth and the random process that moves it.
+
+One ``random.Random(seed)`` drives everything: which market moves, adds, cancels, trades
+that take the best level, the demo account's fills, and the rare lifecycle events. The
+engine only counts steps; it never looks at the clock (the caller stamps ``ts_ms``), so a
+seed gives the same sequence of outputs however fast or slow it is paced.
+
+Books hold bids only, as Kalshi's do: YES bids and NO bids, both on their own price scale
+(a NO bid at 0.44 is a YES ask at 0.56), integers in 1/10,000 dollar and 1/100 contract.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from math import ceil
+
+from kalshi_tui.book import OrderBook
+from kalshi_tui.numbers import ONE_DOLLAR, SIZE_SCALE
+from kalshi_tui.sim.universe import (
+    STATUS_ACTIVE,
+    STATUS_CLOSED,
+    STATUS_DETERMINED,
+    STATUS_FINALIZED,
+    STATUS_INITIALIZED,
+    Market,
+    Universe,
+    new_uuid,
+)
+
+# Output kinds, named after the channel that carries them.
+DELTA = "orderbook_delta"
+TICKER = "ticker"
+TRADE = "trade"
+FILL = "fill"
+POSITION = "market_positions"
+LIFECYCLE = "market_lifecycle_v2"
+
+YES = "yes"
+NO = "no"
+
+MAX_LEVELS = 40  # per side; beyond this the process cancels instead of adding
+TRADE_SHARE = 0.15
+CANCEL_SHARE = 0.38
+DRIFT_CHANCE = 0.03
+TAKER_FEE = Fraction(7, 100)  # Kalshi's general fee: ceil(rate * C * P * (1 - P)) to the cent
+MAKER_FEE = Fraction(175, 10_000)
+START_BALANCE = 10_000 * ONE_DOLLAR  # $10,000 in 1/10,000 dollar
+
+
+class Output:
+    """One thing that happened, for one channel. The wire body is encoded on first use and
+    cached: every subscriber of that channel shares the same bytes."""
+
+    __slots__ = ("_body", "_body_yes", "data", "kind", "market", "ts_ms")
+
+    def __init__(self, kind: str, market: Market, data: object, ts_ms: int) -> None:
+        self.kind = kind
+        self.market = market
+        self.data = data
+        self.ts_ms = ts_ms
+        self._body: bytes | None = None
+        self._body_yes: bytes | None = None
+
+    @property
+    def ticker(self) -> str:
+        return self.market.ticker
+
+    def body(self, yes_scale: bool = False) -> bytes:
+        from kalshi_tui.sim import wire  # local: wire imports this module's types
+
+        if yes_scale and self.kind == DELTA and self.data[0] == NO:  # type: ignore[index]
+            if self._body_yes is None:
+                self._body_yes = wire.render(self, True)
+            return self._body_yes
+        if self._body is None:
+            self._body = wire.render(self, False)
+        return self._body
+
+    def __repr__(self) -> str:
+        return f"Output({self.kind}, {self.ticker}, {self.data!r})"
+
+
+class TickerValues:
+    """What a ticker frame says about one market at one moment."""
+
+    __slots__ = ("dollar_oi", "dollar_volume", "last_price", "last_size", "oi", "volume",
+                 "yes_ask", "yes_ask_size", "yes_bid", "yes_bid_size")
+
+    def __init__(self, st: MarketState) -> None:
+        yb = max(st.yes) if st.yes else None
+        nb = max(st.no) if st.no else None
+        # An empty side reads as bid 0 / ask 1 with size 0, as the exchange sends it.
+        self.yes_bid = 0 if yb is None else yb
+        self.yes_bid_size = 0 if yb is None else st.yes[yb]
+        self.yes_ask = ONE_DOLLAR if nb is None else ONE_DOLLAR - nb
+        self.yes_ask_size = 0 if nb is None else st.no[nb]
+        self.last_price = st.last_price
+        self.last_size = st.last_size
+        self.volume = st.volume
+        self.oi = st.open_interest
+        self.dollar_volume = st.dollar_volume // 1_000_000
+        self.dollar_oi = st.open_interest * (st.last_price or ONE_DOLLAR // 2) // 1_000_000
+
+
+class MarketState:
+    __slots__ = ("dollar_volume", "last_price", "last_size", "market", "no", "open_interest",
+                 "top", "trades", "volume", "yes")
+
+    def __init__(self, market: Market) -> None:
+        self.market = market
+        self.yes: dict[int, int] = {}
+        self.no: dict[int, int] = {}
+        self.last_price = 0  # 0 = no trade yet ("0.0000" on the wire, as the exchange sends)
+        self.last_size = 0
+        self.volume = 0
+        self.open_interest = 0
+        self.dollar_volume = 0  # in 1e-6 dollar (price units x size units)
+        self.top: tuple[int, int, int, int] = (0, 0, 0, 0)
+        self.trades: deque[TradeRecord] = deque(maxlen=500)
+
+    def top_now(self) -> tuple[int, int, int, int]:
+        yb = max(self.yes) if self.yes else 0
+        nb = max(self.no) if self.no else 0
+        return (yb, self.yes.get(yb, 0), nb, self.no.get(nb, 0))
+
+
+@dataclass(slots=True)
+class TradeRecord:
+    trade_id: str
+    ticker: str
+    yes_price: int
+    count: int
+    taker_side: str  # outcome side of the taker
+    ts_ms: int
+
+    @property
+    def no_price(self) -> int:
+        return ONE_DOLLAR - self.yes_price
+
+
+@dataclass(slots=True)
+class UserFill:
+    """One fill of the demo account. Money in 1/10,000 dollar, counts in 1/100 contract."""
+
+    trade_id: str
+    order_id: str
+    client_order_id: str
+    ticker: str
+    side: str  # outcome side bought: yes / no
+    action: str
+    yes_price: int
+    count: int
+    fee: int
+    is_taker: bool
+    post_position: int
+    ts_ms: int
+
+    @property
+    def no_price(self) -> int:
+        return ONE_DOLLAR - self.yes_price
+
+    @property
+    def book_side(self) -> str:
+        # Buying YES is a bid in the YES book; buying NO is the same as selling YES: an ask.
+        return "bid" if self.side == YES else "ask"
+
+
+@dataclass(slots=True)
+class Position:
+    ticker: str
+    position: int = 0  # 1/100 contract; > 0 holds YES, < 0 holds NO
+    cost: int = 0  # what the open contracts cost, 1/10,000 dollar
+    realized_pnl: int = 0
+    fees: int = 0
+    volume: int = 0
+    updated_ms: int = 0
+
+
+def fee_for(count: int, price: int, rate: Fraction) -> int:
+    """Kalshi's fee, rounded up to the cent, in 1/10,000 dollar."""
+    dollars = rate * Fraction(count, SIZE_SCALE) * Fraction(price, ONE_DOLLAR) \
+        * Fraction(ONE_DOLLAR - price, ONE_DOLLAR)
+    return ceil(dollars * 100) * (ONE_DOLLAR // 100)
+
+
+class Engine:
+    """The exchange's state and its seeded random process."""
+
+    def __init__(self, seed: int, markets: int, *, lifecycle_rate: float = 1 / 20_000,
+                 user_share: float = 0.05) -> None:
+        self.rng = random.Random(seed)
+        self.universe = Universe(self.rng, markets)
+        self.lifecycle_rate = lifecycle_rate
+        self.user_share = user_share
+        self.states: dict[str, MarketState] = {}
+        self.active: list[MarketState] = []
+        self.fills: list[UserFill] = []
+        self.positions: dict[str, Position] = {}
+        self.balance = START_BALANCE
+        self.recent_trades: deque[TradeRecord] = deque(maxlen=10_000)  # every market, for REST
+        self.steps = 0
+        self.ts_ms = 0  # stamped by the caller before each batch; never read for decisions
+        self._schedule: list[tuple[int, int, Callable[[list[Output]], None]]] = []
+        self._scheduled = 0
+        for m in self.universe.markets.values():
+            st = MarketState(m)
+            self.states[m.ticker] = st
+            if m.status == STATUS_ACTIVE:
+                self.active.append(st)
+                self._seed_book(st)
+            elif m.status in (STATUS_FINALIZED, STATUS_DETERMINED):
+                st.last_price = ONE_DOLLAR if m.result == YES else 0
+        for st in self.states.values():
+            st.top = st.top_now()
+
+    # -- reading the truth -------------------------------------------------------------------
+
+    def state(self, ticker: str) -> MarketState:
+        return self.states[ticker]
+
+    def book(self, ticker: str) -> OrderBook:
+        """The exact book as an ``OrderBook`` (NO bids on the NO scale)."""
+        st = self.states[ticker]
+        ob = OrderBook(ticker)
+        ob.apply_snapshot(list(st.yes.items()), list(st.no.items()))
+        return ob
+
+    def ticker_values(self, ticker: str) -> TickerValues:
+        return TickerValues(self.states[ticker])
+
+    # -- the process ---------------------------------------------------------------------------
+
+    def run(self, n: int) -> list[Output]:
+        out: list[Output] = []
+        for _ in range(n):
+            self.step(out)
+        return out
+
+    def step(self, out: list[Output]) -> None:
+        """Advance one step, appending what happened to ``out``."""
+        self.steps += 1
+        rng = self.rng
+        while self._schedule and self._schedule[0][0] <= self.steps:
+            heapq.heappop(self._schedule)[2](out)
+        if self.lifecycle_rate and rng.random() < self.lifecycle_rate:
+            self._close_random(out)
+        active = self.active
+        if not active:
+            return
+        st = active[int(rng.random() * len(active))]
+        if rng.random() < DRIFT_CHANCE:
+            self._drift(st)
+        r = rng.random()
+        if r < TRADE_SHARE:
+            self._trade(st, out)
+        elif r < TRADE_SHARE + CANCEL_SHARE:
+            self._cancel(st, out)
+        else:
+            self._add(st, out)
+        top = st.top_now()
+        if top != st.top:
+            st.top = top
+            out.append(Output(TICKER, st.market, TickerValues(st), self.ts_ms))
+
+    def _size(self) -> int:
+        rng = self.rng
+        size = (int(rng.expovariate(1 / 120)) + 1) * SIZE_SCALE
+        if rng.random() < 0.15:  # fractional contracts exist on the wire
+            size += rng.randrange(1, SIZE_SCALE)
+        return size
+
+    def _seed_book(self, st: MarketState) -> None:
+        rng = self.rng
+        for _ in range(rng.randrange(6, 16)):
+            self._place(st, rng.random() < 0.5, out=None)
+        st.volume = rng.randrange(0, 200_000) * SIZE_SCALE
+        st.open_interest = st.volume // rng.randrange(2, 6)
+        st.dollar_volume = st.volume * st.market.fair
+        if st.volume:
+            st.last_price = st.market.fair
+
+    def _drift(self, st: MarketState) -> None:
+        prices = st.market.grid.prices
+        i = st.market.grid.index_at_or_below(st.market.fair) + self.rng.choice((-2, -1, 1, 2))
+        st.market.fair = prices[max(3, min(len(prices) - 4, i))]
+
+    def _place(self, st: MarketState, yes_side: bool, out: list[Output] | None) -> None:
+        rng = self.rng
+        m = st.market
+        own, other = (st.yes, st.no) if yes_side else (st.no, st.yes)
+        if len(own) >= MAX_LEVELS:
+            self._cancel_level(st, yes_side, min(own), out)
+            return
+        prices = m.grid.prices
+        fair = m.fair if yes_side else ONE_DOLLAR - m.fair
+        # Bids rest at least one tick below fair value, most of them close to it.
+        i = m.grid.index_at_or_below(fair) - 1 - int(rng.expovariate(0.3))
+        limit = ONE_DOLLAR - max(other) if other else ONE_DOLLAR  # never cross the book
+        while i >= 0 and prices[i] >= limit:
+            i -= 1
+        if i < 0:
+            return
+        price = prices[i]
+        size = self._size()
+        own[price] = own.get(price, 0) + size
+        if out is not None:
+            out.append(Output(DELTA, m, (YES if yes_side else NO, price, size), self.ts_ms))
+
+    def _add(self, st: MarketState, out: list[Output]) -> None:
+        self._place(st, self.rng.random() < 0.5, out)
+
+    def _cancel(self, st: MarketState, out: list[Output]) -> None:
+        yes_side = self.rng.random() < 0.5
+        if not (st.yes if yes_side else st.no):
+            yes_side = not yes_side
+        levels = st.yes if yes_side else st.no
+        if not levels:
+            self._add(st, out)
+            return
+        self._cancel_level(st, yes_side, self.rng.choice(list(levels)), out)
+
+    def _cancel_level(self, st: MarketState, yes_side: bool, price: int,
+                      out: list[Output] | None, *, full: bool = False) -> None:
+        levels = st.yes if yes_side else st.no
+        size = levels[price]
+        whole = size // SIZE_SCALE
+        if not full and whole >= 2 and self.rng.random() < 0.5:
+            cut = self.rng.randrange(1, whole) * SIZE_SCALE
+        else:
+            cut = size
+        if cut == size:
+            del levels[price]
+        else:
+            levels[price] = size - cut
+        if out is not None:
+            out.append(Output(DELTA, st.market, (YES if yes_side else NO, price, -cut), self.ts_ms))
+
+    def _trade(self, st: MarketState, out: list[Output]) -> None:
+        rng = self.rng
+        taker_yes = rng.random() < 0.5
+        # A YES taker lifts the YES ask, i.e. takes the best NO bid, and vice versa.
+        hit = st.no if taker_yes else st.yes
+        if not hit:
+            taker_yes = not taker_yes
+            hit = st.no if taker_yes else st.yes
+            if not hit:
+                self._add(st, out)
+                return
+        price = max(hit)
+        size = hit[price]
+        count = min(size, self._size())
+        if count == size:
+            del hit[price]
+        else:
+            hit[price] = size - count
+        m = st.market
+        ts = self.ts_ms
+        out.append(Output(DELTA, m, (NO if taker_yes else YES, price, -count), ts))
+        yes_price = ONE_DOLLAR - price if taker_yes else price
+        trade = TradeRecord(new_uuid(rng), m.ticker, yes_price, count,
+                            YES if taker_yes else NO, ts)
+        st.trades.append(trade)
+        self.recent_trades.append(trade)
+        st.last_price = yes_price
+        st.last_size = count
+        st.volume += count
+        st.dollar_volume += count * yes_price
+        if rng.random() < 0.5:
+            st.open_interest += count
+        else:
+            st.open_interest = max(0, st.open_interest - count)
+        out.append(Output(TRADE, m, trade, ts))
+        st.top = st.top_now()
+        out.append(Output(TICKER, m, TickerValues(st), ts))
+        if count >= SIZE_SCALE and rng.random() < self.user_share:
+            self._user_fill(st, trade, out)
+
+    # -- the demo account ----------------------------------------------------------------------
+
+    def _user_fill(self, st: MarketState, trade: TradeRecord, out: list[Output]) -> None:
+        rng = self.rng
+        is_taker = rng.random() < 0.6
+        # As taker the user bought the taker's side; as maker, the resting bid that was hit.
+        side = trade.taker_side if is_taker else (NO if trade.taker_side == YES else YES)
+        count = trade.count // SIZE_SCALE * SIZE_SCALE  # orders are whole contracts
+        side_price = trade.yes_price if side == YES else trade.no_price
+        fee = fee_for(count, side_price, TAKER_FEE if is_taker else MAKER_FEE)
+        pos = self.positions.get(st.market.ticker)
+        if pos is None:
+            pos = self.positions[st.market.ticker] = Position(st.market.ticker)
+        self._apply_fill(pos, side, side_price, count, fee)
+        pos.updated_ms = trade.ts_ms
+        fill = UserFill(trade.trade_id, new_uuid(rng), f"sim-{len(self.fills) + 1}",
+                        st.market.ticker, side, "buy", trade.yes_price, count, fee, is_taker,
+                        pos.position, trade.ts_ms)
+        self.fills.append(fill)
+        out.append(Output(FILL, st.market, fill, trade.ts_ms))
+        out.append(Output(POSITION, st.market, _copy(pos), trade.ts_ms))
+
+    def _apply_fill(self, pos: Position, side: str, side_price: int, count: int, fee: int) -> None:
+        """Average-cost accounting with YES/NO netting: buying the side opposite to what
+        is held closes that many pairs, each worth $1."""
+        signed = count if side == YES else -count
+        self.balance -= count * side_price // SIZE_SCALE + fee
+        pos.fees += fee
+        pos.volume += count
+        held = abs(pos.position)
+        if pos.position == 0 or (pos.position > 0) == (signed > 0):
+            pos.position += signed
+            pos.cost += count * side_price // SIZE_SCALE
+            return
+        closed = min(count, held)
+        basis = pos.cost * closed // held
+        # Each closed pair pays $1: proceeds of selling the held side at 1 - side_price.
+        pos.realized_pnl += closed * ONE_DOLLAR // SIZE_SCALE - closed * side_price // SIZE_SCALE \
+            - basis
+        self.balance += closed * ONE_DOLLAR // SIZE_SCALE
+        pos.cost -= basis
+        pos.position += closed if signed > 0 else -closed
+        rest = count - closed
+        if rest:
+            pos.position += rest if signed > 0 else -rest
+            pos.cost = rest * side_price // SIZE_SCALE
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def _at(self, delay: int, action: Callable[[list[Output]], None]) -> None:
+        self._scheduled += 1  # tie-breaker keeps the heap from comparing callables
+        heapq.heappush(self._schedule, (self.steps + delay, self._scheduled, action))
+
+    def _lifecycle(self, m: Market, msg: dict[str, object], out: list[Output]) -> None:
+        out.append(Output(LIFECYCLE, m, msg, self.ts_ms))
+
+    def _close_random(self, out: list[Output]) -> None:
+        if len(self.active) < 2:
+            return
+        st = self.active.pop(int(self.rng.random() * len(self.active)))
+        self.close_market(st.market.ticker, out)
+
+    def close_market(self, ticker: str, out: list[Output]) -> None:
+        """Close early: resting orders are cancelled, then determination and settlement
+        follow a few steps later, and a fresh market of the same kind is listed."""
+        st = self.states[ticker]
+        if st in self.active:
+            self.active.remove(st)
+        m = st.market
+        m.status = STATUS_CLOSED
+        close_s = self.ts_ms // 1000
+        m.close_ts = close_s
+        self._lifecycle(m, {"market_ticker": m.ticker, "event_type": "close_date_updated",
+                            "close_ts": close_s}, out)
+        for yes_side, levels in ((True, st.yes), (False, st.no)):
+            for price in sorted(levels):
+                self._cancel_level(st, yes_side, price, out, full=True)
+        st.top = st.top_now()
+        out.append(Output(TICKER, m, TickerValues(st), self.ts_ms))
+        result = YES if self.rng.random() < m.fair / ONE_DOLLAR else NO
+        self._at(20, lambda o: self._determine(st, result, o))
+        self._at(60, lambda o: self._settle(st, o))
+        self._at(1, self._list_new)
+
+    def _determine(self, st: MarketState, result: str, out: list[Output]) -> None:
+        m = st.market
+        m.status = STATUS_DETERMINED
+        m.result = result
+        self._lifecycle(m, {"market_ticker": m.ticker, "event_type": "determined",
+                            "result": result, "determination_ts": self.ts_ms // 1000,
+                            "settlement_value": "1.0000" if result == YES else "0.0000"}, out)
+
+    def _settle(self, st: MarketState, out: list[Output]) -> None:
+        m = st.market
+        m.status = STATUS_FINALIZED
+        self._lifecycle(m, {"market_ticker": m.ticker, "event_type": "settled",
+                            "settled_ts": self.ts_ms // 1000}, out)
+        pos = self.positions.get(m.ticker)
+        if pos is not None and pos.position:
+            won = (pos.position > 0) == (m.result == YES)
+            payout = abs(pos.position) * ONE_DOLLAR // SIZE_SCALE if won else 0
+            self.balance += payout
+            pos.realized_pnl += payout - pos.cost
+            pos.position = 0
+            pos.cost = 0
+            pos.updated_ms = self.ts_ms
+            out.append(Output(POSITION, m, _copy(pos), self.ts_ms))
+
+    def _list_new(self, out: list[Output]) -> None:
+        m = self.universe.next_market()
+        m.status = STATUS_INITIALIZED
+        self.universe.markets[m.ticker] = m
+        st = MarketState(m)
+        self.states[m.ticker] = st
+        self._lifecycle(m, {
+            "market_ticker": m.ticker, "event_type": "created", "open_ts": m.open_ts,
+            "close_ts": m.close_ts, "price_level_structure": m.grid.structure,
+            "price_ranges": [r.wire() for r in m.grid.ranges],
+            "additional_metadata": {
+                "name": m.subtitle, "title": m.title, "yes_sub_title": m.yes_sub_title,
+                "no_sub_title": m.no_sub_title, "rules_primary": m.rules_primary,
+                "event_ticker": m.event_ticker, "strike_type": m.strike_type,
+                "can_close_early": True,
+            },
+        }, out)
+        self._at(5, lambda o: self._activate(st, o))
+
+    def _activate(self, st: MarketState, out: list[Output]) -> None:
+        st.market.status = STATUS_ACTIVE
+        self.active.append(st)
+        self._lifecycle(st.market, {"market_ticker": st.market.ticker, "event_type": "activated",
+                                    "is_deactivated": False}, out)
+
+
+def _copy(pos: Position) -> Position:
+    return Position(pos.ticker, pos.position, pos.cost, pos.realized_pnl, pos.fees, pos.volume,
+                    pos.updated_ms)
