@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
     sim.add_argument("--public-key", metavar="PEM", help="accept this public key instead of "
                      "creating a throwaway key pair")
+    sim.add_argument("--fault", action="append", default=[], metavar="KIND[:ARG][@EVERY]",
+                     help="inject a fault once at start, or every EVERY seconds (repeatable): "
+                     "drop, kill, stall:SECONDS, garble, overflow, refuse:SECONDS, "
+                     "slow:SECONDS, reject:SECONDS; e.g. --fault kill@60 --fault stall:3@45")
     _sim_options(sim)
 
     tail = sub.add_parser("tail", help="print the live stream as JSON lines (headless)")

@@ -131,6 +131,10 @@ class Simulator:
             self._ws.close()
             await self._ws.wait_closed()
             self._ws = None
+        self.discard_key()
+
+    def discard_key(self) -> None:
+        """Delete the throwaway private key file (done by ``stop()`` too)."""
         if self._key_dir is not None:
             shutil.rmtree(self._key_dir, ignore_errors=True)
             self._key_dir = None
