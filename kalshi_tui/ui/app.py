@@ -1,0 +1,487 @@
+"""KalshiApp: the dashboard. It reads a Store; a feed (the stream Pool) writes to it.
+
+One timer at the profile's refresh rate takes the store's change set and refreshes only
+the visible tab, and within it only what changed. Nothing redraws per message. The store,
+feed, REST client, profile and clocks are all passed in, so tests can build the app on a
+pre-filled store with a fixed clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import BindingType
+from textual.command import CommandPalette
+from textual.widgets import Footer, TabbedContent, TabPane
+
+from kalshi_tui import store as st
+from kalshi_tui.config import Profile
+from kalshi_tui.errors import AuthRejected
+from kalshi_tui.store import Changes, MarketMeta, Store
+from kalshi_tui.ui import hangup
+from kalshi_tui.ui.commands import AddMarket, AppCommands, MarketSearch
+from kalshi_tui.ui.connection import ConnectionPane
+from kalshi_tui.ui.depth import DepthPane
+from kalshi_tui.ui.fills import FillsPane
+from kalshi_tui.ui.header import StatusHeader
+from kalshi_tui.ui.help import KeysScreen
+from kalshi_tui.ui.keys import APP_BINDINGS, TABS, check_keymap
+from kalshi_tui.ui.pane import Pane
+from kalshi_tui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes, theme_dirs
+from kalshi_tui.ui.trades import TradesPane
+from kalshi_tui.ui.watchlist import WatchlistPane
+
+TAB_LABELS = {"watchlist": "1 Watchlist", "depth": "2 Depth", "trades": "3 Trades",
+              "fills": "4 Fills", "connection": "5 Connection"}
+TOAST_EVERY = 10.0  # s: the same error code is toasted at most this often (the tab keeps all)
+
+
+class Feed(Protocol):
+    """What the app needs from the stream (kalshi_tui.stream.Pool)."""
+
+    async def run(self) -> None: ...
+    async def set_markets(self, tickers: Sequence[str]) -> None: ...
+    async def add_markets(self, tickers: Sequence[str]) -> None: ...
+    async def remove_markets(self, tickers: Sequence[str]) -> None: ...
+    async def close(self) -> None: ...
+
+
+class MarketSource(Protocol):
+    """What the app needs from REST (kalshi_tui.rest.RestClient)."""
+
+    async def markets(self, tickers: Sequence[str] | None = None,
+                      status: str | None = None) -> list[MarketMeta]: ...
+
+
+class KalshiApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "kalshi-tui"
+    BINDINGS: ClassVar[list[BindingType]] = APP_BINDINGS
+    COMMANDS = App.COMMANDS | {MarketSearch, AppCommands}
+
+    def __init__(self, store: Store, *, feed: Feed | None = None, rest: MarketSource | None = None,
+                 profile: Profile | None = None, theme: str | None = None,
+                 save_profile: Callable[[Profile], Any] | None = None,
+                 clock: Callable[[], float] | None = None,
+                 wall_clock: Callable[[], float] | None = None,
+                 theme_folders: Sequence[Path] | None = None,
+                 watch_terminal: bool = True) -> None:
+        super().__init__()
+        self.store = store
+        self.feed = feed
+        self.rest = rest
+        self.profile = profile or Profile.create()
+        self.save_profile = save_profile
+        self.clock = clock or store.clock
+        self.wall_clock = wall_clock or time.time
+        self._theme_wanted = theme or self.profile.theme or DEFAULT_THEME
+        self._theme_folders = list(theme_folders) if theme_folders is not None else None
+        self._watch_terminal = watch_terminal
+        self.keymap: dict[str, str] = dict(self.profile.bindings)
+
+        self.groups: dict[str, list[str]] = {
+            name: list(tickers) for name, tickers in self.profile.watchlists.items()
+        } or {"watchlist": []}
+        self.current_group = next(iter(self.groups))
+        self.watched: set[str] = set()
+        self._recount_watched()
+        first = self.groups[self.current_group]
+        self.selected: str | None = first[0] if first else None
+        self.flash_enabled = True
+        self.catalog: dict[str, MarketMeta] = {}
+        self._names: dict[str, str] | None = None
+
+        self._full: set[str] = set(TABS)  # tabs that must redo everything when next shown
+        self._last_data = max((m.updated for m in store.markets.values()), default=0.0)
+        self._unsynced = 0
+        self._last_state = store.metrics.state
+        self._seen_error: object | None = (store.metrics.last_errors[-1]
+                                           if store.metrics.last_errors else None)
+        self._toasted: dict[int | None, float] = {}
+        self._closing = False
+        self.ticks = 0  # refresh ticks run: for tests and the benchmark
+        self.tick_seconds = 0.0  # CPU time spent inside ticks
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(self.profile.name, self.profile.environment)
+        with TabbedContent(initial="watchlist", id="tabs"):
+            with TabPane(TAB_LABELS["watchlist"], id="watchlist"):
+                yield WatchlistPane(list(self.groups), self.current_group)
+            with TabPane(TAB_LABELS["depth"], id="depth"):
+                yield DepthPane()
+            with TabPane(TAB_LABELS["trades"], id="trades"):
+                yield TradesPane()
+            with TabPane(TAB_LABELS["fills"], id="fills"):
+                yield FillsPane()
+            with TabPane(TAB_LABELS["connection"], id="connection"):
+                yield ConnectionPane()
+        yield Footer(compact=True)
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        # $up/$down/$bid/$ask/$stale exist whatever theme is picked (Textual's own included).
+        return {**super().get_theme_variable_defaults(), **VARIABLE_DEFAULTS}
+
+    def on_mount(self) -> None:
+        self._setup_theme()
+        self._setup_keymap()
+        rate = self.profile.refresh_rate or 10.0
+        self.set_interval(1.0 / rate, self._tick, name="refresh")
+        if self.feed is not None:
+            self.run_worker(self._run_feed(), name="feed", group="feed", exit_on_error=False)
+        if self.rest is not None:
+            self.run_worker(self._load_metadata(), name="metadata", exit_on_error=False)
+        if self._watch_terminal and not self.is_headless:
+            self.set_interval(1.0, hangup.install(self._on_hangup), name="hangup-check")
+        self._tick()
+        self.call_after_refresh(self._focus_active)
+
+    def _setup_theme(self) -> None:
+        folders = self._theme_folders if self._theme_folders is not None else theme_dirs()
+        loaded = load_themes(folders)
+        for theme in loaded.themes:
+            self.register_theme(theme)
+        for problem in loaded.problems:
+            self.notify(problem, title="Theme file skipped", severity="warning", timeout=12)
+        wanted = self._theme_wanted
+        if wanted in self.available_themes:
+            self.theme = wanted
+            return
+        fallback = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+        ours = sorted(t.name for t in loaded.themes)
+        self.notify(f"No theme named {wanted!r}; using {fallback}. "
+                    f"Themes: {', '.join(ours) or 'none found'}.",
+                    title="Theme", severity="warning", timeout=12)
+        self.theme = fallback
+
+    def _setup_keymap(self) -> None:
+        unknown = check_keymap(self.keymap)
+        if unknown:
+            self.notify(f"Unknown binding id(s) in the profile: {', '.join(unknown)}. "
+                        "Press ? for the list.", title="Keys", severity="warning", timeout=12)
+        self.set_keymap(self.keymap)
+
+    # -- the refresh tick ------------------------------------------------------------------
+
+    @property
+    def active_tab(self) -> str:
+        return self.query_one("#tabs", TabbedContent).active or "watchlist"
+
+    def pane(self, tab: str) -> Pane:
+        return self.query_one(f"#{tab}-pane", Pane)
+
+    def _tick(self) -> None:
+        started = time.process_time()
+        self.ticks += 1
+        now = self.clock()
+        changes = self.store.take_changes()
+        if changes.markets or changes.books:
+            markets = self.store.markets
+            moved = changes.markets | changes.books
+            newest = max((markets[t].updated for t in moved if t in markets), default=0.0)
+            self._last_data = max(self._last_data, newest)
+            if moved & self.watched:
+                self._unsynced = sum(1 for t in self.watched
+                                     if t in markets and not markets[t].book.synced
+                                     and markets[t].book.stale_reason not in
+                                     ("waiting for snapshot", "not subscribed"))
+        if changes.metadata:
+            self._names = None
+            self._full.update(("watchlist", "depth"))
+        tab = self.active_tab
+        full = tab in self._full
+        self._full.discard(tab)
+        try:
+            self.pane(tab).refresh_view(changes, now, full)
+        except Exception as exc:  # a display bug must not take the dashboard down
+            self.log.error(f"refresh of {tab} failed: {exc!r}")
+            self._full.add(tab)
+        self._refresh_header(now)
+        self._report_problems()
+        self.tick_seconds += time.process_time() - started
+
+    def _refresh_header(self, now: float) -> None:
+        age = now - self._last_data if self._last_data else None
+        group = self.current_group
+        note = f"{group} · {self.selected}" if self.selected else group
+        self.query_one(StatusHeader).show(self.store.metrics.state, age, self._unsynced, note)
+
+    def _report_problems(self) -> None:
+        """Toast new errors (rate-limited per code) and connection state changes."""
+        mt = self.store.metrics
+        state = mt.state
+        if state != self._last_state:
+            before, self._last_state = self._last_state, state
+            if state == st.RECONNECTING and before == st.LIVE:
+                self.notify("Connection lost: reconnecting.", severity="warning", timeout=5)
+            elif state == st.LIVE and before in (st.RECONNECTING, st.DOWN):
+                self.notify("Reconnected: books rebuilt from fresh snapshots.", timeout=4)
+            elif state == st.DOWN:
+                self.notify("Connection down.", severity="error", timeout=8)
+        errors = mt.last_errors
+        if not errors or errors[-1] is self._seen_error:
+            return
+        fresh = []
+        for ev in reversed(errors):
+            if ev is self._seen_error:
+                break
+            fresh.append(ev)
+        self._seen_error = errors[-1]
+        wall = self.wall_clock()
+        for ev in reversed(fresh[:5]):
+            if wall - self._toasted.get(ev.code, -1e9) < TOAST_EVERY:
+                continue
+            self._toasted[ev.code] = wall
+            title = f"Error {ev.code}" if ev.code is not None else "Connection"
+            self.notify(ev.sentence + (f"\n{ev.detail}" if ev.detail else ""), title=title,
+                        severity="error" if ev.code in (9, 10, 25) else "warning", timeout=6)
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        tab = event.pane.id or "watchlist"
+        self._full.discard(tab)
+        # Show it at once rather than at the next tick: switching must feel instant.
+        self.pane(tab).refresh_view(Changes(), self.clock(), full=True)
+        self._focus_active()
+
+    def _focus_active(self) -> None:
+        self.pane(self.active_tab).focus_main()
+
+    # -- markets and groups ----------------------------------------------------------------
+
+    def _recount_watched(self) -> None:
+        self.watched = {t for tickers in self.groups.values() for t in tickers}
+
+    def group_of(self, ticker: str) -> str | None:
+        if ticker in self.groups.get(self.current_group, ()):
+            return self.current_group
+        return next((g for g, ts in self.groups.items() if ticker in ts), None)
+
+    def market_names(self) -> dict[str, str]:
+        """Ticker -> title for search: the store's markets, then the exchange's catalogue."""
+        if self._names is None:
+            names = {t: (m.meta.title if m.meta else "") for t, m in self.store.markets.items()}
+            for t, meta in self.catalog.items():
+                if not names.get(t):
+                    names[t] = meta.title
+            self._names = names
+        return self._names
+
+    def select_market(self, ticker: str, show_depth: bool = False) -> None:
+        if ticker != self.selected:
+            self.selected = ticker
+            self._full.update(("depth", "trades"))
+        if show_depth and self.active_tab != "depth":
+            self.action_show_tab("depth")
+        elif self.active_tab in ("depth", "trades"):
+            self._full.discard(self.active_tab)
+            self.pane(self.active_tab).refresh_view(Changes(), self.clock(), full=True)
+        self._refresh_header(self.clock())
+
+    def jump_to_market(self, ticker: str) -> None:
+        group = self.group_of(ticker)
+        if group is not None and group != self.current_group:
+            self.show_group(group)
+        if group is not None:
+            self.watchlist.grid.move_cursor_to(ticker)
+        self.select_market(ticker, show_depth=True)
+
+    def action_step_market(self, step: int) -> None:
+        grid = self.watchlist.grid
+        keys = grid.row_keys or self.groups.get(self.current_group, [])
+        if not keys:
+            self.notify("This watchlist group is empty: press a to add a market.", timeout=3)
+            return
+        if self.selected in keys:
+            i = (keys.index(self.selected) + step) % len(keys)
+        else:
+            i = 0 if step > 0 else len(keys) - 1
+        grid.move_cursor_to(keys[i])
+        self.select_market(keys[i])
+
+    @property
+    def watchlist(self) -> WatchlistPane:
+        return self.query_one(WatchlistPane)
+
+    def show_group(self, group: str) -> None:
+        if group not in self.groups:
+            return
+        self.current_group = group
+        self.watchlist.show_group(group)
+        self._refresh_header(self.clock())
+
+    def step_group(self, step: int) -> None:
+        names = list(self.groups)
+        i = (names.index(self.current_group) + step) % len(names)
+        self.show_group(names[i])
+
+    def open_add_market(self) -> None:
+        self.push_screen(CommandPalette(
+            providers=[AddMarket],
+            placeholder=f"Add to {self.current_group}: a ticker, or words from a market's title…"))
+
+    def add_market(self, ticker: str, group: str | None = None) -> None:
+        group = group or self.current_group
+        tickers = self.groups.setdefault(group, [])
+        if ticker in tickers:
+            self.notify(f"{ticker} is already in {group}.", timeout=3)
+            return
+        newly_watched = ticker not in self.watched
+        tickers.append(ticker)
+        self._recount_watched()
+        self.profile = self.profile.with_market(group, ticker)
+        self._save()
+        if newly_watched:
+            if self.feed is not None:
+                self._feed_call("add_markets", [ticker])
+            if self.rest is not None and not self._has_meta(ticker):
+                self.run_worker(self._fetch_meta([ticker]), exit_on_error=False)
+        if group == self.current_group:
+            self._full.add("watchlist")
+            if self.active_tab == "watchlist":
+                self._full.discard("watchlist")
+                self.watchlist.refresh_view(Changes(), self.clock(), full=True)
+                self.watchlist.grid.move_cursor_to(ticker)
+        self.select_market(ticker)
+        self.notify(f"Added {ticker} to {group}.", timeout=3)
+
+    def remove_market(self, ticker: str, group: str | None = None) -> None:
+        group = group or self.current_group
+        tickers = self.groups.get(group, [])
+        if ticker not in tickers:
+            return
+        grid = self.watchlist.grid if group == self.current_group else None
+        neighbour = None
+        if grid is not None:
+            keys = grid.row_keys
+            i = keys.index(ticker) if ticker in keys else 0
+            rest = [k for k in keys if k != ticker]
+            neighbour = rest[min(i, len(rest) - 1)] if rest else None
+        tickers.remove(ticker)
+        self._recount_watched()
+        self.profile = self.profile.without_market(group, ticker)
+        self._save()
+        if ticker not in self.watched:
+            if self.feed is not None:
+                self._feed_call("remove_markets", [ticker])
+            self.store.forget(ticker)
+        if grid is not None:
+            self.watchlist.refresh_view(Changes(), self.clock(), full=True)
+            if neighbour is not None:
+                grid.move_cursor_to(neighbour)
+                self.select_market(neighbour)
+        self.notify(f"Removed {ticker} from {group}. (a adds it back)", timeout=3)
+
+    def _has_meta(self, ticker: str) -> bool:
+        state = self.store.markets.get(ticker)
+        return bool(state and state.meta)
+
+    def _save(self) -> None:
+        if self.save_profile is not None:
+            self._save_worker(self.profile)
+
+    @work(thread=True, exclusive=True, group="save", exit_on_error=False)
+    def _save_worker(self, profile: Profile) -> None:
+        # Atomic write off the event loop; the newest profile wins (exclusive worker).
+        try:
+            assert self.save_profile is not None
+            self.save_profile(profile)
+        except Exception as exc:
+            self.call_from_thread(self.notify, f"Couldn't save the watchlist: {exc}",
+                                  severity="error", timeout=10)
+
+    def _feed_call(self, method: str, tickers: list[str]) -> None:
+        async def call() -> None:
+            try:
+                await getattr(self.feed, method)(tickers)
+            except Exception as exc:
+                self.store.record_error(None, f"{method} failed: {exc}",
+                                        "Couldn't change the subscription.")
+        self.run_worker(call(), group="feed-commands", exit_on_error=False)
+
+    # -- background work -------------------------------------------------------------------
+
+    async def _run_feed(self) -> None:
+        assert self.feed is not None
+        try:
+            await self.feed.set_markets(sorted(self.watched))
+            await self.feed.run()
+        except AuthRejected as exc:
+            self.store.set_state(st.AUTH_FAILED)
+            self.notify(f"The exchange refused the API key: {exc}", title="Sign-in failed",
+                        severity="error", timeout=30)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.store.record_error(None, repr(exc)[:200], "The stream stopped unexpectedly.")
+            self.store.set_state(st.DOWN)
+
+    async def _load_metadata(self) -> None:
+        if self.watched:
+            await self._fetch_meta(sorted(self.watched))
+        assert self.rest is not None
+        try:
+            catalog = await self.rest.markets(status="open")
+        except Exception as exc:
+            self.log.warning(f"market catalogue failed: {exc!r}")
+            return
+        self.catalog = {meta.ticker: meta for meta in catalog}
+        self._names = None
+
+    async def _fetch_meta(self, tickers: list[str]) -> None:
+        assert self.rest is not None
+        try:
+            metas = await self.rest.markets(tickers=tickers)
+        except Exception as exc:
+            self.notify(f"Couldn't load market names: {exc}", severity="warning", timeout=6)
+            return
+        self.store.set_meta(metas)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_show_tab(self, tab: str) -> None:
+        if tab in TABS:
+            self.query_one("#tabs", TabbedContent).active = tab
+
+    def action_search_markets(self) -> None:
+        self.push_screen(CommandPalette(providers=[MarketSearch],
+                                        placeholder="Jump to a market: ticker or title…"))
+
+    def action_show_keys(self) -> None:
+        self.push_screen(KeysScreen(self.keymap))
+
+    def action_switch_theme(self) -> None:
+        self.search_themes()
+
+    def action_toggle_flash(self) -> None:
+        self.flash_enabled = not self.flash_enabled
+        if not self.flash_enabled:
+            self.watchlist.grid.clear_flashes()
+        self.notify(f"Price flashes {'on' if self.flash_enabled else 'off'}.", timeout=2)
+
+    async def action_quit(self) -> None:
+        await self._close_feed()
+        self.exit(0)
+
+    def _on_hangup(self) -> None:
+        # The terminal is gone: nobody can see a goodbye. Stop the feed and leave.
+        if not self._closing:
+            self.run_worker(self._close_feed(), exit_on_error=False)
+            self.exit(129)
+
+    async def _close_feed(self) -> None:
+        if self._closing or self.feed is None:
+            self._closing = True
+            return
+        self._closing = True
+        try:
+            await asyncio.wait_for(self.feed.close(), timeout=2.0)
+        except Exception as exc:  # leaving anyway; say why in the log only
+            self.log.warning(f"closing the stream: {exc!r}")

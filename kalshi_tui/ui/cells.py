@@ -1,0 +1,95 @@
+"""Text for table cells: ages, money, times, sides. Plain functions, no widgets.
+
+Each returns a short string; the style to paint it with is chosen by the pane.
+"""
+
+from __future__ import annotations
+
+import time
+
+from kalshi_tui.numbers import PRICE_SCALE, format_cents, format_contracts
+
+DASH = "—"
+
+
+def age_text(seconds: float | None) -> str:
+    """Coarse on purpose: a row repaints only when this string changes, so a live market
+    reads "<1s" all day instead of redrawing ten times a second."""
+    if seconds is None:
+        return DASH
+    if seconds < 1:
+        return "<1s"
+    if seconds < 60:
+        return f"{int(seconds)}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h"
+    return f"{int(seconds // 86400)}d"
+
+
+def duration_text(seconds: float) -> str:
+    """Uptime: 42s, 5m03s, 2h04m, 3d02h."""
+    s = int(max(0.0, seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+def cents(value: int | None) -> str:
+    return DASH if value is None else format_cents(value)
+
+
+def signed_cents(value: int | None) -> str:
+    if value is None:
+        return DASH
+    if value == 0:
+        return "0¢"
+    return ("+" if value > 0 else "") + format_cents(value)
+
+
+def contracts(value: int | None) -> str:
+    return DASH if value is None else format_contracts(value)
+
+
+def dollars(value: int | None) -> str:
+    """Money in 1/10,000 dollar: "$1.25", "$0.0175" (sub-cent digits kept, never rounded)."""
+    if value is None:
+        return DASH
+    whole, frac = divmod(abs(value), PRICE_SCALE)
+    sign = "-" if value < 0 else ""
+    digits = f"{frac:04d}"
+    digits = digits[:2] + digits[2:].rstrip("0")
+    return f"{sign}${whole:,}.{digits}"
+
+
+def count_text(value: float) -> str:
+    """Rates for people: 950, 12.3k, 4.1M."""
+    if value < 1000:
+        return f"{value:.0f}"
+    if value < 1_000_000:
+        return f"{value / 1000:.1f}k"
+    return f"{value / 1_000_000:.1f}M"
+
+
+def bytes_text(value: float) -> str:
+    if value < 1024:
+        return f"{value:.0f} B"
+    if value < 1024 * 1024:
+        return f"{value / 1024:.1f} KiB"
+    return f"{value / (1024 * 1024):.1f} MiB"
+
+
+def clock_text(ts_ms: int | None) -> str:
+    """A message's exchange timestamp as local wall time HH:MM:SS."""
+    if ts_ms is None:
+        return DASH
+    return time.strftime("%H:%M:%S", time.localtime(ts_ms / 1000))
+
+
+def side_text(side: str) -> str:
+    return side.upper() if side else DASH

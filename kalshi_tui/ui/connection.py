@@ -1,0 +1,133 @@
+"""Connection tab: the stream's health, rates with sparklines, recent errors, subscriptions."""
+
+from __future__ import annotations
+
+import time
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Sparkline, Static
+
+from kalshi_tui.store import Changes, Metrics
+from kalshi_tui.ui import cells as c
+from kalshi_tui.ui.pane import Pane
+
+MAX_ERRORS_SHOWN = 8
+
+
+def summary_text(mt: Metrics, wall_now: float) -> Text:
+    rows = [
+        ("State", mt.state),
+        ("Endpoint", mt.endpoint or c.DASH),
+        ("Uptime", c.duration_text(mt.uptime(wall_now)) if mt.connected_since else c.DASH),
+        ("Reconnects", str(mt.reconnects)),
+        ("Messages", f"{mt.messages:,}"),
+        ("Gaps", str(mt.gaps)),
+        ("Resyncs", str(mt.resyncs)),
+        ("Conflations", str(mt.conflations)),
+        ("Ping", f"{mt.ping_rtt * 1000:.0f} ms" if mt.ping_rtt is not None else c.DASH),
+        ("Bad frames", str(mt.protocol_errors)),
+    ]
+    if len(mt.connections) > 1:
+        states = ", ".join(f"#{i} {s}" for i, s in sorted(mt.connections.items()))
+        rows.insert(1, ("Connections", states))
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for n, (label, value) in enumerate(rows):
+        if n:
+            text.append("\n")
+        text.append(f"{label:<12}", style="dim")
+        text.append(value, style="bold" if label == "State" else "")
+    return text
+
+
+def errors_table(mt: Metrics) -> Table:
+    table = Table(box=None, expand=True, show_edge=False, pad_edge=False,
+                  title="Last errors", title_justify="left", title_style="bold")
+    table.add_column("Time", no_wrap=True, width=8)
+    table.add_column("Code", no_wrap=True, justify="right", width=4)
+    table.add_column("What happened", ratio=3, overflow="ellipsis", no_wrap=True)
+    table.add_column("Detail", ratio=2, overflow="ellipsis", no_wrap=True, style="dim")
+    shown = list(mt.last_errors)[-MAX_ERRORS_SHOWN:]
+    for ev in reversed(shown):
+        table.add_row(time.strftime("%H:%M:%S", time.localtime(ev.at)),
+                      str(ev.code) if ev.code is not None else c.DASH, ev.sentence, ev.detail)
+    if not shown:
+        table.add_row("", "", Text("No errors.", style="dim"), "")
+    if mt.errors_by_code:
+        counts = "  ".join(f"{code} x{n}" for code, n in sorted(mt.errors_by_code.items()))
+        table.caption = f"by code: {counts}"
+        table.caption_justify = "left"
+    return table
+
+
+def subscriptions_table(mt: Metrics) -> Table:
+    table = Table(box=None, expand=True, show_edge=False, pad_edge=False,
+                  title="Subscriptions", title_justify="left", title_style="bold")
+    table.add_column("#", justify="right", width=2)
+    table.add_column("Channel", ratio=1, min_width=15, no_wrap=True, overflow="ellipsis")
+    table.add_column("sid", justify="right", width=4)
+    table.add_column("Mkts", justify="right", width=6)
+    for sub in mt.subscriptions:
+        table.add_row(str(sub.connection), sub.channel,
+                      str(sub.sid) if sub.sid is not None else "…", f"{sub.markets:,}")
+    if not mt.subscriptions:
+        table.add_row("", Text("none yet", style="dim"), "", "")
+    return table
+
+
+class ConnectionPane(Pane):
+    def __init__(self) -> None:
+        super().__init__(id="connection-pane")
+        self._shown: dict[str, object] = {}
+        self._second = -1
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="conn-top"):
+            yield Static("", id="conn-summary")
+            with Vertical(id="conn-rates"):
+                yield Static("", id="conn-msg-label", markup=False)
+                yield Sparkline([], id="conn-msg-spark")
+                yield Static("", id="conn-byte-label", markup=False)
+                yield Sparkline([], id="conn-byte-spark")
+        with Horizontal(id="conn-bottom"):
+            yield Static("", id="conn-errors")
+            yield Static("", id="conn-subs")
+
+    def refresh_view(self, changes: Changes, now: float, full: bool) -> None:
+        app = self.kapp
+        wall = app.wall_clock()
+        second = int(wall)
+        # Rates and uptime move once a second; everything else only on a connection change.
+        if not (full or changes.connection or second != self._second):
+            return
+        self._second = second
+        mt = app.store.metrics
+        self._update("conn-summary", summary_text(mt, wall))
+        msg_rate = mt.msg_rate.rate(wall)
+        byte_rate = mt.byte_rate.rate(wall)
+        self._update("conn-msg-label", f"msgs/s   {c.count_text(msg_rate)}")
+        self._update("conn-byte-label", f"bytes/s  {c.bytes_text(byte_rate)}")
+        self._spark("conn-msg-spark", list(mt.msg_rate.history))
+        self._spark("conn-byte-spark", list(mt.byte_rate.history))
+        err_key = (len(mt.last_errors), id(mt.last_errors[-1]) if mt.last_errors else 0,
+                   tuple(sorted(mt.errors_by_code.items())))
+        if full or self._shown.get("err-key") != err_key:
+            self._shown["err-key"] = err_key
+            self.query_one("#conn-errors", Static).update(errors_table(mt))
+        subs_key = tuple((s.connection, s.channel, s.sid, s.markets) for s in mt.subscriptions)
+        if full or self._shown.get("subs-key") != subs_key:
+            self._shown["subs-key"] = subs_key
+            self.query_one("#conn-subs", Static).update(subscriptions_table(mt))
+
+    def _update(self, wid: str, value: Text | str) -> None:
+        key = value.plain if isinstance(value, Text) else value
+        if self._shown.get(wid) != key:
+            self._shown[wid] = key
+            self.query_one(f"#{wid}", Static).update(value)
+
+    def _spark(self, wid: str, data: list[int]) -> None:
+        if self._shown.get(wid) != data:
+            self._shown[wid] = data
+            self.query_one(f"#{wid}", Sparkline).data = data

@@ -1,0 +1,229 @@
+"""Depth tab: the selected market's YES and NO bid ladders side by side.
+
+The ladder is a Line-API widget: each screen line is computed from the book as a small
+tuple; only lines whose tuple changed are re-rendered and repainted, so a delta at one
+price level repaints one line (plus the bars, when the largest size changes).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Static
+
+from kalshi_tui.book import NO, YES, DepthLevel, OrderBook
+from kalshi_tui.numbers import ONE_DOLLAR
+from kalshi_tui.store import Changes
+from kalshi_tui.ui import cells as c
+from kalshi_tui.ui.grid import fit
+from kalshi_tui.ui.keys import DEPTH_BINDINGS
+from kalshi_tui.ui.pane import Pane
+
+#: (label, group size in 1/10,000 dollar); 0 = the market's own tick
+GROUPINGS = (("tick", 0), ("1¢", 100), ("5¢", 500))
+_BLOCKS = " ▏▎▍▌▋▊▉█"
+NUMBERS_WIDTH = 30  # " price size cum " before the bar
+
+LineData = tuple[DepthLevel | None, DepthLevel | None, int, int, bool]
+
+
+def bar_eighths(size: int, biggest: int, width: int) -> int:
+    """Bar length in eighths of a cell, ``width`` cells at ``biggest`` (at least one eighth)."""
+    if width <= 0 or biggest <= 0 or size <= 0:
+        return 0
+    return max(1, round(size * width * 8 / biggest))
+
+
+def bar_text(eighths: int) -> str:
+    full, part = divmod(eighths, 8)
+    return "█" * full + (_BLOCKS[part] if part else "")
+
+
+class DepthLadder(Widget, can_focus=True):
+    """Two ladders in one widget so a line covers both sides and repaints as one."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "ladder--header", "ladder--yes", "ladder--no", "ladder--dim", "ladder--stale",
+    }
+
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._lines: list[LineData] = []
+        self._cache: dict[int, tuple[LineData, Strip]] = {}
+        self._styles: dict[str, Style] = {}
+        self.synced = True
+        self.lines_rendered = 0
+        self._book: OrderBook | None = None
+        self._group = 0
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+        self._cache.clear()
+
+    def on_resize(self) -> None:
+        # Level count and bar width depend on the size: recompute, then repaint all.
+        self._cache.clear()
+        self.show_book(self._book, self._group)
+        self.refresh()
+
+    def _style(self, name: str) -> Style:
+        style = self._styles.get(name)
+        if style is None:
+            style = self.rich_style if not name else self.rich_style + \
+                self.get_component_rich_style(f"ladder--{name}", partial=True)
+            self._styles[name] = style
+        return style
+
+    def show_book(self, book: OrderBook | None, group: int) -> None:
+        self._book, self._group = book, group
+        rows = max(0, self.size.height - 1)
+        if book is None:
+            yes: list[DepthLevel] = []
+            no: list[DepthLevel] = []
+        else:
+            yes = book.depth(YES, rows or None, group)
+            no = book.depth(NO, rows or None, group)
+        biggest = max((lv.size for lv in (*yes, *no)), default=0)
+        half = max(0, (self.size.width - 1) // 2)
+        bar_width = max(0, half - NUMBERS_WIDTH)
+        synced = book is None or book.synced
+        lines: list[LineData] = []
+        for i in range(max(len(yes), len(no))):
+            y = yes[i] if i < len(yes) else None
+            n = no[i] if i < len(no) else None
+            lines.append((y, n,
+                          bar_eighths(y.size, biggest, bar_width) if y else 0,
+                          bar_eighths(n.size, biggest, bar_width) if n else 0, synced))
+        old = self._lines
+        self._lines = lines
+        if synced != self.synced:
+            self.synced = synced
+            self._cache.clear()
+            self.refresh()
+            return
+        # Repaint only the lines whose content moved (a tuple compare per line).
+        for i in range(max(len(old), len(lines))):
+            before = old[i] if i < len(old) else None
+            after = lines[i] if i < len(lines) else None
+            if before != after:
+                self.refresh(Region(0, i + 1, self.size.width, 1))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        half = (width - 1) // 2
+        if y == 0:
+            return self._header(width, half)
+        i = y - 1
+        if i >= len(self._lines):
+            return Strip.blank(width, self._style(""))
+        data = self._lines[i]
+        cached = self._cache.get(i)
+        if cached is not None and cached[0] == data:
+            return cached[1]
+        self.lines_rendered += 1
+        yes, no, yes_bar, no_bar, synced = data
+        left = self._half(yes, yes_bar, half, "yes" if synced else "stale")
+        right = self._half(no, no_bar, width - half - 1, "no" if synced else "stale")
+        strip = Strip([*left, Segment("│", self._style("dim")), *right], width)
+        self._cache[i] = (data, strip)
+        return strip
+
+    def _half(self, level: DepthLevel | None, eighths: int, width: int,
+              colour: str) -> list[Segment]:
+        if level is None:
+            return [Segment(" " * width, self._style(""))]
+        text = (f" {fit(c.cents(level.price), 7, 'right')} {fit(c.contracts(level.size), 9, 'right')}"
+                f" {fit(c.contracts(level.cumulative), 10, 'right')} ")
+        text = fit(text, min(width, NUMBERS_WIDTH), "left")
+        numbers = "stale" if colour == "stale" else ""
+        return [Segment(text, self._style(numbers)),
+                Segment(fit(bar_text(eighths), max(0, width - len(text)), "left"),
+                        self._style(colour))]
+
+    def _header(self, width: int, half: int) -> Strip:
+        style = self._style("header")
+        cols = f" {'Price':>7} {'Size':>9} {'Cum':>10} "
+        left = fit(cols + "YES bids", half, "left")
+        right = fit(cols + "NO bids", width - half - 1, "left")
+        return Strip([Segment(left, style), Segment("│", style), Segment(right, style)], width)
+
+
+class DepthPane(Pane):
+    BINDINGS: ClassVar[list[BindingType]] = DEPTH_BINDINGS
+
+    def __init__(self) -> None:
+        super().__init__(id="depth-pane")
+        self.grouping = 0  # index into GROUPINGS
+        self._shown: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="depth-title", markup=False)
+        yield Static("", id="depth-stats", markup=False)
+        yield Static("", id="depth-banner", markup=False)
+        yield DepthLadder(id="ladder")
+
+    def focus_main(self) -> None:
+        self.query_one("#ladder", DepthLadder).focus()
+
+    def _set(self, wid: str, text: str) -> None:
+        if self._shown.get(wid) != text:
+            self._shown[wid] = text
+            self.query_one(f"#{wid}", Static).update(text)
+
+    def refresh_view(self, changes: Changes, now: float, full: bool) -> None:
+        app = self.kapp
+        ticker = app.selected
+        if not full and ticker not in changes.books and ticker not in changes.markets:
+            return
+        ladder = self.query_one("#ladder", DepthLadder)
+        state = app.store.markets.get(ticker) if ticker else None
+        if ticker is None:
+            self._set("depth-title", "No market selected: pick one in the Watchlist or press /")
+            self._set("depth-stats", "")
+            self.query_one("#depth-banner").display = False
+            ladder.show_book(None, 0)
+            return
+        title = state.title if state else ""
+        self._set("depth-title", f"{ticker}  {title}".rstrip())
+        label, group = GROUPINGS[self.grouping]
+        book = state.book if state else None
+        if book is not None:
+            spread = c.cents(book.spread) if book.spread is not None else c.DASH
+            mid = _mid_text(book)
+            bid, ask = book.yes_bid, book.yes_ask
+            quote = (f"YES {c.cents(bid.price) if bid else c.DASH} / "
+                     f"{c.cents(ask.price) if ask else c.DASH}")
+            levels = f"levels {len(book.yes)}/{len(book.no)}"
+        else:
+            spread = mid = c.DASH
+            quote, levels = "YES —/—", "no book"
+        last = c.cents(state.last_price) if state else c.DASH
+        self._set("depth-stats", f"{quote}   spread {spread}   mid {mid}   last {last}   "
+                                 f"{levels}   grouping {label} (g)")
+        banner = self.query_one("#depth-banner", Static)
+        if book is None or not book.synced:
+            reason = book.stale_reason if book is not None else "no data for this market yet"
+            self._set("depth-banner", f"⚠ Book not in sync: {reason}. Showing the last known "
+                                      "levels, dimmed, until a fresh snapshot arrives.")
+            banner.display = True
+        else:
+            banner.display = False
+        ladder.show_book(book, group)
+
+    def action_cycle_grouping(self) -> None:
+        self.grouping = (self.grouping + 1) % len(GROUPINGS)
+        self.notify(f"Depth grouped by {GROUPINGS[self.grouping][0]}", timeout=1.5)
+        self.refresh_view(Changes(), self.kapp.clock(), full=True)
+
+
+def _mid_text(book: OrderBook) -> str:
+    mid = book.mid
+    return c.DASH if mid is None or mid >= ONE_DOLLAR else c.cents(mid)

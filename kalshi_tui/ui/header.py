@@ -1,0 +1,68 @@
+"""The top line: profile and environment, a connection badge and the age of the data."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Static
+
+from kalshi_tui import store as st
+from kalshi_tui.ui.cells import age_text
+
+#: connection state -> (badge text, css class)
+BADGES = {
+    st.LIVE: ("● LIVE", "-live"),
+    st.CONNECTING: ("◌ CONNECTING", "-warn"),
+    st.RECONNECTING: ("↻ RECONNECTING", "-warn"),
+    st.STALE: ("◐ STALE", "-warn"),
+    st.DOWN: ("✕ DOWN", "-down"),
+    st.AUTH_FAILED: ("✕ AUTH FAILED", "-down"),
+}
+#: A live socket with no data for this long is shown stale. Longer than two 10 s
+#: keep-alive cycles, so a quiet market on a healthy link doesn't flap.
+STALE_AFTER = 25.0
+
+
+def badge_for(state: str, age: float | None, unsynced: int) -> tuple[str, str]:
+    """Badge text and class for a connection state, the data age and unsynced books."""
+    if state == st.LIVE and age is not None and age > STALE_AFTER:
+        state = st.STALE
+    text, css = BADGES.get(state, (state.upper(), "-warn"))
+    if state == st.LIVE and unsynced:
+        text, css = f"◐ LIVE, {unsynced} resyncing", "-warn"
+    return text, css
+
+
+class StatusHeader(Horizontal):
+    """One line, docked at the top. Each part repaints only when its text changes."""
+
+    def __init__(self, profile: str, environment: str) -> None:
+        super().__init__(id="status-header")
+        self._title = f"kalshi-tui  {profile} · {environment}"
+        self._shown: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._title, id="hdr-title", markup=False)
+        yield Static("", id="hdr-badge", markup=False)
+        yield Static("", id="hdr-age", markup=False)
+        yield Static("", id="hdr-note", markup=False)
+
+    def show(self, state: str, age: float | None, unsynced: int, note: str = "") -> None:
+        text, css = badge_for(state, age, unsynced)
+        badge = self.query_one("#hdr-badge", Static)
+        if self._set("badge", f" {text} ", badge):
+            badge.set_classes(css)
+        self._set("age", f"data {age_text(age)}" if age is not None else "no data yet",
+                  self.query_one("#hdr-age", Static))
+        self._set("note", note, self.query_one("#hdr-note", Static))
+
+    def _set(self, part: str, text: str, widget: Static) -> bool:
+        if self._shown.get(part) == text:
+            return False
+        self._shown[part] = text
+        widget.update(text)
+        return True
+
+    @property
+    def badge_text(self) -> str:
+        return self._shown.get("badge", "").strip()

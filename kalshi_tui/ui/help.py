@@ -1,0 +1,60 @@
+"""The keys screen (``?``): every binding, the key it has now, and its id for remapping."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from kalshi_tui.ui.keys import APP_BINDINGS, DEPTH_BINDINGS, TRADES_BINDINGS, WATCHLIST_BINDINGS
+
+SECTIONS: list[tuple[str, list[BindingType]]] = [
+    ("Anywhere", APP_BINDINGS),
+    ("Watchlist", WATCHLIST_BINDINGS),
+    ("Depth", DEPTH_BINDINGS),
+    ("Trades", TRADES_BINDINGS),
+]
+
+
+def keys_table(keymap: dict[str, str], key_display: object) -> Table:
+    """``keymap``: the profile's remaps (id -> keys); ``key_display``: App.get_key_display."""
+    from kalshi_tui.ui.grid import LiveGrid
+
+    table = Table(box=None, expand=True, pad_edge=False)
+    table.add_column("Key", style="bold", no_wrap=True, min_width=10)
+    table.add_column("Does", ratio=2)
+    table.add_column("id (for [bindings])", style="dim", no_wrap=True)
+    for title, bindings in [*SECTIONS, ("Tables", LiveGrid.BINDINGS)]:
+        table.add_row(f"[b u]{title}[/]", "", "")
+        for b in bindings:
+            if not isinstance(b, Binding):
+                continue
+            keys = keymap.get(b.id or "", b.key)
+            shown = ", ".join(key_display(Binding(k.strip(), b.action))  # type: ignore[operator]
+                              for k in keys.split(","))
+            table.add_row(shown, b.description, b.id or "")
+    table.add_row("[b u]Also[/]", "", "")
+    table.add_row("ctrl+q", "quit", "")
+    table.add_row("escape", "close a dialog or the palette", "")
+    return table
+
+
+class KeysScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,q", "dismiss", "Close", id="keys-close"),
+    ]
+
+    def __init__(self, keymap: dict[str, str]) -> None:
+        super().__init__(id="keys-screen")
+        self._keymap = keymap
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="keys-box"):
+            yield Static("Keys  (remap any of them by id in your profile's [bindings] table; "
+                         "escape closes)", id="keys-title", markup=False)
+            yield Static(keys_table(self._keymap, self.app.get_key_display), id="keys-table")

@@ -1,0 +1,228 @@
+"""Watchlist tab: one live table per named group, a group switcher, add/remove/sort."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.widgets import ContentSwitcher, Static
+
+from kalshi_tui.store import Changes, MarketState
+from kalshi_tui.ui import cells as c
+from kalshi_tui.ui.grid import Cell, Column, LiveGrid
+from kalshi_tui.ui.keys import WATCHLIST_BINDINGS
+from kalshi_tui.ui.pane import Pane
+
+COLUMNS = [
+    Column("ticker", "Market", 20, "left", priority=10),
+    Column("title", "Title", 0, "left", priority=3, min_width=10),
+    Column("last", "Last", 6, priority=9),
+    Column("change", "Chg", 6, priority=6),
+    Column("bid", "Bid", 6, priority=9),
+    Column("bid_size", "Bid sz", 8, priority=7),
+    Column("ask", "Ask", 6, priority=9),
+    Column("ask_size", "Ask sz", 8, priority=7),
+    Column("volume", "Volume", 9, priority=2),
+    Column("status", "Status", 8, "left", priority=1),
+    Column("age", "Age", 5, priority=8),
+]
+# Columns whose numeric change flashes, with the raw value's index in ``Row.raw``.
+FLASHING = {2: 0, 3: 1, 4: 2, 5: 3, 6: 4, 7: 5, 8: 6}
+FLASH_SECONDS = 0.6
+MAX_TICKER_WIDTH = 34
+
+
+class Row:
+    """One market's row: what is shown, how it sorts, and the numbers behind it."""
+
+    __slots__ = ("cells", "raw", "sort")
+
+    def __init__(self, cells: tuple[Cell, ...], sort: tuple[Any, ...], raw: tuple[Any, ...]) -> None:
+        self.cells = cells
+        self.sort = sort
+        self.raw = raw
+
+
+def market_row(ticker: str, state: MarketState | None, age: float | None) -> Row:
+    if state is None:
+        empty = (c.DASH, "dim")
+        return Row((
+            (ticker, "bold"), ("", ""), empty, empty, empty, empty, empty, empty, empty,
+            ("", ""), (c.age_text(None), "dim"),
+        ), (ticker, "", *([None] * 8), None), (None,) * 7)
+    book = state.book
+    if book.synced:
+        bid, ask, quote_style = book.yes_bid, book.yes_ask, ""
+        bid_p, bid_s = (bid.price, bid.size) if bid else (None, None)
+        ask_p, ask_s = (ask.price, ask.size) if ask else (None, None)
+    else:
+        # No trustworthy book: show the exchange's own ticker quote, dimmed, never a guess.
+        k = state.last_ticker
+        bid_p = k.yes_bid if k else None
+        bid_s = k.yes_bid_size if k else None
+        ask_p = k.yes_ask if k else None
+        ask_s = k.yes_ask_size if k else None
+        quote_style = "stale"
+    change = state.change
+    chg_style = "up" if change and change > 0 else "down" if change and change < 0 else "dim"
+    last_style = ""
+    if state.prev_price is not None and state.last_price is not None:
+        last_style = "up" if state.last_price > state.prev_price else (
+            "down" if state.last_price < state.prev_price else "")
+    status = state.status or (state.meta.status if state.meta else "")
+    status_style = "dim" if status in ("", "active", "open") else "warn"
+    resyncing = not book.synced and book.stale_reason not in (
+        None, "waiting for snapshot", "not subscribed")
+    if resyncing:
+        age_cell: Cell = ("stale", "warn")
+    else:
+        age_cell = (c.age_text(age), "dim" if age is None or age >= 60 else "")
+    cells: tuple[Cell, ...] = (
+        (ticker, "bold"),
+        (state.title, ""),
+        (c.cents(state.last_price), last_style),
+        (c.signed_cents(change), chg_style),
+        (c.cents(bid_p), quote_style or "bid"),
+        (c.contracts(bid_s), quote_style),
+        (c.cents(ask_p), quote_style or "ask"),
+        (c.contracts(ask_s), quote_style),
+        (c.contracts(state.volume), "dim"),
+        (status, status_style),
+        age_cell,
+    )
+    sort = (ticker, state.title, state.last_price, change, bid_p, bid_s, ask_p, ask_s,
+            state.volume, status, age)
+    raw = (state.last_price, change, bid_p, bid_s, ask_p, ask_s, state.volume)
+    return Row(cells, sort, raw)
+
+
+class WatchlistPane(Pane):
+    BINDINGS: ClassVar[list[BindingType]] = WATCHLIST_BINDINGS
+
+    def __init__(self, groups: list[str], current: str) -> None:
+        super().__init__(id="watchlist-pane")
+        self._groups = list(groups)
+        self._current = current
+        self._raw: dict[str, tuple[Any, ...]] = {}  # per ticker, for flash direction
+        self._age_second = -1
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="group-bar")
+        with ContentSwitcher(initial=self._grid_id(self._current), id="groups"):
+            for name in self._groups:
+                yield LiveGrid(COLUMNS, id=self._grid_id(name),
+                               empty_text="No markets in this group: press a to add one.")
+
+    def _grid_id(self, group: str) -> str:
+        return f"group-{self._groups.index(group)}"
+
+    @property
+    def grid(self) -> LiveGrid:
+        return self.query_one(f"#{self._grid_id(self._current)}", LiveGrid)
+
+    def grid_for(self, group: str) -> LiveGrid:
+        return self.query_one(f"#{self._grid_id(group)}", LiveGrid)
+
+    def focus_main(self) -> None:
+        self.grid.focus()
+
+    # -- groups ----------------------------------------------------------------------------
+
+    def show_group(self, group: str) -> None:
+        if group not in self._groups:
+            return
+        had_focus = self.grid.has_focus
+        self._current = group
+        self.query_one("#groups", ContentSwitcher).current = self._grid_id(group)
+        self._raw.clear()
+        self.refresh_view(Changes(), self.kapp.clock(), full=True)
+        if had_focus or self.kapp.active_tab == "watchlist":
+            self.grid.focus()
+
+    async def add_group(self, group: str) -> None:
+        self._groups.append(group)
+        await self.query_one("#groups", ContentSwitcher).mount(
+            LiveGrid(COLUMNS, id=self._grid_id(group),
+                     empty_text="No markets in this group: press a to add one."))
+
+    def _render_group_bar(self) -> None:
+        bar = Text(no_wrap=True, overflow="ellipsis")
+        for name in self._groups:
+            count = len(self.kapp.groups.get(name, ()))
+            label = f" {name} ({count}) "
+            bar.append(label, style="reverse bold" if name == self._current else "")
+            bar.append(" ")
+        bar.append("  , . switch group", style="dim")
+        self.query_one("#group-bar", Static).update(bar)
+
+    # -- refresh ---------------------------------------------------------------------------
+
+    def refresh_view(self, changes: Changes, now: float, full: bool) -> None:
+        app = self.kapp
+        tickers = app.groups.get(self._current, [])
+        grid = self.grid
+        if full:
+            self._render_group_bar()
+            # Tickers are the identity of a row: size the column to show them whole.
+            grid.set_column_width(0, min(MAX_TICKER_WIDTH, max([10, *map(len, tickers)])))
+            grid.set_order(tickers)
+            todo: set[str] | list[str] = tickers
+        else:
+            todo = (changes.markets | changes.books) & set(tickers) if (
+                changes.markets or changes.books) else set()
+            second = int(now)
+            if second != self._age_second or changes.metadata:
+                # Ages tick once a second; re-check every row then (cheap: unchanged rows
+                # compare equal and are not repainted).
+                self._age_second = second
+                todo = tickers
+        store = app.store
+        flash = app.flash_enabled and not full
+        for ticker in todo:
+            state = store.markets.get(ticker)
+            row = market_row(ticker, state, store.age(ticker, now))
+            old = self._raw.get(ticker)
+            self._raw[ticker] = row.raw
+            grid.set_row(ticker, row.cells, row.sort)
+            if flash and old is not None and old != row.raw:
+                for col, i in FLASHING.items():
+                    a, b = old[i], row.raw[i]
+                    if a is not None and b is not None and a != b:
+                        grid.flash(ticker, col, b > a, now + FLASH_SECONDS)
+        grid.tick(now)
+        if full and app.selected in tickers:
+            grid.move_cursor_to(app.selected)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    @on(LiveGrid.Highlighted)
+    def _highlighted(self, event: LiveGrid.Highlighted) -> None:
+        if isinstance(event, LiveGrid.Selected):
+            return
+        self.kapp.select_market(event.key)
+
+    @on(LiveGrid.Selected)
+    def _selected(self, event: LiveGrid.Selected) -> None:
+        self.kapp.select_market(event.key, show_depth=True)
+
+    def action_add_market(self) -> None:
+        self.kapp.open_add_market()
+
+    def action_remove_market(self) -> None:
+        key = self.grid.cursor_key
+        if key is not None:
+            self.kapp.remove_market(key, self._current)
+
+    def action_cycle_sort(self) -> None:
+        label = self.grid.cycle_sort()
+        self.notify(f"Sorted by {label}", timeout=1.5)
+
+    def action_reverse_sort(self) -> None:
+        grid = self.grid
+        grid.sort_by(grid.sort_column, not grid.sort_reverse)
+
+    def action_step_group(self, step: int) -> None:
+        self.kapp.step_group(step)

@@ -1,0 +1,183 @@
+"""A deterministic, pre-filled Store for UI tests and screenshots.
+
+Everything goes through the real decoder as wire-format frames (dollar strings, _fp sizes),
+plus one real captured session (the recorded get_snapshot recovery), so the UI is tested on
+what the stream would really produce. Seeded: the same store every run.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import msgspec
+
+from kalshi_tui.config import Profile
+from kalshi_tui.protocol import decode
+from kalshi_tui.protocol import messages as m
+from kalshi_tui.store import LIVE, ErrorEvent, MarketMeta, Store, Subscription
+
+# A copy of shared/kalshi-frames/demo-2026-08-17_get_snapshot_recovery.jsonl (real frames).
+RECORDED = Path(__file__).parent / "demo-2026-08-17_get_snapshot_recovery.jsonl"
+
+#: the fixed "now" of the UI clock (monotonic-like) and of the wall clock
+NOW = 10_000.0
+WALL = 1_787_850_000.0  # 2026-08-27 16:20 UTC
+TS0 = int((WALL - 600) * 1000)
+
+MARKETS = [
+    ("KXFEDDECISION-26DEC-H0", "Fed holds rates in December", 5600),
+    ("KXFEDDECISION-26DEC-H25", "Fed hikes 25bp in December", 1200),
+    ("KXFEDDECISION-26DEC-C25", "Fed cuts 25bp in December", 3100),
+    ("KXCPIYOY-26SEP-T3.0", "CPI year-on-year above 3.0% in September", 4400),
+    ("KXBTCD-26AUG2717-T112999.99", "Bitcoin above $113,000 at 5pm", 6750),
+    ("KXETHD-26AUG2717-T4199.99", "Ethereum above $4,200 at 5pm", 2300),
+    ("KXHIGHNY-26AUG27-B88.5", "NYC high temperature 88-89°F today", 1850),
+    ("KXMLBGAME-26AUG271905NYYBOS-NYY", "Yankees beat the Red Sox", 5400),
+    ("KXNBAFINALS-27-BOS", "Celtics win the 2027 NBA Finals", 1600),
+    ("KXGOVSHUT-26OCT01", "Government shutdown by October 1", 2700),
+]
+RECORDED_MARKET = "KXMAXSHARDINGTEST-26AUG2818-T65399.99"
+GROUPS = {
+    "macro": (*[t for t, _, _ in MARKETS[:4]], "KXGOVSHUT-26OCT01"),
+    "crypto": ("KXBTCD-26AUG2717-T112999.99", "KXETHD-26AUG2717-T4199.99", RECORDED_MARKET),
+    "sports": ("KXMLBGAME-26AUG271905NYYBOS-NYY", "KXNBAFINALS-27-BOS", "KXHIGHNY-26AUG27-B88.5"),
+}
+STALE_MARKET = "KXCPIYOY-26SEP-T3.0"
+
+
+def dollars(units: int) -> str:
+    return f"{units // 10_000}.{units % 10_000:04d}"
+
+
+def size(units: int) -> str:
+    return f"{units // 100}.{units % 100:02d}"
+
+
+class _Clock:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _feed(store: Store, frame: dict[str, object]) -> m.AnyMessage:
+    msg = decode(json.dumps(frame))
+    store.apply(msg)
+    return msg
+
+
+def build_store(*, with_fills: bool = True) -> Store:
+    rng = random.Random(7)
+    clock = _Clock(NOW - 400)
+    store = Store(clock=clock)
+    seq = 0
+    store.set_meta([MarketMeta(t, title, status="active") for t, title, _ in MARKETS])
+    store.set_meta([MarketMeta(RECORDED_MARKET, "Sharding test market (recorded on demo)",
+                               status="active")])
+    for n, (ticker, _, mid) in enumerate(MARKETS):
+        clock.t = NOW - 300 + n
+        seq += 1
+        best_yes = mid - 100 * (1 + n % 2)
+        best_no = 10_000 - mid - 100
+        yes = [[dollars(best_yes - 100 * i), size(100 * rng.randint(5, 400))] for i in range(9)]
+        no = [[dollars(best_no - 100 * i), size(100 * rng.randint(5, 400))] for i in range(7)]
+        _feed(store, {"type": "orderbook_snapshot", "sid": 1, "seq": seq, "msg": {
+            "market_ticker": ticker, "market_id": f"id-{n}",
+            "yes_dollars_fp": yes, "no_dollars_fp": no}})
+        last = mid + 100 * rng.choice((-2, -1, 0, 1, 2))
+        opened = last + 100 * rng.choice((-3, -1, 0, 2, 4))
+        for price in (opened, last):
+            _feed(store, {"type": "ticker", "sid": 2, "msg": {
+                "market_ticker": ticker, "price_dollars": dollars(price),
+                "yes_bid_dollars": dollars(best_yes), "yes_ask_dollars": dollars(10_000 - best_no),
+                "volume_fp": size(100 * rng.randint(1_000, 900_000)),
+                "open_interest_fp": size(100 * rng.randint(1_000, 90_000)),
+                "ts_ms": TS0 + n * 1000}})
+    # Deltas at staggered times so the Age column shows a spread of ages.
+    for n, (ticker, _, mid) in enumerate(MARKETS):
+        clock.t = NOW - [0.4, 3, 12, 95, 0.2, 7, 4000, 1.5, 30, 200][n]
+        seq += 1
+        _feed(store, {"type": "orderbook_delta", "sid": 1, "seq": seq, "msg": {
+            "market_ticker": ticker, "price_dollars": dollars(mid - 300),
+            "delta_fp": size(2500), "side": "yes", "ts_ms": TS0 + 60_000 + n}})
+    # One real recorded session: snapshots, a get_snapshot recovery, then deltas.
+    clock.t = NOW - 2
+    for line in RECORDED.read_text().splitlines():
+        row = json.loads(line)
+        if row.get("dir") == "recv":
+            _feed(store, row["frame"])
+    # Trades: a burst across markets, both taker sides, one block trade.
+    for i in range(40):
+        ticker, _, mid = MARKETS[rng.randrange(len(MARKETS))]
+        price = mid + 100 * rng.randint(-2, 2)
+        side = rng.choice(("yes", "no"))
+        clock.t = NOW - 40 + i
+        _feed(store, {"type": "trade", "sid": 3, "seq": i + 1, "msg": {
+            "trade_id": f"t-{i:04d}", "market_ticker": ticker,
+            "yes_price_dollars": dollars(price), "no_price_dollars": dollars(10_000 - price),
+            "count_fp": size(100 * rng.randint(1, 250)), "taker_outcome_side": side,
+            "is_block_trade": i == 17, "ts_ms": TS0 + 300_000 + i * 7_000}})
+    if with_fills:
+        position = 0
+        for i in range(6):
+            ticker, _, mid = MARKETS[i % 3]
+            action = "buy" if i % 3 != 2 else "sell"
+            count = 100 * (5 + 5 * i)
+            position += count if action == "buy" else -count
+            msg = decode(json.dumps({"type": "fill", "sid": 4, "msg": {
+                "trade_id": f"f-{i:04d}", "order_id": f"o-{i:04d}", "market_ticker": ticker,
+                "is_taker": i % 2 == 0, "outcome_side": "yes" if i != 4 else "no",
+                "book_side": "bid", "action": action, "yes_price_dollars": dollars(mid),
+                "count_fp": size(count), "fee_cost": dollars(70 + 35 * i),
+                "post_position_fp": size(position), "ts_ms": TS0 + 120_000 + i * 45_000}}))
+            assert isinstance(msg, m.Fill)
+            if i in (1, 2):
+                msg = msgspec.structs.replace(msg, backfilled=True)
+            store.add_fill(msg)
+    # One market out of sync after a gap on its subscription.
+    store.mark_stale([STALE_MARKET], "sequence gap on sid 1 (2 frames missed)")
+    _fill_metrics(store)
+    clock.t = NOW
+    store.take_changes()
+    return store
+
+
+def _fill_metrics(store: Store) -> None:
+    mt = store.metrics
+    store.set_state(LIVE)
+    mt.endpoint = "ws://127.0.0.1:8765/trade-api/ws/v2"
+    mt.connected_since = WALL - 3725
+    mt.reconnects = 2
+    mt.messages = 1_482_113
+    mt.bytes = 301_557_920
+    mt.gaps = 3
+    mt.resyncs = 3
+    mt.conflations = 0
+    mt.ping_rtt = 0.0123
+    rng = random.Random(3)
+    for s in range(60):
+        n = 400 + int(300 * abs((s % 20) - 10) / 10) + rng.randint(0, 80)
+        mt.msg_rate.history.append(n)
+        mt.byte_rate.history.append(n * 210)
+    mt.errors_by_code.update({25: 1, 16: 2})
+    mt.last_errors.extend([
+        ErrorEvent(WALL - 900, 16, "The exchange has no market with that ticker.", "KXNOPE-1"),
+        ErrorEvent(WALL - 880, 16, "The exchange has no market with that ticker.", "KXNOPE-2"),
+        ErrorEvent(WALL - 300, 25, "The exchange dropped a subscription because it was read "
+                   "too slowly.", "sid 1: resubscribed"),
+    ])
+    mt.subscriptions = [
+        Subscription(0, "orderbook_delta", 1, 11),
+        Subscription(0, "ticker", 2, 11),
+        Subscription(0, "trade", 3, 11),
+        Subscription(0, "fill", 4, 0),
+    ]
+
+
+def make_profile(**changes: object) -> Profile:
+    fields: dict[str, object] = {"watchlists": GROUPS, "theme": "kalshi-dark"}
+    fields.update(changes)
+    return Profile.create("main", "demo", **fields)  # type: ignore[arg-type]
