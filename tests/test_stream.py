@@ -1,0 +1,210 @@
+"""The stream client against the simulator over real loopback sockets, real RSA keys.
+
+Nothing is mocked: faults are injected on the exchange side and the client has to notice
+and recover on its own. "Exact" means every book equals the simulator's truth, level for
+level, once the simulator is paused and the wire has drained.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Iterable
+
+import pytest
+
+from kalshi_tui.auth import Signer, generate_key
+from kalshi_tui.config import StreamSettings
+from kalshi_tui.errors import AuthRejected
+from kalshi_tui.sim import Simulator
+from kalshi_tui.store import LIVE, Store
+from kalshi_tui.stream import Pool
+
+FAST = StreamSettings(backoff_base=0.05, backoff_cap=0.3, stable_after=5.0,
+                      dead_link_timeout=2.0, commands_per_second=50.0)
+
+
+def diverged(sim: Simulator, store: Store, tickers: Iterable[str]) -> list[str]:
+    bad = []
+    for ticker in tickers:
+        truth = sim.book(ticker)
+        state = store.markets.get(ticker)
+        if state is None or not state.book.synced or state.book.yes != truth.yes \
+                or state.book.no != truth.no:
+            bad.append(ticker)
+    return bad
+
+
+async def wait_exact(sim: Simulator, store: Store, tickers: list[str],
+                     timeout: float = 10.0) -> float:
+    """Pause the exchange and wait until every book matches it; returns seconds waited."""
+    sim.pause()
+    start = time.monotonic()
+    while diverged(sim, store, tickers):
+        if time.monotonic() - start > timeout:
+            pytest.fail(f"books not exact after {timeout}s: {diverged(sim, store, tickers)[:5]}")
+        await asyncio.sleep(0.02)
+    return time.monotonic() - start
+
+
+async def until(cond: object, timeout: float = 10.0, what: str = "condition") -> None:
+    start = time.monotonic()
+    while not cond():  # type: ignore[operator]
+        if time.monotonic() - start > timeout:
+            pytest.fail(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+@contextlib.asynccontextmanager
+async def running(sim: Simulator, markets: list[str], settings: StreamSettings = FAST,
+                  **kw: object) -> AsyncIterator[tuple[Store, Pool]]:
+    store = Store()
+    assert sim.signer is not None
+    pool = Pool(sim.ws_url, sim.signer, store, settings, markets=markets, **kw)  # type: ignore[arg-type]
+    task = asyncio.create_task(pool.run())
+    try:
+        await until(lambda: store.metrics.state == LIVE or task.done(), what="connection")
+        if task.done():
+            task.result()
+        yield store, pool
+    finally:
+        await pool.close()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+async def test_books_are_exact_against_the_exchange() -> None:
+    async with Simulator(seed=11, rate=1500, markets=30) as sim, \
+            running(sim, sim.tickers[:20]) as (store, _):
+        await asyncio.sleep(1.0)
+        sim.pause()
+        await wait_exact(sim, store, sim.tickers[:20])
+        assert store.metrics.gaps == 0 and store.metrics.messages > 500
+        for ticker in sim.tickers[:20]:
+            truth = sim.book(ticker)
+            book = store.markets[ticker].book
+            assert book.yes_bid == truth.yes_bid and book.yes_ask == truth.yes_ask
+
+
+async def test_reconnect_after_kill_rebuilds_exact_books() -> None:
+    async with Simulator(seed=12, rate=1500, markets=20) as sim, \
+            running(sim, sim.tickers) as (store, _):
+        await asyncio.sleep(0.5)
+        assert sim.faults.kill_connections() == 1
+        await until(lambda: store.metrics.reconnects >= 1, what="reconnect")
+        await until(lambda: store.metrics.state == LIVE, what="live again")
+        took = await wait_exact(sim, store, sim.tickers)
+        assert took < 5.0
+
+
+async def test_seq_gap_marks_stale_then_resnapshots_to_exact() -> None:
+    async with Simulator(seed=13, rate=800, markets=10) as sim, \
+            running(sim, sim.tickers) as (store, _):
+        await asyncio.sleep(0.5)
+        stale_seen: list[str] = []
+
+        def watch() -> bool:
+            stale_seen.extend(t for t, s in store.markets.items()
+                              if s.book.stale_reason == "sequence gap")
+            return store.metrics.resyncs >= 1 and not any(
+                not s.book.synced for s in store.markets.values())
+
+        sim.faults.slow_commands(0.4, seconds=5)  # keep the resync window long enough to see
+        assert sim.faults.drop_frame() >= 1
+        await until(watch, what="gap recovery")
+        assert store.metrics.gaps >= 1
+        assert stale_seen, "books of the gapped sid must be shown stale"
+        assert store.metrics.reconnects == 0  # get_snapshot, not a reconnect
+        await wait_exact(sim, store, sim.tickers)
+
+
+async def test_error_25_resubscribes_and_recovers() -> None:
+    async with Simulator(seed=14, rate=800, markets=10) as sim, \
+            running(sim, sim.tickers) as (store, _):
+        await asyncio.sleep(0.3)
+        assert sim.faults.overflow() >= 1
+        await until(lambda: store.metrics.errors_by_code[25] >= 1, what="error 25")
+        await asyncio.sleep(0.3)
+        await wait_exact(sim, store, sim.tickers)
+        assert any("too slowly" in e.sentence for e in store.metrics.last_errors)
+
+
+async def test_wrong_key_is_a_clear_auth_failure() -> None:
+    async with Simulator(seed=15, rate=10, markets=5) as sim:
+        stranger = Signer(sim.key_id, generate_key())
+        store = Store()
+        pool = Pool(sim.ws_url, stranger, store, FAST, markets=sim.tickers)
+        with pytest.raises(AuthRejected) as info:
+            await asyncio.wait_for(pool.run(), 10)
+        text = str(info.value)
+        assert "401" in text and "key" in text
+        assert "clock" in text  # the Date header gives the offset
+        assert store.metrics.state == "auth failed"
+        assert abs(store.metrics.clock_offset or 0) < 5
+
+
+async def test_dead_link_is_detected_and_reconnected() -> None:
+    async with Simulator(seed=16, rate=200, markets=5) as sim, \
+            running(sim, sim.tickers) as (store, _):
+        await asyncio.sleep(0.3)
+        sim.faults.stall(4.0)
+        await until(lambda: store.metrics.reconnects >= 1, timeout=8, what="dead link")
+        await until(lambda: store.metrics.state == LIVE, timeout=10, what="live again")
+        await wait_exact(sim, store, sim.tickers)
+
+
+async def test_watchlist_changes_are_live_without_reconnect() -> None:
+    async with Simulator(seed=17, rate=600, markets=12) as sim, \
+            running(sim, sim.tickers[:4]) as (store, pool):
+        await asyncio.sleep(0.3)
+        await pool.add_markets(sim.tickers[4:8])
+        await asyncio.sleep(0.5)
+        await wait_exact(sim, store, sim.tickers[:8])
+        sim.resume()
+        await pool.remove_markets(sim.tickers[:2])
+        await asyncio.sleep(0.5)
+        assert store.metrics.reconnects == 0
+        assert set(pool.markets) == set(sim.tickers[2:8])
+        for sub in store.metrics.subscriptions:
+            if sub.channel == "orderbook_delta":
+                assert sub.markets == 6
+        assert not store.markets[sim.tickers[0]].book.synced  # no longer kept current
+        await wait_exact(sim, store, sim.tickers[2:8])
+
+
+async def test_big_watchlist_is_pooled_over_connections() -> None:
+    settings = StreamSettings(backoff_base=0.05, backoff_cap=0.3, markets_per_subscription=250,
+                              subscriptions_per_connection=2, commands_per_second=50.0)
+    async with Simulator(seed=18, rate=3000, markets=2000) as sim, \
+            running(sim, sim.tickers, settings) as (store, pool):
+        assert len(sim.tickers) == 2000
+        await pool.wait_connected()
+        assert len(pool.sessions) == 4
+        await until(lambda: sim.connections == 4, what="4 connections")
+        await asyncio.sleep(1.0)
+        await wait_exact(sim, store, sim.tickers, timeout=20)
+        books = [s for s in store.metrics.subscriptions if s.channel == "orderbook_delta"]
+        assert len(books) == 8 and all(s.markets == 250 for s in books)
+
+
+async def test_fills_missed_while_down_are_backfilled_once() -> None:
+    from kalshi_tui.rest import RestClient
+
+    async with Simulator(seed=19, rate=400, markets=5, user_share=0.6) as sim:
+        assert sim.signer is not None
+        rest = RestClient(sim.rest_url, sim.signer)
+        async with running(sim, sim.tickers, rest=rest) as (store, _):
+            await until(lambda: len(store.fills) >= 3, what="live fills")
+            for _ in range(2):
+                sim.faults.refuse_handshakes(0.6)  # trading goes on while we can't get in
+                sim.faults.kill_connections()
+                await asyncio.sleep(0.8)
+                await until(lambda: store.metrics.state == LIVE, what="back live")
+            sim.pause()
+            want = {f.trade_id for f in sim.fills}
+            await until(lambda: set(store.fills) == want, what="every fill exactly once")
+            assert len(store.fills) == len(want)
+            assert any(f.backfilled for f in store.fills.values())
+        await rest.aclose()
