@@ -495,9 +495,10 @@ class Engine:
         st = MarketState(m)
         self.states[m.ticker] = st
         self._lifecycle(m, {
-            "market_ticker": m.ticker, "event_type": "created", "open_ts": m.open_ts,
-            "close_ts": m.close_ts, "price_level_structure": m.grid.structure,
-            "price_ranges": [r.wire() for r in m.grid.ranges],
+            # The documented "created" shape; the tick grid's ranges come from REST.
+            "market_ticker": m.ticker, "event_type": "created", "exchange_index": 0,
+            "open_ts": m.open_ts, "close_ts": m.close_ts,
+            "price_level_structure": m.grid.structure,
             "additional_metadata": {
                 "name": m.subtitle, "title": m.title, "yes_sub_title": m.yes_sub_title,
                 "no_sub_title": m.no_sub_title, "rules_primary": m.rules_primary,
