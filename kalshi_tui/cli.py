@@ -107,6 +107,10 @@ def _handler_name(args: argparse.Namespace) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.debug_log:
+        from kalshi_tui.logs import setup_debug_log
+
+        setup_debug_log(args.debug_log)
     module_name, func_name = HANDLERS[_handler_name(args)].split(":")
     try:
         handler = getattr(importlib.import_module(module_name), func_name)
