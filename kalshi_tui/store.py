@@ -257,7 +257,10 @@ class Store:
         self._changes.markets.add(tr.market_ticker)
 
     def _apply_lifecycle(self, ev: m.Lifecycle) -> None:
-        state = self.market(ev.market_ticker)
+        # The lifecycle channel covers the whole exchange: keep only markets we show.
+        state = self.markets.get(ev.market_ticker)
+        if state is None:
+            return
         status = _LIFECYCLE_STATUS.get(ev.event_type)
         if status:
             state.status = status

@@ -168,6 +168,7 @@ class Session:
                 self.store.record_error(None, f"{self.url}: {exc}",
                                         "Cannot reach the exchange; retrying.")
             else:
+                log.debug("connected to %s (connection %d)", self.url, self.index)
                 await self._serve(ws)
             if self._closing:
                 break
@@ -303,6 +304,7 @@ class Session:
         metrics = self.store.metrics
         metrics.gaps += 1
         sub = self.by_sid.get(sid)
+        log.debug("seq gap on sid %d: %d missing", sid, missed)
         self.store.record_error(None, f"sid {sid}: {missed} frame(s) missing",
                                 "Sequence gap: resyncing the affected books.")
         if sub is None or not sub.is_book or not sub.markets:
@@ -389,6 +391,7 @@ class Session:
 
     async def _resubscribe(self, sub: Sub, *, unsubscribe_first: bool) -> None:
         old = sub.sid
+        log.debug("resubscribing %s (sid %s)", sub.channel, old)
         sub.resync_deadline = None
         if sub.is_book:
             self.store.mark_stale(sub.markets, "resubscribing")
