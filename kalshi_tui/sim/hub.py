@@ -194,7 +194,9 @@ class Hub:
         client = sub.client
         if client.garble_next:
             client.garble_next = False
-            frame = frame[: len(frame) // 2]  # cut mid-JSON: unparseable, and a gap
+            # Cut mid-JSON (unparseable, and a gap), but on a character boundary: a text
+            # frame that is not UTF-8 would make the client drop the whole connection.
+            frame = frame[: len(frame) // 2].decode("utf-8", "ignore").encode()
         client.push(frame)
 
     def end(self, sub: Subscription, code: int) -> None:
