@@ -233,3 +233,17 @@ async def test_lifecycle_close_determine_settle_and_new_market(make_sim, ws_conn
         books = _rebuild([r for r in c.raw if '"market_lifecycle_v2"' not in r], [t])
         assert books[t].yes == {} and books[t].no == {}  # resting orders cancelled at close
         assert sim.book(t).yes == {} and sim.book(t).no == {}
+
+
+async def test_permessage_deflate_clients_get_the_same_stream(make_sim, ws_connect):
+    async with make_sim(seed=3, markets=4, start_paused=True) as sim, \
+            ws_connect(sim, compression="deflate") as c:
+        assert c.ws.protocol.extensions  # the exchange offers deflate; this client took it
+        tickers = sim.tickers
+        await c.send("subscribe", {"channels": ["orderbook_delta"], "market_tickers": tickers})
+        await c.sync()
+        sim.step(1500)
+        await c.sync()
+        books = _rebuild(c.raw, tickers)
+        for t in tickers:
+            _same(books[t], sim.book(t))

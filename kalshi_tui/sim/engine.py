@@ -71,8 +71,6 @@ class Output:
         return self.market.ticker
 
     def body(self, yes_scale: bool = False) -> bytes:
-        from kalshi_tui.sim import wire  # local: wire imports this module's types
-
         if yes_scale and self.kind == DELTA and self.data[0] == NO:  # type: ignore[index]
             if self._body_yes is None:
                 self._body_yes = wire.render(self, True)
@@ -518,3 +516,7 @@ class Engine:
 def _copy(pos: Position) -> Position:
     return Position(pos.ticker, pos.position, pos.cost, pos.realized_pnl, pos.fees, pos.volume,
                     pos.updated_ms)
+
+
+# At the end: wire needs this module's names, and Output.body needs wire on every call.
+from kalshi_tui.sim import wire  # noqa: E402

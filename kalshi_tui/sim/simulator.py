@@ -34,6 +34,7 @@ from kalshi_tui.sim.server import ApiKey, ExchangeServer
 
 MIN_TICK = 0.005  # seconds between pacing ticks at high rates (200 batches a second)
 MAX_LAG = 0.25  # a pacing backlog beyond this many seconds of events is dropped, not caught up
+MAX_BATCH = 0.02  # at most this many seconds' worth of steps between two yields to the writers
 
 _log = logging.getLogger("kalshi_tui.sim")
 # Library chatter (handshake failures, rejected upgrades) goes wherever the app logs, and
@@ -235,6 +236,7 @@ class Simulator:
         return len(self.hub.clients)
 
     async def _pace(self) -> None:
+        """Run the steps the rate asks for, in batches, against the loop's clock."""
         loop = asyncio.get_running_loop()
         base_t = 0.0
         base_n = 0
@@ -251,13 +253,16 @@ class Simulator:
                 base_t, base_n, self._rebase = now, 0, False
             rate = self._rate
             due = int((now - base_t) * rate) - base_n
+            if due > rate * MAX_LAG:
+                # Saturated: forget the backlog rather than burst to catch up on it.
+                base_n += due - int(rate * MIN_TICK) - 1
+                due = int(rate * MIN_TICK) + 1
             if due > 0:
-                if due > rate * MAX_LAG + 1:
-                    # Falling behind (the host is saturated): run at what it can do.
-                    due = int(rate * MIN_TICK) + 1
-                    base_t, base_n = now, 0
-                else:
-                    base_n += due
-                self.step(due)
+                batch = min(due, int(rate * MAX_BATCH) + 1)
+                base_n += batch
+                self.step(batch)
+                if batch < due:
+                    await asyncio.sleep(0)  # behind: let the writers run, then go on
+                    continue
             wait = base_t + (base_n + 1) / rate - loop.time()
             await asyncio.sleep(min(max(wait, MIN_TICK), 0.25))

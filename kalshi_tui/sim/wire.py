@@ -41,6 +41,28 @@ _ENVELOPE = {kind: b'{"type":"%s","sid":%%d,"msg":%%b}' % t.encode()
              for kind, t in FRAME_TYPE.items()}
 
 _iso_cache: tuple[int, str] = (-1, "")
+_CACHE_LIMIT = 1 << 16
+_prices: dict[int, str] = {}
+_sizes: dict[int, str] = {}
+
+
+def price_text(value: int) -> str:
+    """``format_price`` through a cache: a market has at most a thousand prices."""
+    text = _prices.get(value)
+    if text is None:
+        if len(_prices) >= _CACHE_LIMIT:
+            _prices.clear()
+        text = _prices[value] = format_price(value)
+    return text
+
+
+def size_text(value: int) -> str:
+    text = _sizes.get(value)
+    if text is None:
+        if len(_sizes) >= _CACHE_LIMIT:
+            _sizes.clear()
+        text = _sizes[value] = format_size(value)
+    return text
 
 
 def iso(ts_ms: int) -> str:
@@ -69,7 +91,7 @@ def render(out: Output, yes_scale: bool) -> bytes:
         if yes_scale and side == NO:
             price = ONE_DOLLAR - price  # use_yes_price: a NO bid is quoted as the YES ask
         return encode({"market_ticker": m.ticker, "market_id": m.market_id,
-                       "price_dollars": format_price(price), "delta_fp": format_size(delta),
+                       "price_dollars": price_text(price), "delta_fp": size_text(delta),
                        "side": side, "ts": iso(out.ts_ms), "ts_ms": out.ts_ms})
     if kind == TICKER:
         return encode(ticker_msg(m.ticker, m.market_id, out.data, out.ts_ms))  # type: ignore[arg-type]
@@ -87,11 +109,12 @@ def render(out: Output, yes_scale: bool) -> bytes:
 def ticker_msg(ticker: str, market_id: str, v: TickerValues, ts_ms: int) -> dict[str, Any]:
     return {
         "market_ticker": ticker, "market_id": market_id,
-        "price_dollars": format_price(v.last_price),
-        "yes_bid_dollars": format_price(v.yes_bid), "yes_ask_dollars": format_price(v.yes_ask),
-        "yes_bid_size_fp": format_size(v.yes_bid_size),
-        "yes_ask_size_fp": format_size(v.yes_ask_size),
-        "last_trade_size_fp": format_size(v.last_size),
+        "price_dollars": price_text(v.last_price),
+        "yes_bid_dollars": price_text(v.yes_bid), "yes_ask_dollars": price_text(v.yes_ask),
+        "yes_bid_size_fp": size_text(v.yes_bid_size),
+        "yes_ask_size_fp": size_text(v.yes_ask_size),
+        "last_trade_size_fp": size_text(v.last_size),
+        # Volumes only grow: through the cache they would just churn it.
         "volume_fp": format_size(v.volume), "open_interest_fp": format_size(v.oi),
         "dollar_volume": v.dollar_volume, "dollar_open_interest": v.dollar_oi,
         "ts": ts_ms // 1000, "ts_ms": ts_ms, "time": iso(ts_ms),
@@ -101,8 +124,8 @@ def ticker_msg(ticker: str, market_id: str, v: TickerValues, ts_ms: int) -> dict
 def trade_msg(t: TradeRecord, ticker: str) -> dict[str, Any]:
     return {
         "trade_id": t.trade_id, "market_ticker": ticker,
-        "yes_price_dollars": format_price(t.yes_price),
-        "no_price_dollars": format_price(t.no_price), "count_fp": format_size(t.count),
+        "yes_price_dollars": price_text(t.yes_price),
+        "no_price_dollars": price_text(t.no_price), "count_fp": size_text(t.count),
         "taker_side": t.taker_side, "taker_outcome_side": t.taker_side,
         # A YES taker bids in the YES book; a NO taker is selling YES: an ask.
         "taker_book_side": "bid" if t.taker_side == "yes" else "ask",
@@ -112,7 +135,7 @@ def trade_msg(t: TradeRecord, ticker: str) -> dict[str, Any]:
 
 def fee_text(fee: int) -> str:
     # The exchange writes fee_cost with six decimals ("0.010000"); fees are whole cents.
-    return format_price(fee) + "00"
+    return price_text(fee) + "00"
 
 
 def fill_msg(f: UserFill) -> dict[str, Any]:
@@ -121,8 +144,8 @@ def fill_msg(f: UserFill) -> dict[str, Any]:
         "market_ticker": f.ticker, "exchange_index": 0, "is_taker": f.is_taker,
         "side": f.side, "purchased_side": f.side, "outcome_side": f.side,
         "book_side": f.book_side, "action": f.action,
-        "yes_price_dollars": format_price(f.yes_price), "count_fp": format_size(f.count),
-        "fee_cost": fee_text(f.fee), "post_position_fp": format_size(f.post_position),
+        "yes_price_dollars": price_text(f.yes_price), "count_fp": size_text(f.count),
+        "fee_cost": fee_text(f.fee), "post_position_fp": size_text(f.post_position),
         "subaccount": 0, "ts": f.ts_ms // 1000, "ts_ms": f.ts_ms,
     }
 
@@ -143,10 +166,10 @@ def snapshot_msg(st: MarketState, yes_scale: bool) -> bytes:
     """A snapshot body; a side with no levels has no key at all (as on the wire)."""
     msg: dict[str, Any] = {"market_ticker": st.market.ticker, "market_id": st.market.market_id}
     if st.yes:
-        msg["yes_dollars_fp"] = [[format_price(p), format_size(s)] for p, s in sorted(st.yes.items())]
+        msg["yes_dollars_fp"] = [[price_text(p), size_text(s)] for p, s in sorted(st.yes.items())]
     if st.no:
         levels = sorted((ONE_DOLLAR - p, s) if yes_scale else (p, s) for p, s in st.no.items())
-        msg["no_dollars_fp"] = [[format_price(p), format_size(s)] for p, s in levels]
+        msg["no_dollars_fp"] = [[price_text(p), size_text(s)] for p, s in levels]
     return encode(msg)
 
 
