@@ -52,6 +52,8 @@ async def test_bad_handshakes_get_401(sim, signer, sim_private_key):
     headers = signer.headers()
     headers[HEADER_TIMESTAMP] = "soon"
     assert await _status(url, headers) == 401
+    # Like production's CDN: an Origin header is refused even with a good signature.
+    assert await _status(url, {**signer.headers(), "Origin": "http://localhost"}) == 403
     assert sim.server.refused == 9
 
 

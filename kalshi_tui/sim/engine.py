@@ -50,6 +50,7 @@ DRIFT_CHANCE = 0.03
 TAKER_FEE = Fraction(7, 100)  # Kalshi's general fee: ceil(rate * C * P * (1 - P)) to the cent
 MAKER_FEE = Fraction(175, 10_000)
 START_BALANCE = 10_000 * ONE_DOLLAR  # $10,000 in 1/10,000 dollar
+MAX_FILLS = 100_000  # the demo account's history kept for REST backfill; older fills drop off
 
 
 class Output:
@@ -197,7 +198,8 @@ class Engine:
         self.user_share = user_share
         self.states: dict[str, MarketState] = {}
         self.active: list[MarketState] = []
-        self.fills: list[UserFill] = []
+        self.fills: deque[UserFill] = deque(maxlen=MAX_FILLS)
+        self._fill_count = 0
         self.positions: dict[str, Position] = {}
         self.balance = START_BALANCE
         self.recent_trades: deque[TradeRecord] = deque(maxlen=10_000)  # every market, for REST
@@ -393,7 +395,8 @@ class Engine:
             pos = self.positions[st.market.ticker] = Position(st.market.ticker)
         self._apply_fill(pos, side, side_price, count, fee)
         pos.updated_ms = trade.ts_ms
-        fill = UserFill(trade.trade_id, new_uuid(rng), f"sim-{len(self.fills) + 1}",
+        self._fill_count += 1
+        fill = UserFill(trade.trade_id, new_uuid(rng), f"sim-{self._fill_count}",
                         st.market.ticker, side, "buy", trade.yes_price, count, fee, is_taker,
                         pos.position, trade.ts_ms)
         self.fills.append(fill)

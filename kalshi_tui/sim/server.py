@@ -83,6 +83,9 @@ class ExchangeServer:
     def process_request(self, conn: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
         if path == WS_PATH:
+            if _header(request.headers, "Origin") is not None:
+                # Production sits behind a CDN that answers 403 to an Origin header.
+                return conn.respond(403, "Forbidden\n")
             if self.faults.refusing() or not self.authorized(request.headers, "GET", WS_PATH):
                 self.refused += 1
                 return conn.respond(401, "Unauthorized\n")
