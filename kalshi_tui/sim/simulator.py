@@ -22,6 +22,7 @@ from types import TracebackType
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from websockets.asyncio.server import Server, serve
+from websockets.datastructures import Headers
 
 from kalshi_tui.auth import WS_PATH, Signer, generate_key, write_private_key
 from kalshi_tui.book import OrderBook
@@ -46,12 +47,19 @@ class Simulator:
     """A Kalshi-faithful exchange: WebSocket + REST on one loopback port.
 
     Knobs: ``rate`` (engine steps per second; each is one book change, trades add a trade
-    and tickers), ``markets`` (active markets), ``ping_interval``/``ping_timeout`` (the
-    heartbeat), ``skew_ms`` (accepted clock skew), ``market_cap`` (markets per subscription,
-    error 26), ``command_rate`` (commands per second per subscription, error 27),
-    ``max_buffered`` (frames queued for one connection before error 25),
-    ``lifecycle_rate`` (chance per step of closing a market), ``user_share`` (chance a trade
-    is the demo account's).
+    and tickers: a client on every channel of every market gets ~1.6 frames per step),
+    ``markets`` (active markets), ``ping_interval``/``ping_timeout`` (the heartbeat),
+    ``skew_ms`` (accepted clock skew), ``market_cap`` (markets per subscription, error 26),
+    ``command_rate`` (commands per second per subscription, error 27), ``max_buffered``
+    (frames queued for one connection before error 25), ``lifecycle_rate`` (chance per step
+    of closing a market early), ``user_share`` (chance a trade is the demo account's),
+    ``start_paused`` (no events until ``resume()``), ``compression`` (offer
+    permessage-deflate, as the exchange does).
+
+    Keys: by default a throwaway RSA key pair (``private_key`` to reuse one), written 0600
+    to a temp file (``key_path``) that ``stop()`` deletes, with ``signer`` ready to use; or
+    ``public_key`` (+ ``key_id``) to accept a key whose private half stays with the user.
+    ``add_key`` registers more.
     """
 
     def __init__(self, *, seed: int = 7, rate: float = 50.0, markets: int = 40,
@@ -99,8 +107,8 @@ class Simulator:
         self._ws: Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
-    def _authorized(self, headers: object, method: str, path: str) -> bool:
-        return self.server.authorized(headers, method, path)  # type: ignore[arg-type]
+    def _authorized(self, headers: Headers, method: str, path: str) -> bool:
+        return self.server.authorized(headers, method, path)
 
     # -- lifecycle ----------------------------------------------------------------------------
 

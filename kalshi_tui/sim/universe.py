@@ -278,6 +278,8 @@ class Universe:
             for m in next(old):
                 if taken == history:
                     break
+                if m.ticker in self.markets:  # monthly series repeat their event ticker
+                    continue
                 m.status = (STATUS_FINALIZED, STATUS_DETERMINED, STATUS_CLOSED)[taken % 3]
                 m.result = "" if m.status == STATUS_CLOSED else rng.choice(("yes", "no"))
                 self.markets[m.ticker] = m
