@@ -186,6 +186,8 @@ def test_universe_is_realistic_and_seeded() -> None:
     assert t1 == list(e2.universe.markets)
     assert Engine(8, 40).universe.markets.keys() != e1.universe.markets.keys()
     assert len(e1.active) == 40
+    big = Engine(7, 500)  # history markets never shadow one another or a live one
+    assert (len(big.universe.markets), len(big.active)) == (550, 500)
     assert "KXFEDDECISION-26DEC-H0" in t1
     assert any(t.startswith("KXBTCD-") and t.endswith(".99") for t in t1)
     assert any(t.startswith("KXHIGHNY-") and "-B" in t for t in t1)
@@ -247,3 +249,17 @@ async def test_permessage_deflate_clients_get_the_same_stream(make_sim, ws_conne
         books = _rebuild(c.raw, tickers)
         for t in tickers:
             _same(books[t], sim.book(t))
+
+
+async def test_rate_knob_paces_steps_and_pause_stops_them(make_sim):
+    async with make_sim(seed=1, rate=40, markets=3) as sim:
+        await asyncio.sleep(0.5)
+        slow = sim.engine.steps
+        assert 12 <= slow <= 28  # ~20 at 40 steps a second
+        sim.rate = 4000
+        await asyncio.sleep(0.25)
+        sim.pause()
+        fast = sim.engine.steps - slow
+        assert 600 <= fast <= 1400
+        await asyncio.sleep(0.15)
+        assert sim.engine.steps - slow == fast  # paused: nothing more
