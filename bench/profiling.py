@@ -9,11 +9,26 @@ from typing import Any
 
 
 def hot_spots(fn: Callable[[], object], top: int = 12) -> list[dict[str, Any]]:
-    """The ``top`` functions by own time (tottime), with their share of the total."""
+    """The ``top`` functions by own time (tottime) during ``fn()``, with their share."""
     prof = cProfile.Profile()
     prof.enable()
     fn()
     prof.disable()
+    return summarize(prof, top)
+
+
+async def hot_spots_while(seconds: float, top: int = 12) -> list[dict[str, Any]]:
+    """The same for everything this thread's event loop runs during ``seconds``."""
+    import asyncio
+
+    prof = cProfile.Profile()
+    prof.enable()
+    await asyncio.sleep(seconds)
+    prof.disable()
+    return summarize(prof, top)
+
+
+def summarize(prof: cProfile.Profile, top: int = 12) -> list[dict[str, Any]]:
     stats = pstats.Stats(prof)
     total = stats.total_tt or 1.0  # type: ignore[attr-defined]
     rows = []

@@ -1,0 +1,257 @@
+"""Benchmark 3: the real app under a firehose, headless, in this process.
+
+A simulator process sends ~20k msgs/s over 500 markets; ``KalshiApp`` (with the real Pool as
+its feed) shows them in a watchlist with ~50 rows on screen. Measured over a steady window:
+wire-to-screen latency (exchange stamp -> frame written, and arrival here -> frame written),
+key-to-screen latency (a cursor key -> the frame that shows the cursor moved), frames per
+second, bytes per second and this process's CPU. Then the simulator is stopped (SIGSTOP:
+market quiet, socket open) for the idle CPU and key latency.
+
+Baselines from the same run: the Pool + Store alone at the same rate (the ingest share of
+the CPU), and key latency on the idle app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import random
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bench.common import Result, log, percentile, unavailable
+from bench.profiling import hot_spots_while
+from bench.simproc import SimProcess, frames_per_step
+
+TITLE = "App under a firehose (headless, real Textual app)"
+MARKETS = 500
+VISIBLE = 50
+MSGS_PER_S = 20_000
+SIZE = (120, 57)  # columns, rows: ~50 watchlist rows under the header, tabs and footer
+CHANNELS = ("orderbook_delta", "ticker", "trade")
+
+
+def app_available() -> str | None:
+    """Why the app can't be benchmarked, or None when it can."""
+    if importlib.util.find_spec("kalshi_tui.ui") is None or \
+            importlib.util.find_spec("kalshi_tui.ui.app") is None:
+        return "kalshi_tui.ui.app does not exist yet"
+    try:
+        from kalshi_tui.ui.app import KalshiApp  # noqa: F401
+    except Exception as exc:
+        return f"kalshi_tui.ui.app does not import: {exc!r}"[:200]
+    return None
+
+
+async def ingest_only(sim: SimProcess, tickers: list[str], seconds: float) -> tuple[float, float]:
+    """(CPU share of a core, msgs/s) of Pool + Store alone on the same stream."""
+    from kalshi_tui.store import Store
+    from kalshi_tui.stream import Pool
+
+    count = [0]
+
+    def listen(_msg: object) -> None:
+        count[0] += 1
+
+    store = Store()
+    pool = Pool(sim.ws_url, sim.signer(), store, channels=CHANNELS, markets=tickers, listener=listen)
+    runner = asyncio.create_task(pool.run())
+    await _synced(store, len(tickers))
+    await asyncio.sleep(0.5)
+    c0, n0, t0 = time.process_time(), count[0], time.monotonic()
+    await asyncio.sleep(seconds)
+    c1, n1, t1 = time.process_time(), count[0], time.monotonic()
+    await pool.close()
+    runner.cancel()
+    return (c1 - c0) / (t1 - t0), (n1 - n0) / (t1 - t0)
+
+
+async def _synced(store: Any, n: int, timeout: float = 30.0) -> float:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        books = [s.book for s in store.markets.values()]
+        if len(books) >= n and all(b.synced for b in books):
+            return time.monotonic() - t0
+        await asyncio.sleep(0.02)
+    raise TimeoutError(f"books not synced after {timeout:.0f} s")
+
+
+class KeyProbe:
+    """Time from a key arriving (as the terminal driver's input thread hands it over) to the
+    first frame in which the grid shows its effect."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._want: tuple[float, Callable[[], bool]] | None = None
+
+    def expect(self, t0: float, done: Callable[[], bool]) -> None:
+        self._want = (t0, done)
+
+    @property
+    def waiting(self) -> bool:
+        return self._want is not None
+
+    def on_write(self, now: float) -> None:
+        if self._want is not None and self._want[1]():
+            self.samples.append(now - self._want[0])
+            self._want = None
+
+
+async def press_keys(app: Any, grid: Any, probe: KeyProbe, seconds: float, rng: random.Random) -> int:
+    """Alternate down/up at random intervals for ``seconds``; returns keys pressed."""
+    from textual import events
+
+    end = time.monotonic() + seconds
+    pressed = 0
+    down = True
+    while time.monotonic() < end:
+        await asyncio.sleep(rng.uniform(0.1, 0.3))
+        keys = grid.row_keys
+        row = grid.cursor_row
+        target = keys[min(len(keys) - 1, row + 1)] if down else keys[max(0, row - 1)]
+        key = events.Key("down" if down else "up", None)
+        key.set_sender(app)
+        probe.expect(time.perf_counter(), lambda t=target: grid.cursor_key == t)
+        app._driver.send_message(key)  # what the driver's input thread does with a keystroke
+        pressed += 1
+        down = not down
+        waited = time.monotonic() + 2.0
+        while probe.waiting and time.monotonic() < waited:
+            await asyncio.sleep(0.005)
+    return pressed
+
+
+def _ms(values: list[float], pct: float) -> float | None:
+    v = percentile(values, pct)
+    return None if v is None else 1000 * v
+
+
+async def _bench(smoke: bool) -> Result:
+    from bench.apphooks import LatencyProbe, ScreenMeter
+    from kalshi_tui.config import Profile
+    from kalshi_tui.store import Store
+    from kalshi_tui.stream import Pool
+    from kalshi_tui.ui.app import KalshiApp
+    from kalshi_tui.ui.grid import LiveGrid
+
+    res = Result("app_firehose", TITLE)
+    base_s, warm_s, window_s, idle_s = (1.0, 0.5, 2.5, 1.5) if smoke else (5.0, 2.0, 15.0, 5.0)
+    rate = MSGS_PER_S / frames_per_step(MARKETS)
+    screen = ScreenMeter()
+    screen.install()
+    probe = LatencyProbe(screen)
+    hooked = probe.install()
+    keys = KeyProbe()
+    screen.listeners.append(keys.on_write)
+    rng = random.Random(3)
+    sim = SimProcess(seed=11, rate=rate, markets=MARKETS)
+    try:
+        tickers = sim.tickers()[:MARKETS]
+        ingest_cpu, ingest_rate = await ingest_only(sim, tickers, base_s)
+        log(f"app: Pool + Store alone: {ingest_rate:,.0f} msgs/s at {ingest_cpu:.0%} of a core")
+
+        profile = Profile.create("bench", "custom", ws_url=sim.ws_url, rest_url=sim.rest_url,
+                                 key_id=sim.key_id, watchlists={"all": tickers}, refresh_rate=10.0)
+        store = Store()
+        count = [0]
+
+        def listen(_msg: object) -> None:
+            count[0] += 1
+
+        pool = Pool(sim.ws_url, sim.signer(), store, profile.stream, channels=CHANNELS, markets=tickers,
+                    listener=listen)
+        app = KalshiApp(store, feed=pool, profile=profile, watch_terminal=False)
+        async with app.run_test(size=SIZE):
+            synced = await _synced(store, len(tickers))
+            grid = app.query_one("#watchlist-pane").query_one(LiveGrid)
+            await asyncio.sleep(warm_s)
+            body = grid.scrollable_content_region.height - 1
+            top = int(grid.scroll_y)
+            probe.visible = set(grid.row_keys[top:top + body])
+            log(f"app: books synced after {synced:.2f}s; {len(probe.visible)} rows on screen")
+            await asyncio.sleep(0.5)  # let rows queued before the probe settle
+
+            # Firehose window.
+            probe.recording = True
+            t0, c0, n0, w0 = time.perf_counter(), time.process_time(), count[0], app.tick_seconds
+            pressed = await press_keys(app, grid, keys, window_s, rng)
+            t1, c1, n1, w1 = time.perf_counter(), time.process_time(), count[0], app.tick_seconds
+            probe.recording = False
+            busy_keys = list(keys.samples)
+            frames, nbytes = screen.between(t0, t1)
+            wall = t1 - t0
+            cpu = (c1 - c0) / wall
+            if not smoke and (cpu > 0.5 or (_ms(busy_keys, 99) or 0) > 100):
+                res.extra["profile"] = await hot_spots_while(3.0)
+
+            # Idle: the market stops (the simulator is frozen), the socket stays open.
+            os.kill(sim.pid, signal.SIGSTOP)
+            try:
+                await asyncio.sleep(1.0)
+                keys.samples.clear()
+                i0, ic0 = time.perf_counter(), time.process_time()
+                await asyncio.sleep(idle_s)
+                i1, ic1 = time.perf_counter(), time.process_time()
+                await press_keys(app, grid, keys, min(idle_s, 2.0), rng)
+                idle_keys = list(keys.samples)
+                idle_frames, _ = screen.between(i0, i1)
+                idle_cpu = (ic1 - ic0) / (i1 - i0)
+                if not smoke and idle_cpu > 0.03:
+                    res.extra["idle_profile"] = await hot_spots_while(3.0)
+            finally:
+                os.kill(sim.pid, signal.SIGCONT)
+            await pool.close()
+    finally:
+        probe.uninstall()
+        screen.uninstall()
+        sim.stop()
+
+    msgs = (n1 - n0) / wall
+    log(f"app: {msgs:,.0f} msgs/s, CPU {cpu:.0%}, {frames / wall:.1f} frames/s, idle CPU {idle_cpu:.1%}")
+    res.add("messages applied", msgs, "msgs/s", MSGS_PER_S, "asked of the simulator")
+    if hooked and probe.wire:
+        p50, p99 = _ms(probe.wire, 50), _ms(probe.wire, 99)
+        res.add("wire-to-screen p50", p50, "ms", 100.0, "refresh period (10/s)")
+        res.add("wire-to-screen p99", p99, "ms", 100.0, "refresh period (10/s)", target="≤ 150 ms",
+                met=p99 is not None and p99 <= 150)
+        res.add("  arrival-to-screen p99 (in-process part)", _ms(probe.arrival, 99), "ms", 100.0,
+                "refresh period (10/s)")
+        res.add("  oldest unshown message per repainted row, p99", _ms(probe.oldest, 99), "ms", 100.0,
+                "refresh period (10/s)")
+        res.extra.update(wire_samples=len(probe.wire), wire_max_ms=_ms(probe.wire, 100),
+                         arrival_p50_ms=_ms(probe.arrival, 50), rows_repainted=len(probe.oldest))
+    else:
+        res.add("wire-to-screen p99", None, "ms", target="≤ 150 ms")
+        res.note("latency not measured: the watchlist grid has no set_row/_render_row hook points"
+                 if not hooked else "latency not measured: no visible row changed during the window")
+    key_p99 = _ms(busy_keys, 99)
+    res.add("key-to-screen p99", key_p99, "ms", _ms(idle_keys, 99), "same app, market idle",
+            target="≤ 100 ms", met=key_p99 is not None and key_p99 <= 100)
+    res.add("  key-to-screen p50", _ms(busy_keys, 50), "ms", _ms(idle_keys, 50), "same app, market idle")
+    res.add("frames drawn", frames / wall, "frames/s", 10.0, "refresh rate setting")
+    res.add("bytes to the terminal", nbytes / wall, "B/s")
+    res.add("CPU at the firehose", 100 * cpu, "% of a core", 100 * ingest_cpu, "Pool + Store alone",
+            target="≤ 50%", met=cpu <= 0.5)
+    res.add("CPU idle (market quiet)", 100 * idle_cpu, "% of a core", target="≤ 3%", met=idle_cpu <= 0.03)
+    res.add("  frames drawn idle", idle_frames / (i1 - i0), "frames/s")
+    res.extra.update(size=list(SIZE), rows_on_screen=len(probe.visible), keys_pressed=pressed,
+                     key_samples=len(busy_keys), idle_key_samples=len(idle_keys),
+                     tick_cpu_share=round((w1 - w0) / wall, 4), ingest_only_msgs_per_s=round(ingest_rate),
+                     sim_steps_per_s=round(rate), window_s=window_s)
+    if "profile" in res.extra:
+        res.note("firehose target missed: extra.profile has the app's hot spots (cProfile, 3 s)")
+    if "idle_profile" in res.extra:
+        res.note("idle target missed: extra.idle_profile has what runs while the market is quiet")
+    return res
+
+
+def run(smoke: bool) -> Result:
+    why = app_available()
+    if why:
+        return unavailable("app_firehose", TITLE, why)
+    os.environ["TERM"] = "xterm-256color"
+    os.environ.pop("NO_COLOR", None)
+    return asyncio.run(_bench(smoke))
