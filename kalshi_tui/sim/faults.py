@@ -7,6 +7,7 @@ a ``--fault KIND[:ARG][@EVERY]`` flag: once at start, or every EVERY seconds.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from collections.abc import Callable
 from typing import NamedTuple
@@ -76,6 +77,25 @@ class Faults:
             client.garble_next = True
         return len(self._hub.clients)
 
+    def inject(self, data: str | bytes, sid: int | None = None) -> int:
+        """Send ``data`` as one text frame, after whatever is queued, to every connection.
+        With ``sid``, only connections that have that subscription get it, and a JSON object
+        is stamped with the sid and that subscription's next seq (it uses a number, as a
+        real frame would: no gap); anything else goes out unchanged. Returns how many
+        connections it was sent to."""
+        raw = data.encode() if isinstance(data, str) else data
+        sent = 0
+        for client in list(self._hub.clients):
+            frame = raw
+            if sid is not None:
+                sub = client.subs.get(sid)
+                if sub is None:
+                    continue
+                frame = _stamp(raw, sid, sub.next_seq())
+            client.push(frame)
+            sent += 1
+        return sent
+
     def overflow(self, sid: int | None = None) -> int:
         """End ``sid`` (every subscription when None) with error 25, as if the client read
         too slowly. Returns how many subscriptions ended."""
@@ -113,6 +133,19 @@ class Faults:
         """Stop the time-window faults (refusal, slow and rejected commands)."""
         self.refuse_until = self.reject_until = self.delay_until = 0.0
         self.command_delay = 0.0
+
+
+def _stamp(raw: bytes, sid: int, seq: int | None) -> bytes:
+    try:
+        obj = json.loads(raw)
+    except (ValueError, RecursionError):
+        return raw
+    if not isinstance(obj, dict):
+        return raw
+    obj["sid"] = sid
+    if seq is not None:
+        obj["seq"] = seq
+    return json.dumps(obj).encode()
 
 
 # ---- the --fault flag ---------------------------------------------------------------------------
