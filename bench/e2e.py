@@ -53,7 +53,7 @@ def measure(sim: SimProcess, tickers: list[str], mode: str, compression: str | N
 
 def run(smoke: bool) -> Result:
     res = Result("e2e", TITLE)
-    warmup, duration = (0.3, 1.2) if smoke else (2.0, 20.0)
+    warmup, duration = (0.2, 0.6) if smoke else (2.0, 20.0)
     deflate_duration = duration if smoke else 10.0
     runs: dict[tuple[str, str | None], dict[str, Any]] = {}
     with SimProcess(seed=7, rate=OFFERED_STEPS, markets=MARKETS) as sim:
