@@ -32,6 +32,7 @@ from kalshi_tui.sim.rest import REST_PREFIX, Rest, json_response
 
 PING_PAYLOAD = b"heartbeat"
 WRITE_BATCH = 512  # frames written per syscall
+HIGH_WATER = 1 << 20  # bytes buffered in the transport before the writer waits for the socket
 
 log = logging.getLogger("kalshi_tui.sim")
 
@@ -160,9 +161,6 @@ class ExchangeServer:
                     return
         except ConnectionClosed:
             pass
-
-
-HIGH_WATER = 1 << 20  # bytes buffered in the transport before the writer waits for the socket
 
 
 def _text_frame_header(n: int) -> bytes:
