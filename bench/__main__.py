@@ -20,7 +20,16 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.common import ERROR, OK, Result, log, machine, table
+from bench.common import (
+    ERROR,
+    OK,
+    Result,
+    children_cpu_seconds,
+    log,
+    machine,
+    machine_busy_seconds,
+    table,
+)
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "results.json"
@@ -51,6 +60,7 @@ def run_one(key: str, smoke: bool) -> Result:
         out = Path(tmp) / "result.json"
         cmd = [sys.executable, "-m", "bench.one", key, "--out", str(out)] + (["--smoke"] if smoke else [])
         start = time.monotonic()
+        busy0, ours0 = machine_busy_seconds(), children_cpu_seconds()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                 start_new_session=True, cwd=HERE.parent)
         tail: list[str] = []
@@ -72,12 +82,15 @@ def run_one(key: str, smoke: bool) -> Result:
             code = None
         reader.join(timeout=5)
         seconds = time.monotonic() - start
+        # CPU the rest of the machine used meanwhile: the figures are only as quiet as this.
+        other = (machine_busy_seconds() - busy0 - (children_cpu_seconds() - ours0)) / seconds
         if code == 0 and out.exists():
             res = Result.from_json(json.loads(out.read_text(encoding="utf-8")))
         else:
             why = f"timed out after {limit:.0f} s" if code is None else f"exit code {code}"
             res = Result(key, _title(module), status=ERROR, notes=[why, *tail[-6:]])
         res.seconds = round(seconds, 1)
+        res.extra["other_load_cores"] = round(max(0.0, other), 2)
         return res
 
 

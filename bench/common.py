@@ -114,6 +114,17 @@ def children_cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent busy since boot (from /proc/stat)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            fields = [int(x) for x in fh.readline().split()[1:]]
+    except OSError:
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def proc_cpu_seconds(pid: int) -> float | None:
     """CPU time of any process of ours, from /proc (None when it is gone)."""
     try:
@@ -185,7 +196,9 @@ def table(results: Sequence[Result]) -> str:
     header = ("benchmark / figure", "value", "baseline (same run)", "ratio", "target", "")
     lines: list[tuple[str, ...]] = [header]
     for res in results:
-        lines.append((f"[{res.key}] {res.title}" + ("" if res.status == OK else f": {res.status}"),
+        other = res.extra.get("other_load_cores")
+        busy = f" (other processes: {other:.2f} cores)" if isinstance(other, float) and other >= 0.1 else ""
+        lines.append((f"[{res.key}] {res.title}" + ("" if res.status == OK else f": {res.status}") + busy,
                       "", "", "", "", ""))
         for row in res.rows:
             base = "" if row.baseline is None else f"{fmt(row.baseline, row.unit)} ({row.baseline_name})"
