@@ -101,19 +101,19 @@ def format_size(value: int) -> str:
     return format_fixed(value, SIZE_PLACES)
 
 
+def _trimmed(value: int, unit: int, places: int, grouping: str) -> str:
+    """``value / unit`` with only the decimals it needs: 5650/100 -> "56.5"."""
+    whole, frac = divmod(abs(value), unit)
+    sign = "-" if value < 0 else ""
+    text = f"{sign}{whole:{grouping}}"
+    return f"{text}.{str(frac).rjust(places, '0').rstrip('0')}" if frac else text
+
+
 def format_cents(value: int) -> str:
     """Price for people: 5600 -> "56¢", 5650 -> "56.5¢", 125 -> "1.25¢"."""
-    whole, frac = divmod(abs(value), CENT)
-    sign = "-" if value < 0 else ""
-    if frac == 0:
-        return f"{sign}{whole}¢"
-    return f"{sign}{whole}.{str(frac).rjust(2, '0').rstrip('0')}¢"
+    return _trimmed(value, CENT, 2, "") + "¢"
 
 
 def format_contracts(value: int) -> str:
     """Size for people: 1000 -> "10", 1050 -> "10.5", 123456 -> "1,234.56"."""
-    whole, frac = divmod(abs(value), SIZE_SCALE)
-    sign = "-" if value < 0 else ""
-    if frac == 0:
-        return f"{sign}{whole:,}"
-    return f"{sign}{whole:,}.{str(frac).rjust(2, '0').rstrip('0')}"
+    return _trimmed(value, SIZE_SCALE, SIZE_PLACES, ",")
