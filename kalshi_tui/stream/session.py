@@ -59,7 +59,6 @@ class Sub:
 class _Pending:
     kind: str  # "subscribe" | "update" | "snapshot" | "unsubscribe" | "list"
     sub: Sub | None
-    future: asyncio.Future[m.Message] | None = None
 
 
 def clock_offset(date_header: str | None) -> float | None:
@@ -234,9 +233,6 @@ class Session:
 
     def _reset_connection_state(self) -> None:
         self._ids = commands.CommandIds()
-        for p in self._pending.values():
-            if p.future is not None and not p.future.done():
-                p.future.cancel()
         self._pending.clear()
         self._last_command.clear()
         self.by_sid.clear()
@@ -288,8 +284,11 @@ class Session:
             if t in _DATA_TYPES:
                 sub = by_sid.get(sid) if sid is not None else None
                 store.apply(msg, no_on_yes_scale=sub is not None and sub.yes_scale)
-                if t is m.OrderbookSnapshot and sub is not None and sub.resync_deadline:
-                    self._check_resynced(sub)
+                if t is m.OrderbookSnapshot and msg.id is not None:  # type: ignore[attr-defined]
+                    # get_snapshot is answered by snapshots alone (no ok): settle it here.
+                    self._pending.pop(msg.id, None)  # type: ignore[attr-defined]
+                    if sub is not None and sub.resync_deadline:
+                        self._check_resynced(sub)
                 if listener is not None:
                     listener(msg)
             else:
@@ -333,8 +332,6 @@ class Session:
                 self.by_sid.pop(msg.sid, None)
         elif t is m.Error:
             await self._on_error(msg, pending)  # type: ignore[arg-type]
-        if pending is not None and pending.future is not None and not pending.future.done():
-            pending.future.set_result(msg)
 
     async def _on_error(self, err: m.Error, pending: _Pending | None) -> None:
         detail = err.text + (f" ({', '.join(err.market_tickers)})" if err.market_tickers else "")
@@ -354,15 +351,20 @@ class Session:
             await asyncio.sleep(1.0)
             await self._resubscribe(sub, unsubscribe_first=pending.kind != "subscribe")
         elif err.code == 16 and err.market_tickers:
+            # The exchange refuses the whole command for one unknown ticker: drop the
+            # unknown ones (reported above) and carry on with the rest.
             sub.markets.difference_update(err.market_tickers)
             self._publish_subscriptions()
+            if pending is not None and pending.kind == "subscribe":
+                await self._subscribe(sub)
+            elif pending is not None and pending.kind == "update" and sub.sid is not None:
+                await self._resubscribe(sub, unsubscribe_first=True)
 
     # -- commands ----------------------------------------------------------------------------
 
-    def _next_id(self, kind: str, sub: Sub | None,
-                 future: asyncio.Future[m.Message] | None = None) -> int:
+    def _next_id(self, kind: str, sub: Sub | None) -> int:
         cmd_id = self._ids()
-        self._pending[cmd_id] = _Pending(kind, sub, future)
+        self._pending[cmd_id] = _Pending(kind, sub)
         return cmd_id
 
     async def _command(self, payload: bytes, sid: int | None = None) -> None:
@@ -404,13 +406,6 @@ class Session:
         sub.sid = None
         if sub in self.subs:
             await self._subscribe(sub)
-
-    async def request(self, build: Callable[[int], bytes], timeout: float = 10.0) -> m.Message:
-        """Send a command built from a fresh id and wait for its answer (tests, tools)."""
-        future: asyncio.Future[m.Message] = asyncio.get_running_loop().create_future()
-        cmd_id = self._next_id("request", None, future)
-        await self._command(build(cmd_id))
-        return await asyncio.wait_for(future, timeout)
 
     # -- state for the Connection tab ---------------------------------------------------------
 
