@@ -232,8 +232,9 @@ def _ok(f: _Ok) -> m.Ok:
             subscriptions = tuple((str(s["channel"]), int(s["sid"])) for s in subs)
         except (TypeError, KeyError, ValueError):
             raise ProtocolError("ok: malformed subscriptions list") from None
-    if tickers is not None and not all(isinstance(t, str) for t in tickers):
-        raise ProtocolError("ok: market_tickers must be strings")
+    if tickers is not None and (not isinstance(tickers, list)
+                                or not all(isinstance(t, str) for t in tickers)):
+        raise ProtocolError("ok: market_tickers must be a list of strings")
     return m.Ok(sid=f.sid, seq=f.seq, id=f.id,
                 market_tickers=tuple(tickers) if tickers is not None else None,
                 subscriptions=subscriptions)
@@ -385,7 +386,8 @@ def decode_obj(obj: object) -> m.AnyMessage:
 def _convert_checked(frame: _Frame) -> m.AnyMessage:
     try:
         return _convert(frame)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
+        # TypeError: a field of the wrong type that the wire struct leaves open (Any).
         raise ProtocolError(f"{frame.__struct_config__.tag}: {exc}") from None
 
 
