@@ -205,9 +205,8 @@ def table(results: Sequence[Result]) -> str:
             ratio = "" if row.ratio is None else f"{row.ratio:.2f}x"
             lines.append((f"  {row.name}", fmt(row.value, row.unit), base, ratio, row.target,
                           _mark(row.met)))
-        if res.status != OK:
-            for n in res.notes:
-                lines.append((f"  ({n})", "", "", "", "", ""))
+        for n in res.notes:
+            lines.append((f"  note: {n}", "", "", "", "", ""))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = []
     for i, line in enumerate(lines):

@@ -120,4 +120,12 @@ def run(smoke: bool) -> Result:
                                                   / runs[("bare", None)]["rate"], 3)}
     res.note(f"deflate: {shrink:.1f}x fewer wire bytes for {cpu_cost:+.1f} µs client CPU per frame; "
              f"the simulator's ceiling falls to {res.extra['deflate']['ceiling_drop']:.0%}")
+    # The default follows the binding constraint: client CPU (the app's budget is per core),
+    # unless deflate costs next to nothing; bandwidth-starved links can still opt in.
+    per_1k = cpu_cost * 1000 / 1e6  # share of a core per 1,000 msgs/s
+    default = "deflate" if cpu_cost <= 1.0 else "none"
+    res.extra["recommended_default"] = default
+    saved = (plain["wire_bytes_per_frame"] or 0) - (packed["wire_bytes_per_frame"] or 0)
+    res.note(f"recommended default compression: {default} (deflate costs {100 * per_1k:.2f}% of a core "
+             f"per 1k msgs/s and saves {saved:.0f} B per frame; offer it as a setting for slow links)")
     return res
