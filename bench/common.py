@@ -194,7 +194,7 @@ def _mark(met: bool | None) -> str:
 
 def table(results: Sequence[Result]) -> str:
     header = ("benchmark / figure", "value", "baseline (same run)", "ratio", "target", "")
-    lines: list[tuple[str, ...]] = [header]
+    lines: list[tuple[str, ...] | str] = [header]  # a str is a note: printed as is
     for res in results:
         other = res.extra.get("other_load_cores")
         busy = f" (other processes: {other:.2f} cores)" if isinstance(other, float) and other >= 0.1 else ""
@@ -205,11 +205,14 @@ def table(results: Sequence[Result]) -> str:
             ratio = "" if row.ratio is None else f"{row.ratio:.2f}x"
             lines.append((f"  {row.name}", fmt(row.value, row.unit), base, ratio, row.target,
                           _mark(row.met)))
-        for n in res.notes:
-            lines.append((f"  note: {n}", "", "", "", "", ""))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+        lines += [f"  note: {n}" for n in res.notes]
+    cells = [line for line in lines if isinstance(line, tuple)]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(header))]
     out = []
     for i, line in enumerate(lines):
+        if isinstance(line, str):
+            out.append(line)
+            continue
         out.append("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
         if i == 0:
             out.append("  ".join("-" * w for w in widths))
