@@ -94,6 +94,18 @@ def run_one(key: str, smoke: bool) -> Result:
         return res
 
 
+def _code_version() -> dict[str, object]:
+    """The commit measured, and product files that differed from it (a shared checkout)."""
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=HERE.parent, capture_output=True, text=True,
+                                  timeout=10).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+    changed = [line[3:] for line in git("status", "--porcelain", "--", "kalshi_tui").splitlines()]
+    return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_product_files": changed}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="short runs (CI): the whole suite in ~30 s")
@@ -117,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         "started": started.isoformat(timespec="seconds"),
         "seconds": round(time.monotonic() - t0, 1),
         "machine": machine(),
+        "code": _code_version(),
         "benchmarks": {r.key: r.to_json() for r in results},
         "targets": {f"{r.key}: {row.name}": row.met for r in results for row in r.rows
                     if row.met is not None},
