@@ -102,7 +102,8 @@ def _code_version() -> dict[str, object]:
                                   timeout=10).stdout.strip()
         except (OSError, subprocess.TimeoutExpired):
             return ""
-    changed = [line[3:] for line in git("status", "--porcelain", "--", "kalshi_tui").splitlines()]
+    status = git("status", "--porcelain", "--", "kalshi_tui").splitlines()
+    changed = [line.split(maxsplit=1)[-1] for line in status]
     return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_product_files": changed}
 
 
