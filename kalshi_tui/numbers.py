@@ -12,7 +12,6 @@ which is the exact decimal the sender wrote.
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal, InvalidOperation
 
 PRICE_PLACES = 4
@@ -22,42 +21,40 @@ SIZE_SCALE = 10**SIZE_PLACES
 ONE_DOLLAR = PRICE_SCALE
 CENT = PRICE_SCALE // 100
 
-# Plain ASCII decimal only: int() alone would also take "1_0", " 5", "+5" and "\u0665"
-# (and \d matches every Unicode digit, hence [0-9]).
-_FIXED = re.compile(r"(-?)([0-9]{1,30})(?:\.([0-9]{1,30}))?")
+_MAX_DIGITS = 30
 _CACHE_LIMIT = 65_536
 # Prices and sizes repeat endlessly on the wire; a dict lookup beats re-parsing.
-_caches: dict[int, dict[str, int]] = {PRICE_PLACES: {}, SIZE_PLACES: {}}
+_price_cache: dict[str, int] = {}
+_size_cache: dict[str, int] = {}
 
 
 def _parse_str(text: str, places: int) -> int:
-    m = _FIXED.fullmatch(text)
-    if m is None:
+    # Plain ASCII decimal only: int() alone would also take "1_0", " 5", "+5" and "\u0665",
+    # and str.isdigit() alone takes every Unicode digit, hence the isascii() checks.
+    whole, dot, frac = text.partition(".")
+    negative = whole.startswith("-")
+    if negative:
+        whole = whole[1:]
+    if not (whole.isascii() and whole.isdigit() and len(whole) <= _MAX_DIGITS
+            and (not dot or (frac.isascii() and frac.isdigit() and len(frac) <= _MAX_DIGITS))):
         raise ValueError(f"not a decimal number: {text[:24]!r}")
-    sign, whole, frac = m.groups()
-    frac = frac or ""
     if len(frac) > places:
         if frac[places:].strip("0"):
             raise ValueError(f"more than {places} decimals: {text[:24]!r}")
         frac = frac[:places]
-    value = int(whole) * 10**places + int(frac.ljust(places, "0") or "0")
-    return -value if sign else value
+    value = int(whole) * 10**places + (int(frac) * 10 ** (places - len(frac)) if frac else 0)
+    return -value if negative else value
 
 
-def parse_fixed(value: object, places: int) -> int:
-    """Parse a wire number into an integer count of ``10**-places`` units."""
-    if type(value) is str:
-        cache = _caches.get(places)
-        if cache is None:
-            return _parse_str(value, places)
-        hit = cache.get(value)
-        if hit is not None:
-            return hit
-        parsed = _parse_str(value, places)
-        if len(cache) >= _CACHE_LIMIT:
-            cache.clear()
-        cache[value] = parsed
-        return parsed
+def _remember(cache: dict[str, int], text: str, value: int) -> int:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[text] = value
+    return value
+
+
+def _parse_number(value: object, places: int) -> int:
+    """A JSON number (or Decimal) that came where a string was documented."""
     if type(value) is int:
         return value * 10**places
     if isinstance(value, float | Decimal) and not isinstance(value, bool):
@@ -75,14 +72,31 @@ def parse_fixed(value: object, places: int) -> int:
     raise ValueError(f"expected a number, got {type(value).__name__}")
 
 
+def parse_fixed(value: object, places: int) -> int:
+    """Parse a wire number into an integer count of ``10**-places`` units."""
+    if type(value) is str:
+        return _parse_str(value, places)
+    return _parse_number(value, places)
+
+
 def parse_price(value: object) -> int:
     """Dollar price -> 1/10,000 dollar."""
-    return parse_fixed(value, PRICE_PLACES)
+    if type(value) is str:
+        hit = _price_cache.get(value)
+        if hit is not None:
+            return hit
+        return _remember(_price_cache, value, _parse_str(value, PRICE_PLACES))
+    return _parse_number(value, PRICE_PLACES)
 
 
 def parse_size(value: object) -> int:
     """Contract size -> 1/100 contract."""
-    return parse_fixed(value, SIZE_PLACES)
+    if type(value) is str:
+        hit = _size_cache.get(value)
+        if hit is not None:
+            return hit
+        return _remember(_size_cache, value, _parse_str(value, SIZE_PLACES))
+    return _parse_number(value, SIZE_PLACES)
 
 
 def format_fixed(value: int, places: int) -> str:
