@@ -144,6 +144,8 @@ class Metrics:
     gaps: int = 0
     resyncs: int = 0
     conflations: int = 0
+    ignored: int = 0  # frames for no subscription or market we hold (in flight after an
+    #                   unsubscribe, or not the exchange's): counted, never applied
     protocol_errors: int = 0
     ping_rtt: float | None = None  # seconds
     clock_offset: float | None = None  # server - local, seconds, from the Date header

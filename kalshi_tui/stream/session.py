@@ -27,7 +27,16 @@ from kalshi_tui.config import StreamSettings
 from kalshi_tui.errors import AuthRejected
 from kalshi_tui.protocol import ProtocolError, codes, commands, decode
 from kalshi_tui.protocol import messages as m
-from kalshi_tui.store import AUTH_FAILED, CONNECTING, DOWN, LIVE, RECONNECTING, Store, Subscription
+from kalshi_tui.store import (
+    AUTH_FAILED,
+    CONNECTING,
+    DOWN,
+    LIVE,
+    RECONNECTING,
+    MarketState,
+    Store,
+    Subscription,
+)
 from kalshi_tui.stream.backoff import Backoff
 
 log = logging.getLogger(__name__)
@@ -276,19 +285,37 @@ class Session:
                 store.record_error(None, exc.reason, "Received a frame that could not be read.")
                 continue
             sid = msg.sid
-            if msg.seq is not None and sid is not None:
-                missed = seq.check(sid, msg.seq)
+            sub = by_sid.get(sid) if sid is not None else None
+            if sub is not None and msg.seq is not None:
+                missed = seq.check(sid, msg.seq)  # type: ignore[arg-type]
                 if missed:
-                    await self._on_gap(sid, missed)
+                    await self._on_gap(sid, missed)  # type: ignore[arg-type]
             t = type(msg)
             if t in _DATA_TYPES:
-                sub = by_sid.get(sid) if sid is not None else None
-                store.apply(msg, no_on_yes_scale=sub is not None and sub.yes_scale)
-                if t is m.OrderbookSnapshot and msg.id is not None:  # type: ignore[attr-defined]
-                    # get_snapshot is answered by snapshots alone (no ok): settle it here.
-                    self._pending.pop(msg.id, None)  # type: ignore[attr-defined]
-                    if sub is not None and sub.resync_deadline:
-                        self._check_resynced(sub)
+                # Only data of a subscription we hold, for a market in it (books: with a seq),
+                # is applied. The rest is in flight after an unsubscribe, or not the
+                # exchange's at all, and must not touch a book.
+                if sub is None or (sub.markets and msg.market_ticker not in sub.markets) \
+                        or (msg.seq is None and sub.is_book):  # type: ignore[attr-defined]
+                    store.metrics.ignored += 1
+                    continue
+                if t is m.OrderbookDelta:
+                    state = store.markets.get(msg.market_ticker)  # type: ignore[attr-defined]
+                    was_synced = state is not None and state.book.synced
+                    store.apply(msg, no_on_yes_scale=sub.yes_scale)
+                    if was_synced and not state.book.synced:  # type: ignore[union-attr]
+                        await self._on_desync(sub, state)  # type: ignore[arg-type]
+                else:
+                    store.apply(msg, no_on_yes_scale=sub.yes_scale)
+                    if t is m.OrderbookSnapshot:
+                        if msg.id is not None:  # type: ignore[attr-defined]
+                            # get_snapshot is answered by snapshots alone (no ok): settle it here.
+                            self._pending.pop(msg.id, None)  # type: ignore[attr-defined]
+                        state = store.markets[msg.market_ticker]  # type: ignore[attr-defined]
+                        if not state.book.synced:
+                            await self._on_desync(sub, state)
+                        elif sub.resync_deadline:
+                            self._check_resynced(sub)
                 if listener is not None:
                     listener(msg)
             else:
@@ -314,12 +341,28 @@ class Session:
         await self._command(commands.update_subscription(
             self._next_id("snapshot", sub), sid, commands.GET_SNAPSHOT, sorted(sub.markets)), sid)
 
+    async def _on_desync(self, sub: Sub, state: MarketState) -> None:
+        """A frame of our subscription left a book impossible (a level below zero, a price
+        off the scale, a crossed book): it no longer matches the exchange's; fetch it again."""
+        self.store.record_error(None, f"{state.ticker}: {state.book.stale_reason}",
+                                "An order book went out of sync: resyncing it.")
+        if sub.sid is None or sub.resync_deadline is not None:
+            return  # a resync of this subscription is on its way already
+        self.store.metrics.resyncs += 1
+        sub.resync_deadline = time.monotonic() + RESYNC_TIMEOUT
+        await self._command(commands.update_subscription(
+            self._next_id("snapshot", sub), sub.sid, commands.GET_SNAPSHOT, [state.ticker]),
+            sub.sid)
+
     async def _on_control(self, msg: m.Message) -> None:
         t = type(msg)
         if t is m.Unknown:
             self.store.metrics.unknown_types[msg.type] += 1  # type: ignore[attr-defined]
             return
         pending = self._pending.pop(msg.id, None) if msg.id is not None else None  # type: ignore[attr-defined]
+        if pending is None and t is not m.Error:
+            self.store.metrics.ignored += 1  # an answer to nothing we asked
+            return
         if t is m.Subscribed:
             sub = pending.sub if pending else None
             if sub is not None and msg.sid is not None:
