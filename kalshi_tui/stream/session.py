@@ -168,6 +168,9 @@ class Session:
                     compression=self.compression, max_size=MAX_MESSAGE, max_queue=4096,
                     ping_interval=self.settings.dead_link_timeout / 2,
                     ping_timeout=self.settings.dead_link_timeout / 2,
+                    # After an unanswered ping the peer is gone: don't wait the library's
+                    # default 10 s for it to answer our close frame too.
+                    close_timeout=min(2.0, self.settings.dead_link_timeout / 4),
                     open_timeout=10, proxy=None, user_agent_header="kalshi-tui")
             except InvalidStatus as exc:
                 if not self._handshake_refused(exc):
