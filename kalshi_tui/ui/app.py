@@ -18,6 +18,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.command import CommandPalette
+from textual.notifications import SeverityLevel
 from textual.widgets import Footer, TabbedContent, TabPane
 
 from kalshi_tui import store as st
@@ -25,6 +26,7 @@ from kalshi_tui.config import Profile
 from kalshi_tui.errors import AuthRejected
 from kalshi_tui.store import Changes, MarketMeta, Store
 from kalshi_tui.ui import hangup
+from kalshi_tui.ui.cells import market_title
 from kalshi_tui.ui.commands import AddMarket, AppCommands, MarketSearch
 from kalshi_tui.ui.connection import ConnectionPane
 from kalshi_tui.ui.depth import DepthPane
@@ -46,7 +48,6 @@ class Feed(Protocol):
     """What the app needs from the stream (kalshi_tui.stream.Pool)."""
 
     async def run(self) -> None: ...
-    async def set_markets(self, tickers: Sequence[str]) -> None: ...
     async def add_markets(self, tickers: Sequence[str]) -> None: ...
     async def remove_markets(self, tickers: Sequence[str]) -> None: ...
     async def close(self) -> None: ...
@@ -104,7 +105,7 @@ class KalshiApp(App[int]):
         self._seen_error: object | None = (store.metrics.last_errors[-1]
                                            if store.metrics.last_errors else None)
         self._toasted: dict[int | None, float] = {}
-        self._closing = False
+        self._feed_closing = False
         self.ticks = 0  # refresh ticks run: for tests and the benchmark
         self.tick_seconds = 0.0  # CPU time spent inside ticks
 
@@ -125,6 +126,12 @@ class KalshiApp(App[int]):
                 yield ConnectionPane()
         yield Footer(compact=True)
 
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        # Plain text by default: messages carry tickers, paths and exchange text, where a
+        # "[" would otherwise be read as markup.
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     def get_theme_variable_defaults(self) -> dict[str, str]:
         # $up/$down/$bid/$ask/$stale exist whatever theme is picked (Textual's own included).
         return {**super().get_theme_variable_defaults(), **VARIABLE_DEFAULTS}
@@ -140,6 +147,7 @@ class KalshiApp(App[int]):
             self.run_worker(self._load_metadata(), name="metadata", exit_on_error=False)
         if self._watch_terminal and not self.is_headless:
             self.set_interval(1.0, hangup.install(self._on_hangup), name="hangup-check")
+        self._count_unsynced()
         self._tick()
         self.call_after_refresh(self._focus_active)
 
@@ -178,6 +186,8 @@ class KalshiApp(App[int]):
         return self.query_one(f"#{tab}-pane", Pane)
 
     def _tick(self) -> None:
+        if not self.is_running:  # shutting down: widgets are being removed
+            return
         started = time.process_time()
         self.ticks += 1
         now = self.clock()
@@ -188,10 +198,7 @@ class KalshiApp(App[int]):
             newest = max((markets[t].updated for t in moved if t in markets), default=0.0)
             self._last_data = max(self._last_data, newest)
             if moved & self.watched:
-                self._unsynced = sum(1 for t in self.watched
-                                     if t in markets and not markets[t].book.synced
-                                     and markets[t].book.stale_reason not in
-                                     ("waiting for snapshot", "not subscribed"))
+                self._count_unsynced()
         if changes.metadata:
             self._names = None
             self._full.update(("watchlist", "depth"))
@@ -206,6 +213,14 @@ class KalshiApp(App[int]):
         self._refresh_header(now)
         self._report_problems()
         self.tick_seconds += time.process_time() - started
+
+    def _count_unsynced(self) -> None:
+        """Watched books that were live and lost sync (a gap, a bad delta): resyncing."""
+        markets = self.store.markets
+        self._unsynced = sum(1 for t in self.watched
+                             if t in markets and not markets[t].book.synced
+                             and markets[t].book.stale_reason not in
+                             ("waiting for snapshot", "not subscribed"))
 
     def _refresh_header(self, now: float) -> None:
         age = now - self._last_data if self._last_data else None
@@ -249,7 +264,8 @@ class KalshiApp(App[int]):
         self._full.discard(tab)
         # Show it at once rather than at the next tick: switching must feel instant.
         self.pane(tab).refresh_view(Changes(), self.clock(), full=True)
-        self._focus_active()
+        # The pane becomes visible on the next refresh; only then can it take focus.
+        self.call_after_refresh(self._focus_active)
 
     def _focus_active(self) -> None:
         self.pane(self.active_tab).focus_main()
@@ -267,10 +283,10 @@ class KalshiApp(App[int]):
     def market_names(self) -> dict[str, str]:
         """Ticker -> title for search: the store's markets, then the exchange's catalogue."""
         if self._names is None:
-            names = {t: (m.meta.title if m.meta else "") for t, m in self.store.markets.items()}
+            names = {t: market_title(m.meta) for t, m in self.store.markets.items()}
             for t, meta in self.catalog.items():
                 if not names.get(t):
-                    names[t] = meta.title
+                    names[t] = market_title(meta)
             self._names = names
         return self._names
 
@@ -411,12 +427,11 @@ class KalshiApp(App[int]):
     async def _run_feed(self) -> None:
         assert self.feed is not None
         try:
-            await self.feed.set_markets(sorted(self.watched))
-            await self.feed.run()
+            await self.feed.run()  # the feed was built with the watchlist's markets
         except AuthRejected as exc:
             self.store.set_state(st.AUTH_FAILED)
-            self.notify(f"The exchange refused the API key: {exc}", title="Sign-in failed",
-                        severity="error", timeout=30)
+            self.notify(f"{exc}\nPress q to quit, then check the key with kalshi-tui config show.",
+                        title="Sign-in failed", severity="error", timeout=3600)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -472,15 +487,15 @@ class KalshiApp(App[int]):
 
     def _on_hangup(self) -> None:
         # The terminal is gone: nobody can see a goodbye. Stop the feed and leave.
-        if not self._closing:
+        if not self._feed_closing:
             self.run_worker(self._close_feed(), exit_on_error=False)
             self.exit(129)
 
     async def _close_feed(self) -> None:
-        if self._closing or self.feed is None:
-            self._closing = True
+        if self._feed_closing or self.feed is None:
+            self._feed_closing = True
             return
-        self._closing = True
+        self._feed_closing = True
         try:
             await asyncio.wait_for(self.feed.close(), timeout=2.0)
         except Exception as exc:  # leaving anyway; say why in the log only

@@ -8,8 +8,18 @@ from __future__ import annotations
 import time
 
 from kalshi_tui.numbers import PRICE_SCALE, format_cents, format_contracts
+from kalshi_tui.store import MarketMeta
 
 DASH = "—"
+
+
+def market_title(meta: MarketMeta | None) -> str:
+    """An event's title alone doesn't say which market it is: add the subtitle."""
+    if meta is None:
+        return ""
+    if meta.subtitle and meta.subtitle not in meta.title:
+        return f"{meta.title} · {meta.subtitle}" if meta.title else meta.subtitle
+    return meta.title
 
 
 def age_text(seconds: float | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 from rich.table import Table
 from rich.text import Text
@@ -15,6 +16,14 @@ from kalshi_tui.ui import cells as c
 from kalshi_tui.ui.pane import Pane
 
 MAX_ERRORS_SHOWN = 8
+SPARK_SECONDS = 60
+
+
+def _window(history: Iterable[int]) -> list[int]:
+    """The last minute, zero-padded on the left so a young connection's bars keep their
+    width instead of stretching a few seconds across the whole sparkline."""
+    data = list(history)[-SPARK_SECONDS:]
+    return [0] * (SPARK_SECONDS - len(data)) + data
 
 
 def summary_text(mt: Metrics, wall_now: float) -> Text:
@@ -77,7 +86,7 @@ def subscriptions_table(mt: Metrics) -> Table:
     return table
 
 
-class ConnectionPane(Pane):
+class ConnectionPane(Pane, can_focus=True):
     def __init__(self) -> None:
         super().__init__(id="connection-pane")
         self._shown: dict[str, object] = {}
@@ -95,6 +104,9 @@ class ConnectionPane(Pane):
             yield Static("", id="conn-errors")
             yield Static("", id="conn-subs")
 
+    def focus_main(self) -> None:
+        self.focus()  # nothing to edit here, but the keys (1-5, [ ]) must land somewhere
+
     def refresh_view(self, changes: Changes, now: float, full: bool) -> None:
         app = self.kapp
         wall = app.wall_clock()
@@ -109,8 +121,8 @@ class ConnectionPane(Pane):
         byte_rate = mt.byte_rate.rate(wall)
         self._update("conn-msg-label", f"msgs/s   {c.count_text(msg_rate)}")
         self._update("conn-byte-label", f"bytes/s  {c.bytes_text(byte_rate)}")
-        self._spark("conn-msg-spark", list(mt.msg_rate.history))
-        self._spark("conn-byte-spark", list(mt.byte_rate.history))
+        self._spark("conn-msg-spark", _window(mt.msg_rate.history))
+        self._spark("conn-byte-spark", _window(mt.byte_rate.history))
         err_key = (len(mt.last_errors), id(mt.last_errors[-1]) if mt.last_errors else 0,
                    tuple(sorted(mt.errors_by_code.items())))
         if full or self._shown.get("err-key") != err_key:

@@ -191,7 +191,7 @@ class DepthPane(Pane):
             self.query_one("#depth-banner").display = False
             ladder.show_book(None, 0)
             return
-        title = state.title if state else ""
+        title = c.market_title(state.meta) if state else ""
         self._set("depth-title", f"{ticker}  {title}".rstrip())
         label, group = GROUPINGS[self.grouping]
         book = state.book if state else None

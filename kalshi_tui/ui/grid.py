@@ -64,6 +64,26 @@ class LiveGrid(ScrollView, can_focus=True):
         *(f"livegrid--{name}" for name in (*STYLE_NAMES, FLASH_UP, FLASH_DOWN)),
     }
 
+    # Standalone defaults; app.tcss restyles these with the theme's $up/$down/$bid/$ask.
+    DEFAULT_CSS = """
+    LiveGrid { background: $surface; }
+    LiveGrid > .livegrid--header { text-style: bold; background: $panel; }
+    LiveGrid > .livegrid--cursor { background: $primary 35%; }
+    LiveGrid > .livegrid--empty { color: $foreground-muted; }
+    LiveGrid > .livegrid--up { color: $success; }
+    LiveGrid > .livegrid--down { color: $error; }
+    LiveGrid > .livegrid--bid { color: $primary; }
+    LiveGrid > .livegrid--ask { color: $warning; }
+    LiveGrid > .livegrid--dim { color: $foreground-muted; }
+    LiveGrid > .livegrid--stale { color: $foreground-muted; text-style: italic; }
+    LiveGrid > .livegrid--warn { color: $warning; }
+    LiveGrid > .livegrid--error { color: $error; }
+    LiveGrid > .livegrid--accent { color: $accent; }
+    LiveGrid > .livegrid--bold { text-style: bold; }
+    LiveGrid > .livegrid--flash-up { background: $success; color: $background; }
+    LiveGrid > .livegrid--flash-down { background: $error; color: $background; }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down,j", "cursor_down", "Down", show=False, id="grid-down"),
         Binding("up,k", "cursor_up", "Up", show=False, id="grid-up"),

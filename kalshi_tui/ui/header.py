@@ -41,20 +41,23 @@ class StatusHeader(Horizontal):
         self._title = f"kalshi-tui  {profile} · {environment}"
         self._shown: dict[str, str] = {}
 
+        self._badge = Static("", id="hdr-badge", markup=False)
+        self._age = Static("", id="hdr-age", markup=False)
+        self._note = Static("", id="hdr-note", markup=False)
+
     def compose(self) -> ComposeResult:
         yield Static(self._title, id="hdr-title", markup=False)
-        yield Static("", id="hdr-badge", markup=False)
-        yield Static("", id="hdr-age", markup=False)
-        yield Static("", id="hdr-note", markup=False)
+        yield self._badge
+        yield self._age
+        yield self._note
 
     def show(self, state: str, age: float | None, unsynced: int, note: str = "") -> None:
         text, css = badge_for(state, age, unsynced)
-        badge = self.query_one("#hdr-badge", Static)
-        if self._set("badge", f" {text} ", badge):
-            badge.set_classes(css)
+        if self._set("badge", f" {text} ", self._badge):
+            self._badge.set_classes(css)
         self._set("age", f"data {age_text(age)}" if age is not None else "no data yet",
-                  self.query_one("#hdr-age", Static))
-        self._set("note", note, self.query_one("#hdr-note", Static))
+                  self._age)
+        self._set("note", note, self._note)
 
     def _set(self, part: str, text: str, widget: Static) -> bool:
         if self._shown.get(part) == text:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.markup import escape
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -28,7 +29,7 @@ def keys_table(keymap: dict[str, str], key_display: object) -> Table:
     table = Table(box=None, expand=True, pad_edge=False)
     table.add_column("Key", style="bold", no_wrap=True, min_width=10)
     table.add_column("Does", ratio=2)
-    table.add_column("id (for [bindings])", style="dim", no_wrap=True)
+    table.add_column(escape("id (for [bindings])"), style="dim", no_wrap=True)
     for title, bindings in [*SECTIONS, ("Tables", LiveGrid.BINDINGS)]:
         table.add_row(f"[b u]{title}[/]", "", "")
         for b in bindings:
@@ -51,10 +52,10 @@ class KeysScreen(ModalScreen[None]):
 
     def __init__(self, keymap: dict[str, str]) -> None:
         super().__init__(id="keys-screen")
-        self._keymap = keymap
+        self._remaps = keymap
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="keys-box"):
             yield Static("Keys  (remap any of them by id in your profile's [bindings] table; "
                          "escape closes)", id="keys-title", markup=False)
-            yield Static(keys_table(self._keymap, self.app.get_key_display), id="keys-table")
+            yield Static(keys_table(self._remaps, self.app.get_key_display), id="keys-table")

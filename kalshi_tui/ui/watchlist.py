@@ -67,6 +67,7 @@ def market_row(ticker: str, state: MarketState | None, age: float | None) -> Row
         ask_s = k.yes_ask_size if k else None
         quote_style = "stale"
     change = state.change
+    title = c.market_title(state.meta)
     chg_style = "up" if change and change > 0 else "down" if change and change < 0 else "dim"
     last_style = ""
     if state.prev_price is not None and state.last_price is not None:
@@ -82,7 +83,7 @@ def market_row(ticker: str, state: MarketState | None, age: float | None) -> Row
         age_cell = (c.age_text(age), "dim" if age is None or age >= 60 else "")
     cells: tuple[Cell, ...] = (
         (ticker, "bold"),
-        (state.title, ""),
+        (title, ""),
         (c.cents(state.last_price), last_style),
         (c.signed_cents(change), chg_style),
         (c.cents(bid_p), quote_style or "bid"),
@@ -93,7 +94,7 @@ def market_row(ticker: str, state: MarketState | None, age: float | None) -> Row
         (status, status_style),
         age_cell,
     )
-    sort = (ticker, state.title, state.last_price, change, bid_p, bid_s, ask_p, ask_s,
+    sort = (ticker, title, state.last_price, change, bid_p, bid_s, ask_p, ask_s,
             state.volume, status, age)
     raw = (state.last_price, change, bid_p, bid_s, ask_p, ask_s, state.volume)
     return Row(cells, sort, raw)

@@ -63,6 +63,14 @@ class _Clock:
         return self.t
 
 
+def frame(kind: str, sid: int = 1, seq: int | None = None, **msg: object) -> m.AnyMessage:
+    """One wire-format frame, decoded: ``frame("ticker", 2, market_ticker=..., ...)``."""
+    envelope: dict[str, object] = {"type": kind, "sid": sid, "msg": msg}
+    if seq is not None:
+        envelope["seq"] = seq
+    return decode(json.dumps(envelope))
+
+
 def _feed(store: Store, frame: dict[str, object]) -> m.AnyMessage:
     msg = decode(json.dumps(frame))
     store.apply(msg)

@@ -1,0 +1,110 @@
+"""Entry points for ``kalshi-tui`` (a profile) and ``kalshi-tui demo`` (the embedded simulator).
+
+Heavy imports (Textual, the stream, the simulator) happen inside the functions, after the
+arguments are known, so ``--help`` stays instant and ``demo`` shows data within a second.
+Everything the app needs is built here and handed to ``KalshiApp``: it never reaches out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kalshi_tui.errors import UserError
+
+if TYPE_CHECKING:
+    from kalshi_tui.auth import Signer
+    from kalshi_tui.config import Profile
+
+# Demo watchlist groups, by series prefix; "all" holds every simulated market.
+DEMO_GROUPS = {
+    "macro": ("KXFED", "KXCPI", "KXINX", "KXGDP", "KXGOV"),
+    "crypto": ("KXBTC", "KXETH", "KXSOL"),
+    "weather": ("KXHIGH", "KXRAIN", "KXSNOW"),
+    "sports": ("KXNBA", "KXNFL", "KXMLB", "KXNHL"),
+}
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """``kalshi-tui`` / ``kalshi-tui run``: the dashboard on a profile."""
+    from kalshi_tui.config import config_path, load_config, write_profile
+
+    path = config_path(getattr(args, "config", None))
+    profile = load_config(path).profile(getattr(args, "profile", None))
+    key_file = profile.check_key_file()
+    assert profile.key_id is not None
+    signer = _load_signer(profile.key_id, key_file)
+
+    def save(changed: Profile) -> None:
+        write_profile(path, changed)
+
+    return asyncio.run(_serve(profile, signer, getattr(args, "theme", None), save))
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """``kalshi-tui demo``: start the simulator in-process, connect, open the dashboard."""
+    return asyncio.run(_demo(args))
+
+
+def demo_watchlists(tickers: list[str]) -> dict[str, tuple[str, ...]]:
+    groups = {"all": tuple(tickers)}
+    for name, prefixes in DEMO_GROUPS.items():
+        members = tuple(t for t in tickers if t.startswith(prefixes))
+        if members:
+            groups[name] = members
+    return groups
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    from kalshi_tui.config import Profile
+    from kalshi_tui.sim import Simulator
+
+    async with Simulator(seed=getattr(args, "seed", 7), rate=getattr(args, "rate", 50.0),
+                         markets=getattr(args, "markets", 40)) as sim:
+        assert sim.signer is not None
+        profile = Profile.create(
+            "demo", "custom", ws_url=sim.ws_url, rest_url=sim.rest_url, key_id=sim.key_id,
+            watchlists=demo_watchlists(sim.tickers),
+            theme=getattr(args, "theme", None) or "kalshi-dark")
+        # Demo watchlist edits live for the session only: there is no profile to save to.
+        return await _serve(profile, sim.signer, getattr(args, "theme", None), None)
+
+
+async def _serve(profile: Profile, signer: Signer, theme: str | None,
+                 save: Callable[[Profile], Any] | None) -> int:
+    from kalshi_tui.rest import RestClient
+    from kalshi_tui.store import Store
+    from kalshi_tui.stream import Pool
+    from kalshi_tui.ui.app import KalshiApp
+
+    store = Store()
+    rest = RestClient(profile.rest_url, signer)
+    pool = Pool(profile.ws_url, signer, store, profile.stream, markets=profile.tickers, rest=rest)
+    app = KalshiApp(store, feed=pool, rest=rest, profile=profile, theme=theme, save_profile=save)
+    try:
+        await app.run_async()
+    finally:
+        await pool.close()
+        await rest.aclose()
+    return app.return_code or 0
+
+
+def _load_signer(key_id: str, key_file: Path) -> Signer:
+    from kalshi_tui.auth import KeyFileError, Signer
+
+    try:
+        return Signer.from_file(key_id, key_file)
+    except KeyFileError as exc:
+        if "passphrase is needed" not in str(exc) or not sys.stdin.isatty():
+            raise UserError(str(exc)) from None
+    # Encrypted key: ask once, before the full-screen app takes the terminal.
+    passphrase = getpass.getpass(f"Passphrase for {key_file}: ")
+    try:
+        return Signer.from_file(key_id, key_file, passphrase)
+    except KeyFileError as exc:
+        raise UserError(str(exc)) from None
