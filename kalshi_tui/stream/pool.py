@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from kalshi_tui.auth import Signer
 from kalshi_tui.config import StreamSettings
@@ -46,6 +46,7 @@ class Pool:
         self._lock = asyncio.Lock()
         self._last_fill_ms: int | None = None
         self._pending_markets = list(dict.fromkeys(markets))
+        self._backfills: set[asyncio.Task[None]] = set()
 
     @property
     def markets(self) -> list[str]:
@@ -62,7 +63,7 @@ class Pool:
         session = Session(self.ws_url, self.signer, self.store, self.settings,
                           index=len(self.sessions), listener=self.listener,
                           use_yes_price=self.use_yes_price, compression=self.compression,
-                          on_connected=self._on_connected)
+                          on_fill_subscribed=self._on_fill_subscribed)
         self.sessions.append(session)
         if self._running:
             self._start(session)
@@ -172,6 +173,8 @@ class Pool:
         await self._stop_all()
 
     async def _stop_all(self) -> None:
+        for task in list(self._backfills):
+            task.cancel()
         for session in self.sessions:
             await session.close()
         tasks = [t for t in self._tasks.values() if not t.done()]
@@ -187,9 +190,11 @@ class Pool:
 
     # -- fills backfill ----------------------------------------------------------------------
 
-    async def _on_connected(self, session: Session) -> None:
-        """After every (re)connect of the account connection, fetch fills made meanwhile:
-        the store de-duplicates by trade id, so overlap is harmless and nothing is lost."""
+    def _on_fill_subscribed(self, session: Session) -> None:
+        """Each time the fill subscription is made (every connect, and again after the
+        exchange ended it with error 10/25), fetch the fills made while it was away: from
+        the newest one held now, before any new live fill arrives. The store de-duplicates
+        by trade id, so overlap is harmless and nothing is lost."""
         if session.index != 0 or self.rest is None:
             return
         if commands.CHANNEL_FILL not in self.account_channels:
@@ -197,7 +202,12 @@ class Pool:
         backfill = getattr(self.rest, "fills", None)
         if backfill is None:
             return
-        since = self._latest_fill_ms()
+        task = asyncio.create_task(self._backfill(backfill, self._latest_fill_ms()))
+        self._backfills.add(task)
+        task.add_done_callback(self._backfills.discard)
+
+    async def _backfill(self, backfill: Callable[..., Awaitable[list[m.Fill]]],
+                        since: int | None) -> None:
         try:
             fills: list[m.Fill] = await backfill(min_ts=None if since is None else since // 1000 - 60)
         except Exception as exc:

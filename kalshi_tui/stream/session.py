@@ -14,7 +14,7 @@ import contextlib
 import email.utils
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -86,7 +86,7 @@ class Session:
                  settings: StreamSettings | None = None, *, index: int = 0,
                  listener: Listener | None = None, use_yes_price: bool = False,
                  compression: str | None = None,
-                 on_connected: Callable[[Session], Awaitable[None]] | None = None) -> None:
+                 on_fill_subscribed: Callable[[Session], object] | None = None) -> None:
         self.url = url
         self.path = urlsplit(url).path or "/"
         self.signer = signer
@@ -96,7 +96,7 @@ class Session:
         self.listener = listener
         self.use_yes_price = use_yes_price
         self.compression = compression
-        self.on_connected = on_connected
+        self.on_fill_subscribed = on_fill_subscribed
         self.subs: list[Sub] = []
         self.by_sid: dict[int, Sub] = {}
         self.seq = SeqTracker()
@@ -225,8 +225,6 @@ class Session:
             for sub in self.subs:
                 await self._subscribe(sub)
             self._publish_subscriptions()
-            if self.on_connected is not None:
-                asyncio.create_task(self.on_connected(self))  # noqa: RUF006 - fire and forget
             await self._read(ws)
         except ConnectionClosed as exc:
             if not self._closing:
@@ -373,6 +371,10 @@ class Session:
                 self.by_sid[msg.sid] = sub
                 self.seq.forget(msg.sid)
                 self._publish_subscriptions()
+                if sub.channel == commands.CHANNEL_FILL and self.on_fill_subscribed is not None:
+                    # Fills made while it was away (disconnected, or ended by 10/25) are
+                    # fetched now that new ones arrive live again.
+                    self.on_fill_subscribed(self)
         elif t is m.Unsubscribed:
             if msg.sid is not None:
                 self.by_sid.pop(msg.sid, None)
