@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,24 +23,11 @@ from kalshi_tui.ui.keys import binding_ids
 from kalshi_tui.ui.trades import TradesPane
 from kalshi_tui.ui.watchlist import WatchlistPane
 from tests import ui_fixtures as fx
+from tests.ui_fixtures import utc  # noqa: F401 - fixture
 
-REPO_THEMES = Path(__file__).resolve().parent.parent / "themes"
+pytestmark = pytest.mark.usefixtures("utc")
 SIZE = (100, 30)
 MACRO = list(fx.GROUPS["macro"])
-
-
-@pytest.fixture(autouse=True)
-def utc() -> Iterator[None]:
-    # Trade and fill times are shown in local time: pin it so runs match anywhere.
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    yield
-    if old is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
 
 
 class FakeFeed:
@@ -70,9 +53,7 @@ class FakeFeed:
 
 
 def make_app(store: Store | None = None, **kwargs: Any) -> KalshiApp:
-    kwargs.setdefault("profile", fx.make_profile())
-    return KalshiApp(store or fx.build_store(), clock=lambda: fx.NOW, wall_clock=lambda: fx.WALL,
-                     theme_folders=[REPO_THEMES], watch_terminal=False, **kwargs)
+    return fx.make_app(store, **kwargs)  # type: ignore[no-any-return]
 
 
 def widget_text(widget: Widget) -> str:

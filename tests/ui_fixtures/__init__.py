@@ -8,10 +8,14 @@ what the stream would really produce. Seeded: the same store every run.
 from __future__ import annotations
 
 import json
+import os
 import random
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
+import pytest
 
 from kalshi_tui.config import Profile
 from kalshi_tui.protocol import decode
@@ -189,3 +193,29 @@ def make_profile(**changes: object) -> Profile:
     fields: dict[str, object] = {"watchlists": GROUPS, "theme": "kalshi-dark"}
     fields.update(changes)
     return Profile.create("main", "demo", **fields)  # type: ignore[arg-type]
+
+
+REPO_THEMES = Path(__file__).resolve().parents[2] / "themes"
+
+
+@pytest.fixture
+def utc() -> Iterator[None]:
+    """Trade and fill times are shown in local time: pin it so every run draws the same."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    yield
+    if old is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+def make_app(store: Store | None = None, **kwargs: object):  # -> KalshiApp (lazy import)
+    """The app on the fixture store, a fixed clock, the repo's themes, no terminal watch."""
+    from kalshi_tui.ui.app import KalshiApp
+
+    kwargs.setdefault("profile", make_profile())
+    return KalshiApp(store or build_store(), clock=lambda: NOW, wall_clock=lambda: WALL,
+                     theme_folders=[REPO_THEMES], watch_terminal=False, **kwargs)  # type: ignore[arg-type]

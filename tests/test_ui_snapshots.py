@@ -1,0 +1,68 @@
+"""Screenshots of every tab, pinned: a pre-filled store, a fixed clock, UTC, a fixed size.
+
+Update after an intended visual change with ``pytest tests/test_ui_snapshots.py
+--snapshot-update`` and look at the SVGs in tests/__snapshots__/ before committing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from tests import ui_fixtures as fx
+from tests.ui_fixtures import utc  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.usefixtures("utc")
+SIZE = (100, 30)
+
+
+def test_watchlist(snap_compare: Any) -> None:
+    assert snap_compare(fx.make_app(), terminal_size=SIZE)
+
+
+def test_watchlist_sorted_second_group(snap_compare: Any) -> None:
+    assert snap_compare(fx.make_app(), terminal_size=SIZE, press=["full_stop", "j", "s", "s", "s"])
+
+
+def test_depth(snap_compare: Any) -> None:
+    assert snap_compare(fx.make_app(), terminal_size=SIZE, press=["2"])
+
+
+def test_depth_stale_book(snap_compare: Any) -> None:
+    async def stale(pilot: Pilot[Any]) -> None:
+        await pilot.pause()
+        pilot.app.jump_to_market(fx.STALE_MARKET)  # type: ignore[attr-defined]
+
+    assert snap_compare(fx.make_app(), terminal_size=SIZE, run_before=stale)
+
+
+def test_trades_all_watched(snap_compare: Any) -> None:
+    assert snap_compare(fx.make_app(), terminal_size=SIZE, press=["3", "m"])
+
+
+def test_fills(snap_compare: Any) -> None:
+    assert snap_compare(fx.make_app(), terminal_size=SIZE, press=["4"])
+
+
+def test_connection(snap_compare: Any) -> None:
+    assert snap_compare(fx.make_app(), terminal_size=SIZE, press=["5"])
+
+
+def test_keys_screen(snap_compare: Any) -> None:
+    assert snap_compare(fx.make_app(), terminal_size=SIZE, press=["question_mark"])
+
+
+def test_watchlist_80x24(snap_compare: Any) -> None:
+    assert snap_compare(fx.make_app(), terminal_size=(80, 24))
+
+
+def test_depth_80x24_light_theme(snap_compare: Any) -> None:
+    app = fx.make_app(theme="kalshi-light")
+    assert snap_compare(app, terminal_size=(80, 24), press=["2"])
+
+
+def test_watchlist_high_contrast_theme(snap_compare: Any) -> None:
+    app = fx.make_app(theme="kalshi-high-contrast")
+    assert snap_compare(app, terminal_size=SIZE)

@@ -1,0 +1,35 @@
+"""Write an SVG screenshot of each tab to docs/screenshots (``python -m tests.ui_fixtures.screenshots``).
+
+Same deterministic store and clock as the snapshot tests, at 100x30, in UTC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+from tests import ui_fixtures as fx
+
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SHOTS = [("watchlist", "1"), ("depth", "2"), ("trades", "3"), ("fills", "4"), ("connection", "5")]
+
+
+async def main() -> None:
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    OUT.mkdir(parents=True, exist_ok=True)
+    app = fx.make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        for name, key in SHOTS:
+            await pilot.press(key)
+            await pilot.pause()
+            await pilot.wait_for_scheduled_animations()
+            app.save_screenshot(f"{name}.svg", str(OUT))
+            print(OUT / f"{name}.svg")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
