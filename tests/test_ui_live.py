@@ -1,0 +1,173 @@
+"""The real app against the real simulator over a real socket: nothing in the stream is faked."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from textual.command import CommandPalette
+from textual.pilot import Pilot
+
+from kalshi_tui.book import YES
+from kalshi_tui.config import Profile, StreamSettings
+from kalshi_tui.numbers import format_cents, format_contracts
+from kalshi_tui.rest import RestClient
+from kalshi_tui.sim import Simulator
+from kalshi_tui.store import Store
+from kalshi_tui.stream import Pool
+from kalshi_tui.ui.app import KalshiApp
+from kalshi_tui.ui.depth import DepthLadder
+from kalshi_tui.ui.header import StatusHeader
+from tests.ui_fixtures import REPO_THEMES
+
+SIZE = (100, 30)
+FAST = StreamSettings(backoff_base=0.1, backoff_cap=0.3, stable_after=0.0)
+
+
+class Live:
+    def __init__(self, sim: Simulator, app: KalshiApp, pilot: Pilot[Any], pool: Pool) -> None:
+        self.sim, self.app, self.pilot, self.pool = sim, app, pilot, pool
+
+    async def until(self, cond: Callable[[], object], what: str, timeout: float = 8.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not cond():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            await self.pilot.pause(0.05)
+
+    def ladder(self) -> list[str]:
+        ladder = self.app.query_one(DepthLadder)
+        return [ladder.render_line(y).text for y in range(1, ladder.size.height)]
+
+    def toasts(self) -> list[str]:
+        return [str(n.message) for n in self.app._notifications]
+
+
+@asynccontextmanager
+async def live(make_sim: Callable[..., Simulator], watch: slice = slice(0, 6),
+               **sim_kwargs: Any) -> AsyncIterator[Live]:
+    sim_kwargs = {"seed": 7, "rate": 200, "markets": 12, **sim_kwargs}
+    async with make_sim(**sim_kwargs) as sim:
+        assert sim.signer is not None
+        profile = Profile.create("live", "custom", ws_url=sim.ws_url, rest_url=sim.rest_url,
+                                 key_id=sim.key_id, watchlists={"live": sim.tickers[watch]},
+                                 stream=FAST)
+        store = Store()
+        rest = RestClient(sim.rest_url, sim.signer)
+        pool = Pool(sim.ws_url, sim.signer, store, profile.stream, markets=profile.tickers,
+                    rest=rest)
+        app = KalshiApp(store, feed=pool, rest=rest, profile=profile,
+                        theme_folders=[REPO_THEMES], watch_terminal=False)
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                env = Live(sim, app, pilot, pool)
+                await env.until(lambda: store.metrics.state == "live", "the first connection")
+                yield env
+        finally:
+            await pool.close()
+            await rest.aclose()
+
+
+def quoted(app: KalshiApp, ticker: str) -> bool:
+    cells = app.watchlist.grid.cells(ticker)
+    return cells is not None and cells[4][0] != "—"
+
+
+async def test_live_data_reaches_every_tab(make_sim: Callable[..., Simulator]) -> None:
+    async with live(make_sim) as env:
+        app = env.app
+        watched = env.sim.tickers[:6]
+        await env.until(lambda: all(quoted(app, t) for t in watched), "quotes in every row")
+        # Names come over REST into the title column.
+        await env.until(lambda: app.watchlist.grid.cells(watched[0])[1][0] != "",  # type: ignore[index]
+                        "market titles")
+        await env.pilot.press("2")
+        await env.until(lambda: any(line.strip() for line in env.ladder()), "a depth ladder")
+        await env.pilot.press("right_square_bracket")
+        assert app.selected == watched[1]
+        await env.until(lambda: watched[1] in str(app.query_one("#depth-title").render()),
+                        "the next market's depth")
+        await env.pilot.press("3", "m")
+        await env.until(lambda: app.query_one("#trades-grid").row_count > 0, "live trades")
+        await env.pilot.press("5")
+        await env.until(lambda: any(s.channel == "orderbook_delta" and s.sid is not None
+                                    for s in app.store.metrics.subscriptions), "subscriptions")
+        await env.pilot.pause(0.2)
+        subs = app.query_one("#conn-subs")
+        text = "\n".join(strip.text for strip in subs.render_lines(subs.region.reset_offset))
+        assert "orderbook_delta" in text
+        assert app.query_one(StatusHeader).badge_text.startswith("● LIVE")
+
+
+async def test_depth_follows_deltas_and_matches_the_exchange(
+        make_sim: Callable[..., Simulator]) -> None:
+    async with live(make_sim) as env:
+        app = env.app
+        ticker = env.sim.tickers[0]
+        await env.pilot.press("2")
+        await env.until(lambda: any(line.strip() for line in env.ladder()), "a depth ladder")
+        first = env.ladder()
+        await env.until(lambda: env.ladder() != first, "the ladder to change with deltas")
+        # Stop the exchange; once the stream has drained, the screen shows its true book.
+        env.sim.pause()
+        book = app.store.markets[ticker].book
+        truth = env.sim.book(ticker)
+        await env.until(lambda: book.levels(YES) == truth.levels(YES), "the stream to drain")
+        await env.pilot.pause(0.3)
+        shown = [line.split()[:3] for line in env.ladder() if line.split()[:1]]
+        expected = truth.depth(YES, len(shown))
+        assert [s[0] for s in shown] == [format_cents(lv.price) for lv in expected]
+        assert [s[1] for s in shown] == [format_contracts(lv.size) for lv in expected]
+        assert [s[2] for s in shown] == [format_contracts(lv.cumulative) for lv in expected]
+
+
+async def test_add_and_remove_a_market_live(make_sim: Callable[..., Simulator]) -> None:
+    async with live(make_sim, watch=slice(0, 3)) as env:
+        app = env.app
+        new = env.sim.tickers[7]
+        assert new not in env.pool.markets
+        await env.pilot.press("a")
+        await env.until(lambda: isinstance(app.screen, CommandPalette), "the add palette")
+        await env.pilot.press(*new)
+        await env.pilot.pause(0.4)
+        await env.pilot.press("enter")
+        await env.until(lambda: new in env.pool.markets, "a live subscription to the new market")
+        await env.until(lambda: quoted(app, new), "a quote for the new market")
+        assert app.watchlist.grid.cursor_key == new
+        await env.pilot.press("d")
+        await env.until(lambda: new not in env.pool.markets, "the market to be unsubscribed")
+        assert new not in app.watchlist.grid.row_keys
+        assert app.profile.watchlists["live"] == tuple(env.sim.tickers[:3])
+
+
+async def test_a_gap_shows_the_stale_banner_until_the_resync(
+        make_sim: Callable[..., Simulator]) -> None:
+    async with live(make_sim) as env:
+        app = env.app
+        await env.until(lambda: all(quoted(app, t) for t in env.sim.tickers[:6]), "quotes")
+        await env.pilot.press("2")
+        banner = app.query_one("#depth-banner")
+        assert not banner.display
+        env.sim.faults.slow_commands(1.0)  # the get_snapshot answer comes a second late
+        env.sim.faults.drop_frame()
+        await env.until(lambda: banner.display, "the stale banner")
+        assert "sequence gap" in str(banner.render())
+        assert "resyncing" in app.query_one(StatusHeader).badge_text
+        await env.until(lambda: not banner.display, "the resync", timeout=10)
+        assert app.store.metrics.gaps >= 1
+
+
+async def test_a_dropped_exchange_shows_reconnecting_then_live(
+        make_sim: Callable[..., Simulator]) -> None:
+    async with live(make_sim) as env:
+        app = env.app
+        header = app.query_one(StatusHeader)
+        await env.sim.stop()  # the exchange goes away: sockets close, the port refuses
+        await env.until(lambda: header.badge_text == "↻ RECONNECTING", "the reconnecting badge")
+        await env.until(lambda: any("reconnecting" in t for t in env.toasts()), "a toast")
+        await env.sim.start()
+        await env.until(lambda: header.badge_text.startswith("● LIVE"), "live again", timeout=10)
+        assert app.store.metrics.reconnects >= 1
+        await env.until(lambda: any("Reconnected" in t for t in env.toasts()), "a toast")
