@@ -483,13 +483,13 @@ class KalshiApp(App[int]):
 
     async def action_quit(self) -> None:
         await self._close_feed()
-        self.exit(0)
+        self.exit()
 
     def _on_hangup(self) -> None:
         # The terminal is gone: nobody can see a goodbye. Stop the feed and leave.
         if not self._feed_closing:
             self.run_worker(self._close_feed(), exit_on_error=False)
-            self.exit(129)
+            self.exit(return_code=129)  # 128 + SIGHUP, as a shell would report it
 
     async def _close_feed(self) -> None:
         if self._feed_closing or self.feed is None:

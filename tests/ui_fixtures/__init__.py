@@ -217,5 +217,6 @@ def make_app(store: Store | None = None, **kwargs: object):  # -> KalshiApp (laz
     from kalshi_tui.ui.app import KalshiApp
 
     kwargs.setdefault("profile", make_profile())
+    kwargs.setdefault("theme_folders", [REPO_THEMES])
     return KalshiApp(store or build_store(), clock=lambda: NOW, wall_clock=lambda: WALL,
-                     theme_folders=[REPO_THEMES], watch_terminal=False, **kwargs)  # type: ignore[arg-type]
+                     watch_terminal=False, **kwargs)  # type: ignore[arg-type]
