@@ -58,6 +58,7 @@ class Sub:
     sid: int | None = None
     yes_scale: bool = False  # subscribed with use_yes_price: NO levels come on the YES scale
     resync_deadline: float | None = None  # monotonic time a pending get_snapshot gives up
+    redo_at: float | None = None  # monotonic time to make it again (a command got error 27)
 
     @property
     def is_book(self) -> bool:
@@ -250,6 +251,7 @@ class Session:
         for sub in self.subs:
             sub.sid = None
             sub.resync_deadline = None
+            sub.redo_at = None
 
     async def _watchdog(self, ws: ClientConnection) -> None:
         """Once a second: publish traffic and ping round-trip, and give up on resyncs that
@@ -263,6 +265,9 @@ class Session:
             now = time.monotonic()
             for sub in list(self.by_sid.values()):
                 if sub.resync_deadline is not None and now > sub.resync_deadline:
+                    await self._resubscribe(sub, unsubscribe_first=True)
+            for sub in list(self.subs):
+                if sub.redo_at is not None and now > sub.redo_at:
                     await self._resubscribe(sub, unsubscribe_first=True)
 
     def _flush_traffic(self) -> None:
@@ -395,9 +400,12 @@ class Session:
         elif pending is not None and pending.kind == "snapshot":
             # get_snapshot refused: fall back to unsubscribe + subscribe.
             await self._resubscribe(sub, unsubscribe_first=True)
-        elif pending is not None and err.code == 27:
-            await asyncio.sleep(1.0)
-            await self._resubscribe(sub, unsubscribe_first=pending.kind != "subscribe")
+        elif err.code == 27:
+            # Too many commands on this subscription: the refused one is lost (a 27 about a
+            # sid does not even say which), so the subscription is made again with what we
+            # want, a second later, by the watchdog (sleeping here would stop the reading).
+            if sub.redo_at is None:
+                sub.redo_at = time.monotonic() + 1.0
         elif err.code == 16 and err.market_tickers:
             # The exchange refuses the whole command for one unknown ticker: drop the
             # unknown ones (reported above) and carry on with the rest.
@@ -443,6 +451,7 @@ class Session:
         old = sub.sid
         log.debug("resubscribing %s (sid %s)", sub.channel, old)
         sub.resync_deadline = None
+        sub.redo_at = None
         if sub.is_book:
             self.store.mark_stale(sub.markets, "resubscribing")
             self.store.metrics.resyncs += 1
