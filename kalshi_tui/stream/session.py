@@ -59,6 +59,7 @@ class Sub:
     yes_scale: bool = False  # subscribed with use_yes_price: NO levels come on the YES scale
     resync_deadline: float | None = None  # monotonic time a pending get_snapshot gives up
     redo_at: float | None = None  # monotonic time to make it again (a command got error 27)
+    asked: frozenset[str] = frozenset()  # the markets its last subscribe command named
 
     @property
     def is_book(self) -> bool:
@@ -372,10 +373,17 @@ class Session:
         if t is m.Subscribed:
             sub = pending.sub if pending else None
             if sub is not None and msg.sid is not None:
+                if sub not in self.subs:
+                    # Dropped from the watchlist while the subscribe was on its way.
+                    await self._command(commands.unsubscribe(self._next_id("unsubscribe", None),
+                                                             [msg.sid]))
+                    return
                 sub.sid = msg.sid
                 self.by_sid[msg.sid] = sub
                 self.seq.forget(msg.sid)
                 self._publish_subscriptions()
+                if sub.markets != sub.asked and sub.channel in commands.MARKET_CHANNELS:
+                    await self._catch_up(sub, msg.sid)
                 if sub.channel == commands.CHANNEL_FILL and self.on_fill_subscribed is not None:
                     # Fills made while it was away (disconnected, or ended by 10/25) are
                     # fetched now that new ones arrive live again.
@@ -444,8 +452,22 @@ class Session:
         yes_scale = self.use_yes_price and sub.is_book
         sub.yes_scale = yes_scale
         cmd_id = self._next_id("subscribe", sub)
+        sub.asked = frozenset(sub.markets)
         await self._command(commands.subscribe(cmd_id, [sub.channel], sorted(sub.markets),
                                                use_yes_price=yes_scale))
+
+    async def _catch_up(self, sub: Sub, sid: int) -> None:
+        """The watchlist changed while the subscribe was on its way (edits wait for a sid):
+        send the difference now."""
+        new = sorted(sub.markets - sub.asked)
+        gone = sorted(sub.asked - sub.markets)
+        sub.asked = frozenset(sub.markets)
+        if new:
+            await self._command(commands.update_subscription(
+                self._next_id("update", sub), sid, commands.ADD_MARKETS, new), sid)
+        if gone:
+            await self._command(commands.update_subscription(
+                self._next_id("update", sub), sid, commands.DELETE_MARKETS, gone), sid)
 
     async def _resubscribe(self, sub: Sub, *, unsubscribe_first: bool) -> None:
         old = sub.sid
