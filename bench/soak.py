@@ -674,6 +674,8 @@ async def run_load(plan: LoadPlan, log: Callable[[str], None] = lambda s: None) 
             report.exact_after = await exact_now(sim, store, sorted(watched), plan.exact_timeout)
             if report.exact_after is None:
                 report.divergent = diverged(sim, store, sorted(watched))
+            # Refused edits (error 27) are redone a second or two later: give them that.
+            await until(lambda: dict(server_book_markets(sim)) == dict.fromkeys(watched, 1), 5.0, 0.05)
             held = server_book_markets(sim)
             extra = set(held) - watched
             missing = watched - set(held)
