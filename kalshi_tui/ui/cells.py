@@ -24,13 +24,16 @@ def market_title(meta: MarketMeta | None) -> str:
 
 def age_text(seconds: float | None) -> str:
     """Coarse on purpose: a row repaints only when this string changes, so a live market
-    reads "<1s" all day instead of redrawing ten times a second."""
+    reads "<1s" all day, and a quiet one changes every 10 s, then every minute, not every
+    second (over SSH, each change is bytes)."""
     if seconds is None:
         return DASH
     if seconds < 1:
         return "<1s"
-    if seconds < 60:
+    if seconds < 10:
         return f"{int(seconds)}s"
+    if seconds < 60:
+        return f"{int(seconds) // 10 * 10}s"
     if seconds < 3600:
         return f"{int(seconds // 60)}m"
     if seconds < 86400:

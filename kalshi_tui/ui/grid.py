@@ -142,6 +142,12 @@ class LiveGrid(ScrollView, can_focus=True):
     def row_count(self) -> int:
         return len(self._order)
 
+    def visible_keys(self) -> list[str]:
+        """Keys of the rows on screen now."""
+        top = int(self.scroll_y)
+        body = max(0, self.scrollable_content_region.height - 1)
+        return self._order[top:top + body]
+
     def cells(self, key: str) -> tuple[Cell, ...] | None:
         return self._cells.get(key)
 

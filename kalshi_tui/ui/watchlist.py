@@ -109,6 +109,7 @@ class WatchlistPane(Pane):
         self._current = current
         self._raw: dict[str, tuple[Any, ...]] = {}  # per ticker, for flash direction
         self._age_second = -1
+        self._age_scroll = -1
 
     def compose(self) -> ComposeResult:
         yield Static("", id="group-bar")
@@ -175,11 +176,14 @@ class WatchlistPane(Pane):
             todo = (changes.markets | changes.books) & set(tickers) if (
                 changes.markets or changes.books) else set()
             second = int(now)
-            if second != self._age_second or changes.metadata:
-                # Ages tick once a second; re-check every row then (cheap: unchanged rows
-                # compare equal and are not repainted).
-                self._age_second = second
+            scroll = int(grid.scroll_y)
+            if changes.metadata:
                 todo = tickers
+            elif second != self._age_second or scroll != self._age_scroll:
+                # Ages move once a second: re-check the rows on screen (unchanged ones compare
+                # equal and are not repainted). Off-screen rows are re-checked when scrolled in.
+                self._age_second, self._age_scroll = second, scroll
+                todo = set(todo) | set(grid.visible_keys())
         store = app.store
         flash = app.flash_enabled and not full
         for ticker in todo:
