@@ -101,6 +101,10 @@ class Signer:
     def __repr__(self) -> str:
         return f"Signer(key_id={self.key_id!r})"
 
+    def now(self) -> float:
+        """The clock signatures are stamped with, in seconds since the epoch."""
+        return self._clock()
+
     def sign(self, timestamp_ms: str, method: str, path: str) -> str:
         sig = self._key.sign(_message(timestamp_ms, method, path), _PSS, hashes.SHA256())
         return base64.b64encode(sig).decode()

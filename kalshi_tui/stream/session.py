@@ -72,15 +72,16 @@ class _Pending:
     sub: Sub | None
 
 
-def clock_offset(date_header: str | None) -> float | None:
-    """Server time minus local time in seconds, from an HTTP Date header."""
+def clock_offset(date_header: str | None, now: float | None = None) -> float | None:
+    """Server time minus local time (``now``, else the system clock) in seconds, from an
+    HTTP Date header."""
     if not date_header:
         return None
     try:
         server = email.utils.parsedate_to_datetime(date_header).timestamp()
     except (TypeError, ValueError):
         return None
-    return server - time.time()
+    return server - (time.time() if now is None else now)
 
 
 class Session:
@@ -194,7 +195,8 @@ class Session:
         if status not in (401, 403):
             self.store.record_error(None, f"HTTP {status}", f"The exchange refused us (HTTP {status}).")
             return True
-        offset = clock_offset(exc.response.headers.get("Date"))
+        # Against the clock the handshake was signed with: that is the one the exchange judged.
+        offset = clock_offset(exc.response.headers.get("Date"), self.signer.now())
         self.store.metrics.clock_offset = offset
         skew = f" Local clock is {offset:+.1f} s off the exchange's." if offset is not None else ""
         sentence = (f"The exchange refused our key (HTTP {status}): check the key id, the key "
