@@ -418,13 +418,21 @@ class Session:
                 sub.redo_at = time.monotonic() + 1.0
         elif err.code == 16 and err.market_tickers:
             # The exchange refuses the whole command for one unknown ticker: drop the
-            # unknown ones (reported above) and carry on with the rest.
+            # unknown ones (reported above) and carry on with the rest. A refused
+            # update_subscription is answered about its sid, without the command's id.
             sub.markets.difference_update(err.market_tickers)
-            self._publish_subscriptions()
-            if pending is not None and pending.kind == "subscribe":
+            if not sub.markets:
+                if sub in self.subs:
+                    self.subs.remove(sub)
+                if sub.sid is not None:
+                    self.by_sid.pop(sub.sid, None)
+                    await self._command(commands.unsubscribe(self._next_id("unsubscribe", None),
+                                                             [sub.sid]))
+            elif pending is not None and pending.kind == "subscribe":
                 await self._subscribe(sub)
-            elif pending is not None and pending.kind == "update" and sub.sid is not None:
+            elif sub.sid is not None:
                 await self._resubscribe(sub, unsubscribe_first=True)
+            self._publish_subscriptions()
 
     # -- commands ----------------------------------------------------------------------------
 
