@@ -1,0 +1,169 @@
+"""Bad user input: one clear sentence and an exit code (subprocess), or an error on the
+Connection tab (``store.metrics.last_errors``) while the rest keeps working.
+
+Already covered elsewhere and not repeated here: bad TOML and bad settings, unknown
+profile (tests/test_config.py, tests/test_cli.py), a missing key file and a key the
+exchange refuses (tests/test_tail.py), key parsing and passphrases in-process
+(tests/test_auth.py), a world-readable key in ``config show`` (tests/test_cli.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bench.soak import SOAK_SETTINGS, client, exact_now, until
+from kalshi_tui.auth import Signer, write_private_key
+from kalshi_tui.errors import AuthRejected
+from kalshi_tui.sim import Simulator
+from kalshi_tui.store import Store
+from kalshi_tui.stream import Pool
+
+REPO = Path(__file__).resolve().parents[1]
+UNKNOWN = "KXNOPE-26DEC31-X"
+
+
+def kalshi(*args: str, env: dict[str, str] | None = None,
+           timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("KALSHI_TUI_")}
+    base["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), base.get("PYTHONPATH")) if p)
+    base["KALSHI_TUI_CONFIG"] = "/nonexistent/kalshi-tui/config.toml"
+    return subprocess.run([sys.executable, "-m", "kalshi_tui", *args], env=base | (env or {}),
+                          capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+def one_line(result: subprocess.CompletedProcess[str], code: int) -> str:
+    """The run failed with ``code`` and said so in exactly one line, and nothing else."""
+    assert result.returncode == code, result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kalshi-tui: "), result.stderr
+    return lines[0]
+
+
+def _tail_args(key_file: Path) -> list[str]:
+    return ["tail", "--ws-url", "ws://127.0.0.1:9/trade-api/ws/v2", "--key-id", "k",
+            "--key-file", str(key_file), "--markets", "A", "--count", "1"]
+
+
+# -- key files, through the real command line ---------------------------------------------------
+
+def test_world_readable_key_file_is_refused_with_the_fix(tmp_path: Path,
+                                                         sim_private_key: rsa.RSAPrivateKey) -> None:
+    key = write_private_key(sim_private_key, tmp_path / "k.pem")
+    key.chmod(0o644)
+    line = one_line(kalshi(*_tail_args(key)), 2)
+    assert line == f"kalshi-tui: key file {key} is readable by others: run chmod 600 {key}"
+
+
+def test_key_path_that_is_a_directory(tmp_path: Path) -> None:
+    folder = tmp_path / "keys"
+    folder.mkdir(mode=0o700)
+    line = one_line(kalshi(*_tail_args(folder)), 2)
+    assert line == f"kalshi-tui: key file {folder} is not a regular file"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a mode-000 file anyway")
+def test_unreadable_key_file(tmp_path: Path, sim_private_key: rsa.RSAPrivateKey) -> None:
+    key = write_private_key(sim_private_key, tmp_path / "k.pem")
+    key.chmod(0o000)
+    line = one_line(kalshi(*_tail_args(key)), 2)
+    assert line == f"kalshi-tui: cannot read key file {key}: Permission denied"
+
+
+@pytest.mark.parametrize("passphrase, said", [
+    ("not-the-passphrase", "wrong passphrase for key file {key}"),
+    (None, "key file {key} is encrypted: a passphrase is needed"),
+])
+def test_encrypted_key_with_a_wrong_or_no_passphrase(tmp_path: Path, sim_private_key: rsa.RSAPrivateKey,
+                                                     passphrase: str | None, said: str) -> None:
+    key = write_private_key(sim_private_key, tmp_path / "k.pem", passphrase=b"correct horse")
+    env = {"KALSHI_TUI_KEY_PASSPHRASE": passphrase} if passphrase else {}
+    line = one_line(kalshi(*_tail_args(key), env=env), 2)
+    assert line == "kalshi-tui: " + said.format(key=key)
+    assert "correct horse" not in line
+
+
+def test_profile_naming_a_missing_key_file(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    gone = tmp_path / "gone.pem"
+    config.write_text(f'[profiles.main]\nkey_id = "k"\nkey_file = "{gone}"\n'
+                      '[profiles.main.watchlists]\nfed = ["A"]\n')
+    line = one_line(kalshi("tail", "--count", "1", env={"KALSHI_TUI_CONFIG": str(config)}), 2)
+    assert line == (f"kalshi-tui: {config}: profiles.main.key_file: key file not found: {gone}: "
+                    "fix the path or run kalshi-tui init") or \
+        (str(config) in line and "profiles.main.key_file" in line and "not found" in line), line
+
+
+# -- the simulator's port ---------------------------------------------------------------------
+
+def test_sim_on_a_port_in_use_is_one_line_and_exit_2() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = one_line(kalshi("sim", "--port", str(port)), 2)
+    assert line == (f"kalshi-tui: port {port} on 127.0.0.1 is already in use: pick another "
+                    "with --port (0 picks a free one)")
+
+
+# -- at the exchange: a skewed clock, an unknown market -----------------------------------------
+
+@pytest.mark.parametrize("skew", [-300.0, 300.0])
+async def test_clock_skew_is_named_in_the_401_sentence(skew: float) -> None:
+    async with Simulator(seed=41, rate=10, markets=4) as sim:
+        assert sim.signer is not None
+        skewed = Signer(sim.key_id, sim.signer._key, clock=lambda: time.time() + skew)
+        store = Store()
+        pool = Pool(sim.ws_url, skewed, store, SOAK_SETTINGS, markets=sim.tickers)
+        with pytest.raises(AuthRejected) as info:
+            await asyncio.wait_for(pool.run(), 10)
+    sentence = str(info.value)
+    assert "401" in sentence and "\n" not in sentence
+    said = re.search(r"clock is ([+-]\d+(?:\.\d+)?) s off", sentence)
+    assert said, sentence
+    # The exchange's clock minus ours: ours runs `skew` ahead, so it is -skew (±2 s for the
+    # Date header's whole seconds and the round trip).
+    assert abs(float(said.group(1)) + skew) < 2, sentence
+    assert abs((store.metrics.clock_offset or 0) + skew) < 2
+    assert store.metrics.last_errors[-1].sentence == sentence
+
+
+async def test_unknown_market_in_the_watchlist_is_reported_and_the_rest_keeps_working() -> None:
+    async with Simulator(seed=42, rate=400, markets=8, lifecycle_rate=0) as sim:
+        known = sim.tickers[:3]
+        async with client(sim, [*known, UNKNOWN], SOAK_SETTINGS, rest=False) as (store, pool):
+            assert await until(lambda: store.metrics.errors_by_code[16] > 0, 5.0)
+            errors = [e for e in store.metrics.last_errors if e.code == 16]
+            assert errors[0].sentence == "The exchange has no market with that ticker."
+            assert UNKNOWN in errors[0].detail
+            assert await exact_now(sim, store, known, 5.0) is not None
+            assert UNKNOWN not in pool.markets
+            sim.resume()
+            # The same through a live edit: the good market of the two is added.
+            before = store.metrics.errors_by_code[16]
+            await pool.add_markets([sim.tickers[3], UNKNOWN + "2"])
+            assert await until(lambda: store.metrics.errors_by_code[16] > before, 5.0)
+            assert await exact_now(sim, store, [*known, sim.tickers[3]], 5.0) is not None, \
+                "the known market of a refused add_markets never got a book"
+            assert set(pool.markets) == {*known, sim.tickers[3]}
+
+
+async def test_a_watchlist_of_unknown_markets_only_still_takes_a_good_one_later() -> None:
+    async with Simulator(seed=43, rate=400, markets=6, lifecycle_rate=0) as sim, \
+            client(sim, [UNKNOWN], SOAK_SETTINGS, rest=False) as (store, pool):
+        assert await until(lambda: store.metrics.errors_by_code[16] > 0, 5.0)
+        assert pool.markets == []
+        await pool.add_markets([sim.tickers[0]])
+        assert await exact_now(sim, store, [sim.tickers[0]], 5.0) is not None
