@@ -110,6 +110,7 @@ class WatchlistPane(Pane):
         self._raw: dict[str, tuple[Any, ...]] = {}  # per ticker, for flash direction
         self._age_second = -1
         self._age_scroll = -1
+        self._dirty: set[str] = set()  # changed rows off screen, not rebuilt yet
 
     def compose(self) -> ComposeResult:
         yield Static("", id="group-bar")
@@ -166,22 +167,32 @@ class WatchlistPane(Pane):
         app = self.kapp
         tickers = app.groups.get(self._current, [])
         grid = self.grid
+        moved: set[str] = set()
         if full:
             self._render_group_bar()
             # Tickers are the identity of a row: size the column to show them whole.
             grid.set_column_width(0, min(MAX_TICKER_WIDTH, max([10, *map(len, tickers)])))
             grid.set_order(tickers)
+            self._dirty.clear()
             todo: set[str] | list[str] = tickers
+        elif changes.metadata:
+            todo = tickers
         else:
-            todo = (changes.markets | changes.books) & set(tickers) if (
-                changes.markets or changes.books) else set()
-            second = int(now)
-            scroll = int(grid.scroll_y)
-            if changes.metadata:
-                todo = tickers
-            elif second != self._age_second or scroll != self._age_scroll:
+            if changes.markets or changes.books:
+                moved = (changes.markets | changes.books) & set(tickers)
+            if grid.sort_column is not None:
+                todo = set(moved)  # the order depends on every row's values
+            else:
+                # Rows off screen wait until they are scrolled in: a 500-market group under a
+                # firehose would otherwise rebuild hundreds of unseen rows every tick.
+                self._dirty |= moved
+                visible = set(grid.visible_keys())
+                todo = self._dirty & visible
+                self._dirty -= todo
+            second, scroll = int(now), int(grid.scroll_y)
+            if second != self._age_second or scroll != self._age_scroll:
                 # Ages move once a second: re-check the rows on screen (unchanged ones compare
-                # equal and are not repainted). Off-screen rows are re-checked when scrolled in.
+                # equal and are not repainted).
                 self._age_second, self._age_scroll = second, scroll
                 todo = set(todo) | set(grid.visible_keys())
         store = app.store
@@ -192,7 +203,8 @@ class WatchlistPane(Pane):
             old = self._raw.get(ticker)
             self._raw[ticker] = row.raw
             grid.set_row(ticker, row.cells, row.sort)
-            if flash and old is not None and old != row.raw:
+            # Flash only what moved this tick (not a backlog row scrolled into view).
+            if flash and ticker in moved and old is not None and old != row.raw:
                 for col, i in FLASHING.items():
                     a, b = old[i], row.raw[i]
                     if a is not None and b is not None and a != b:
@@ -222,6 +234,8 @@ class WatchlistPane(Pane):
             self.kapp.remove_market(key, self._current)
 
     def action_cycle_sort(self) -> None:
+        # Rows waiting off screen must be current before they can be ordered.
+        self.refresh_view(Changes(), self.kapp.clock(), full=True)
         label = self.grid.cycle_sort()
         self.notify(f"Sorted by {label}", timeout=1.5)
 
