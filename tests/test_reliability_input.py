@@ -4,7 +4,8 @@ Connection tab (``store.metrics.last_errors``) while the rest keeps working.
 Already covered elsewhere and not repeated here: bad TOML and bad settings, unknown
 profile (tests/test_config.py, tests/test_cli.py), a missing key file and a key the
 exchange refuses (tests/test_tail.py), key parsing and passphrases in-process
-(tests/test_auth.py), a world-readable key in ``config show`` (tests/test_cli.py).
+(tests/test_auth.py), a world-readable key in ``config show`` (tests/test_cli.py), the
+simulator's port in use (tests/test_sim_cli.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -104,18 +104,6 @@ def test_profile_naming_a_missing_key_file(tmp_path: Path) -> None:
     assert line == (f"kalshi-tui: {config}: profiles.main.key_file: key file not found: {gone}: "
                     "fix the path or run kalshi-tui init") or \
         (str(config) in line and "profiles.main.key_file" in line and "not found" in line), line
-
-
-# -- the simulator's port ---------------------------------------------------------------------
-
-def test_sim_on_a_port_in_use_is_one_line_and_exit_2() -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        line = one_line(kalshi("sim", "--port", str(port)), 2)
-    assert line == (f"kalshi-tui: port {port} on 127.0.0.1 is already in use: pick another "
-                    "with --port (0 picks a free one)")
 
 
 # -- at the exchange: a skewed clock, an unknown market -----------------------------------------
