@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 
+from kalshi_tui.auth import Signer
 from kalshi_tui.config import StreamSettings
 from kalshi_tui.protocol import commands
 from kalshi_tui.protocol import messages as m
@@ -253,13 +254,15 @@ async def fills_settled(sim: Simulator, store: Store, timeout: float) -> bool:
 @contextlib.asynccontextmanager
 async def client(sim: Simulator, markets: list[str], settings: StreamSettings, *,
                  rest: bool = True, listener: Callable[[m.Message], None] | None = None,
-                 timeout: float = 20.0) -> AsyncIterator[tuple[Store, Pool]]:
-    """A ``Pool`` on the simulator, the way the app builds one; yields once every
-    connection is live."""
-    assert sim.signer is not None
+                 timeout: float = 20.0, signer: Signer | None = None
+                 ) -> AsyncIterator[tuple[Store, Pool]]:
+    """A ``Pool`` on the simulator, the way the app builds one (with the simulator's key
+    unless ``signer`` is given); yields once every connection is live."""
+    signer = signer or sim.signer
+    assert signer is not None
     store = Store()
-    rest_client = RestClient(sim.rest_url, sim.signer) if rest else None
-    pool = Pool(sim.ws_url, sim.signer, store, settings, markets=markets, rest=rest_client,
+    rest_client = RestClient(sim.rest_url, signer) if rest else None
+    pool = Pool(sim.ws_url, signer, store, settings, markets=markets, rest=rest_client,
                 listener=listener)
     task = asyncio.create_task(pool.run(), name="reliability-pool")
     try:
