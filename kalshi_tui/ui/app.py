@@ -101,6 +101,8 @@ class KalshiApp(App[int]):
         self._full: set[str] = set(TABS)  # tabs that must redo everything when next shown
         self._last_data = max((m.updated for m in store.markets.values()), default=0.0)
         self._unsynced = 0
+        self._header_second = -1
+        self._header_age: float | None = None
         self._last_state = store.metrics.state
         self._seen_error: object | None = (store.metrics.last_errors[-1]
                                            if store.metrics.last_errors else None)
@@ -223,7 +225,15 @@ class KalshiApp(App[int]):
                              ("waiting for snapshot", "not subscribed"))
 
     def _refresh_header(self, now: float) -> None:
-        age = now - self._last_data if self._last_data else None
+        # The age is read on whole seconds of the clock, the same tick the watchlist's ages
+        # move, so a quiet screen changes once a second, not twice.
+        second = int(now)
+        if second != self._header_second or self._header_age is None:
+            self._header_second = second
+            self._header_age = now - self._last_data if self._last_data else None
+        age = self._header_age
+        if age is not None and age > 1 and now - self._last_data < 1:
+            age = now - self._last_data  # data is flowing again: say so at once
         group = self.current_group
         note = f"{group} · {self.selected}" if self.selected else group
         self.query_one(StatusHeader).show(self.store.metrics.state, age, self._unsynced, note)
