@@ -59,6 +59,9 @@ def _merge(total: dict[str, Any] | None, part: dict[str, Any]) -> dict[str, Any]
                 "unsynced_books", "wall"):
         if key in part:
             total[key] += part[key]
+    for code, n in part.get("errors_by_code", {}).items():
+        total["errors_by_code"][code] = total["errors_by_code"].get(code, 0) + n
+    total["first_errors"] = total.get("first_errors", []) + part.get("first_errors", [])
     total["per_second"] += part["per_second"]
     total["sim_cpu_share"] = (total["sim_cpu_share"] + part["sim_cpu_share"]) / 2
     total["lag_last_s"] = part.get("lag_last_s")
@@ -111,6 +114,9 @@ def run(smoke: bool) -> Result:
                 100 * bare["sim_cpu_share"], "with bare client")
         lost = ours["gaps"] + ours["lost_seq_frames"] + ours["resyncs"] + ours["unsynced_books"]
         res.add(f"  frames lost / gaps / resyncs ({name})", lost, "", target="0", met=lost == 0)
+        dropped = ours.get("errors_by_code", {}).get("25", 0)
+        res.add(f"  dropped by the exchange for reading too slowly, error 25 ({name})", dropped, "",
+                target="0", met=dropped == 0)
         res.add(f"  wire bytes per frame ({name})", ours["wire_bytes_per_frame"], "B")
     plain, packed = runs[("ours", None)], runs[("ours", "deflate")]
     cpu_cost = (packed["us_cpu_per_frame"] or 0) - (plain["us_cpu_per_frame"] or 0)

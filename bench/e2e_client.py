@@ -150,6 +150,8 @@ async def ours(cfg: dict[str, Any], signer: Signer) -> dict[str, Any]:
         protocol_errors=mt.protocol_errors, reconnects=mt.reconnects,
         unsynced_books=sum(1 for s in store.markets.values() if not s.book.synced),
         markets=len(store.markets), connections=len(pool.sessions), synced_after=synced_after,
+        first_errors=[f"{e.sentence} {e.detail}"[:160] for e in list(mt.last_errors)[:5]],
+        ignored=getattr(mt, "ignored", None),
         store_messages=mt.messages)
     return out
 
