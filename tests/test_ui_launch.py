@@ -116,6 +116,8 @@ def test_demo_shows_prices_fast_and_q_restores_the_terminal() -> None:
         seconds = term.read_until("¢".encode(), timeout=15)
         print(f"demo: first price drawn {seconds:.2f} s after launch")
         assert b"\x1b[?1049h" in term.output  # full screen (alternate buffer)
+        # A 256-colour terminal gets 256-colour codes, never 24-bit ones it can't show.
+        assert b"38;5;" in term.output and b"38;2;" not in term.output
         os.write(term.master, b"q")
         assert term.wait_exit(10) == 0
         # Quitting hands the terminal back: alternate screen off, cursor shown again.
