@@ -18,7 +18,7 @@ from kalshi_tui.auth import Signer, generate_key
 from kalshi_tui.config import StreamSettings
 from kalshi_tui.errors import AuthRejected
 from kalshi_tui.sim import Simulator
-from kalshi_tui.store import LIVE, Store
+from kalshi_tui.store import DOWN, LIVE, RECONNECTING, Store
 from kalshi_tui.stream import Pool
 
 FAST = StreamSettings(backoff_base=0.05, backoff_cap=0.3, stable_after=5.0,
@@ -208,3 +208,19 @@ async def test_fills_missed_while_down_are_backfilled_once() -> None:
             assert len(store.fills) == len(want)
             assert any(f.backfilled for f in store.fills.values())
         await rest.aclose()
+
+
+async def test_badge_says_reconnecting_at_once_and_down_when_unreachable() -> None:
+    slow = StreamSettings(backoff_base=0.2, backoff_cap=0.2, stable_after=60.0)
+    sim = Simulator(seed=20, rate=50, markets=3)
+    await sim.start()
+    try:
+        async with running(sim, sim.tickers, slow) as (store, _):
+            sim.faults.refuse_handshakes(30)
+            sim.faults.kill_connections()
+            await until(lambda: store.metrics.reconnects >= 1, timeout=2, what="drop noticed")
+            assert store.metrics.state == RECONNECTING  # during the backoff sleep, not after it
+            await sim.stop()  # the exchange is gone: refused connections from now on
+            await until(lambda: store.metrics.state == DOWN, timeout=5, what="down")
+    finally:
+        await sim.stop()

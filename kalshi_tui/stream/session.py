@@ -42,6 +42,7 @@ from kalshi_tui.stream.backoff import Backoff
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 64 * 1024 * 1024  # the exchange's documented frame limit
+DOWN_AFTER_ATTEMPTS = 3  # failed connects in a row before the badge says "down"
 RESYNC_TIMEOUT = 5.0  # s to wait for get_snapshot answers before resubscribing instead
 _DATA_TYPES = frozenset({m.OrderbookDelta, m.OrderbookSnapshot, m.Ticker, m.Trade, m.Fill,
                          m.MarketPosition, m.Lifecycle})
@@ -164,7 +165,8 @@ class Session:
         before this key ever worked (after that, a 401 is retried: exchange hiccups and
         maintenance windows have produced them)."""
         while not self._closing:
-            self._set_state(RECONNECTING if self.ever_connected else CONNECTING)
+            if self.store.metrics.connections.get(self.index) != DOWN:
+                self._set_state(RECONNECTING if self.ever_connected else CONNECTING)
             try:
                 ws = await connect(
                     self.url, additional_headers=self.signer.headers("GET", self.path),
@@ -181,6 +183,8 @@ class Session:
             except (OSError, InvalidHandshake, TimeoutError) as exc:
                 self.store.record_error(None, f"{self.url}: {exc}",
                                         "Cannot reach the exchange; retrying.")
+                if self.backoff.attempt >= DOWN_AFTER_ATTEMPTS:
+                    self._set_state(DOWN)
             else:
                 log.debug("connected to %s (connection %d)", self.url, self.index)
                 await self._serve(ws)
@@ -240,6 +244,7 @@ class Session:
             self.backoff.disconnected(time.monotonic())
             self._flush_traffic()
             if not self._closing:
+                self._set_state(RECONNECTING)  # now, not after the backoff sleep
                 self.store.metrics.reconnects += 1
                 # Sids and seqs start over on the next connection: nothing here is current.
                 self.store.mark_stale({t for s in self.subs if s.is_book for t in s.markets},
