@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import Result, log, percentile, unavailable
+from bench.common import Result, books_synced, log, percentile, unavailable
 from bench.profiling import hot_spots_while
 from bench.simproc import SimProcess, frames_per_step
 
@@ -59,7 +59,7 @@ async def ingest_only(sim: SimProcess, tickers: list[str], seconds: float) -> tu
     store = Store()
     pool = Pool(sim.ws_url, sim.signer(), store, channels=CHANNELS, markets=tickers, listener=listen)
     runner = asyncio.create_task(pool.run())
-    await _synced(store, len(tickers))
+    await books_synced(store, len(tickers), watch=runner)
     await asyncio.sleep(0.5)
     c0, n0, t0 = time.process_time(), count[0], time.monotonic()
     await asyncio.sleep(seconds)
@@ -67,16 +67,6 @@ async def ingest_only(sim: SimProcess, tickers: list[str], seconds: float) -> tu
     await pool.close()
     runner.cancel()
     return (c1 - c0) / (t1 - t0), (n1 - n0) / (t1 - t0)
-
-
-async def _synced(store: Any, n: int, timeout: float = 30.0) -> float:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        books = [s.book for s in store.markets.values()]
-        if len(books) >= n and all(b.synced for b in books):
-            return time.monotonic() - t0
-        await asyncio.sleep(0.02)
-    raise TimeoutError(f"books not synced after {timeout:.0f} s")
 
 
 class KeyProbe:
@@ -184,7 +174,7 @@ async def _bench(smoke: bool) -> Result:
         measured = False
         try:
             async with app.run_test(size=SIZE):
-                synced = await _synced(store, len(tickers))
+                synced = await books_synced(store, len(tickers))
                 grid = app.query_one("#watchlist-pane").query_one(LiveGrid)
                 await asyncio.sleep(warm_s)
                 body = grid.scrollable_content_region.height - 1

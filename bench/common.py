@@ -7,6 +7,7 @@ A figure that could not be measured is absent with a reason, never invented.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import platform
 import resource
@@ -104,11 +105,6 @@ def machine() -> dict[str, Any]:
 
 # ---- clocks ---------------------------------------------------------------------------------
 
-def cpu_seconds() -> float:
-    """CPU time (user + system) of this process so far."""
-    return time.process_time()
-
-
 def children_cpu_seconds() -> float:
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -123,6 +119,21 @@ def machine_busy_seconds() -> float:
         return 0.0
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+async def books_synced(store: Any, markets: int, timeout: float = 30.0,
+                       watch: asyncio.Task[Any] | None = None) -> float:
+    """Seconds until ``store`` holds ``markets`` books, every one synced from its snapshot.
+    Raises ``watch``'s error if that task (the feed) ends first."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if watch is not None and watch.done():
+            watch.result()
+        books = [s.book for s in store.markets.values()]
+        if len(books) >= markets and all(b.synced for b in books):
+            return time.monotonic() - t0
+        await asyncio.sleep(0.02)
+    raise TimeoutError(f"books not all synced after {timeout:.0f} s")
 
 
 def proc_cpu_seconds(pid: int) -> float | None:

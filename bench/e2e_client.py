@@ -21,7 +21,7 @@ from typing import Any
 from websockets.asyncio.client import connect
 from websockets.asyncio.connection import Connection
 
-from bench.common import rss_mb
+from bench.common import books_synced, rss_mb
 from kalshi_tui.auth import Signer
 from kalshi_tui.config import StreamSettings
 from kalshi_tui.protocol import commands
@@ -123,17 +123,7 @@ async def ours(cfg: dict[str, Any], signer: Signer) -> dict[str, Any]:
     pool = Pool(cfg["ws_url"], signer, store, settings, channels=CHANNELS, markets=cfg["tickers"],
                 listener=listen, compression=cfg["compression"])
     runner = asyncio.create_task(pool.run())
-    t_start = time.monotonic()
-    while True:  # every book synced from its snapshot
-        await asyncio.sleep(0.02)
-        if runner.done():
-            runner.result()
-        books = [s.book for s in store.markets.values()]
-        if len(books) >= len(cfg["tickers"]) and all(b.synced for b in books):
-            break
-        if time.monotonic() - t_start > 60:
-            raise TimeoutError("snapshots did not all arrive within 60 s")
-    synced_after = time.monotonic() - t_start
+    synced_after = await books_synced(store, len(cfg["tickers"]), timeout=60, watch=runner)
     out = await _window(meter, cfg["warmup"], cfg["duration"])
     await pool.close()
     runner.cancel()

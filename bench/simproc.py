@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import proc_cpu_seconds, proc_rss_mb
+from bench.common import proc_cpu_seconds
 from kalshi_tui.auth import Signer
 from kalshi_tui.sim.engine import DELTA, TICKER, TRADE, Engine
 
@@ -84,9 +84,6 @@ class SimProcess:
 
     def cpu_seconds(self) -> float | None:
         return proc_cpu_seconds(self.pid)
-
-    def rss_mb(self) -> float | None:
-        return proc_rss_mb(self.pid)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

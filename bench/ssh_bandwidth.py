@@ -18,7 +18,7 @@ from typing import Any
 import tomli_w
 
 from bench.app_firehose import app_available
-from bench.common import Result, log
+from bench.common import Result, log, unavailable
 from bench.simproc import SimProcess, frames_per_step
 from bench.term import Terminal
 
@@ -60,8 +60,6 @@ def measure(argv: list[str], cols: int, rows: int, settle: float, window: float)
 def run(smoke: bool) -> Result:
     why = app_available()
     if why:
-        from bench.common import unavailable
-
         return unavailable("ssh_bandwidth", TITLE, why)
     res = Result("ssh_bandwidth", TITLE)
     settle, window = (0.3, 0.7) if smoke else (3.0, 8.0)

@@ -2,7 +2,8 @@
 
 ``Terminal`` forks a child on a pty of a given size with ``TERM=xterm-256color``, reads
 everything it writes (so it never blocks on a full pty buffer), counts bytes per time slice,
-and can type keys. Reading happens on a thread so the caller may sleep or wait on it.
+and reports the child's CPU and memory. Reading happens on a thread so the caller may sleep
+or wait on it.
 """
 
 from __future__ import annotations
@@ -113,11 +114,6 @@ class Terminal:
 
     def rss_mb(self) -> float | None:
         return proc_rss_mb(self.pid)
-
-    # -- writing ------------------------------------------------------------------------------
-
-    def type(self, keys: bytes) -> None:
-        os.write(self.fd, keys)
 
     def close(self, timeout: float = 5.0) -> int | None:
         """Stop the child: SIGTERM, then SIGKILL. Returns its exit status if it ended."""
