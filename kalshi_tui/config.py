@@ -11,6 +11,7 @@ unless ``--config`` or ``$KALSHI_TUI_CONFIG`` names another file::
     key_file = "~/.kalshi/key.pem"    # a path: the key itself never goes in this file
     theme = "kalshi-dark"
     refresh_rate = 10.0               # screen updates per second, 0 < r <= 60
+    flash = true                      # flash changed prices (false: less output over SSH)
 
     [profiles.main.watchlists]        # named groups of market tickers (tabs), order kept
     elections = ["PRES-2028-DEM", "PRES-2028-REP"]
@@ -66,7 +67,7 @@ ENVIRONMENTS = ("prod", "demo", "custom")
 
 _TOP_KEYS = ("default_profile", "profiles")
 _PROFILE_KEYS = ("environment", "ws_url", "rest_url", "key_id", "key_file", "theme",
-                 "refresh_rate", "watchlists", "bindings", "stream")
+                 "refresh_rate", "flash", "watchlists", "bindings", "stream")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -132,6 +133,7 @@ class Profile:
     watchlists: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
     theme: str = DEFAULT_THEME
     refresh_rate: float = DEFAULT_REFRESH_RATE
+    flash: bool = True  # flash changed prices; off saves terminal bandwidth over slow SSH
     bindings: dict[str, str] = field(default_factory=dict, hash=False)
     stream: StreamSettings = field(default_factory=StreamSettings)
     # The file it came from (or will be written to): only for error messages.
@@ -143,12 +145,12 @@ class Profile:
                key_id: str | None = None, key_file: str | os.PathLike[str] | None = None,
                watchlists: Mapping[str, Iterable[str]] | None = None,
                theme: str = DEFAULT_THEME, refresh_rate: float = DEFAULT_REFRESH_RATE,
-               bindings: Mapping[str, str] | None = None,
+               flash: bool = True, bindings: Mapping[str, str] | None = None,
                stream: StreamSettings | None = None,
                source: Path | None = None) -> Profile:
         """Build and validate a profile from values (same rules and errors as the file)."""
         table: dict[str, Any] = {"environment": environment, "theme": theme,
-                                 "refresh_rate": refresh_rate}
+                                 "refresh_rate": refresh_rate, "flash": flash}
         optional = {"ws_url": ws_url, "rest_url": rest_url, "key_id": key_id,
                     "key_file": os.fspath(key_file) if key_file is not None else None}
         table.update({k: v for k, v in optional.items() if v is not None})
@@ -408,6 +410,11 @@ def _parse_profile(name: str, table: Any, path: Path | None) -> Profile:
         raise ConfigError(path, setting("refresh_rate"),
                           f"{setting('refresh_rate')} = {_show(refresh_rate)} is out of range",
                           f"use a rate above 0 and at most {MAX_REFRESH_RATE:g} updates/s")
+    flash = table.get("flash", True)
+    if not isinstance(flash, bool):
+        raise ConfigError(path, setting("flash"),
+                          f"{setting('flash')} = {_show(flash)} is not true or false",
+                          "write flash = true or flash = false (no quotes)")
 
     return Profile(
         name=name,
@@ -419,6 +426,7 @@ def _parse_profile(name: str, table: Any, path: Path | None) -> Profile:
         watchlists=_parse_watchlists(table.get("watchlists"), setting("watchlists"), path),
         theme=theme,
         refresh_rate=refresh_rate,
+        flash=flash,
         bindings=_parse_bindings(table.get("bindings"), setting("bindings"), path),
         stream=_parse_stream(table.get("stream"), setting("stream"), path),
         source=path,
@@ -579,6 +587,8 @@ def profile_to_toml(profile: Profile) -> dict[str, Any]:
         table["key_file"] = display_path(profile.key_file)
     table["theme"] = profile.theme
     table["refresh_rate"] = float(profile.refresh_rate)
+    if not profile.flash:
+        table["flash"] = False
     if profile.watchlists:
         table["watchlists"] = {k: list(v) for k, v in profile.watchlists.items()}
     if profile.bindings:

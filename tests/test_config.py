@@ -451,3 +451,15 @@ def test_import_is_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          timeout=30, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_flash_setting_round_trips_and_rejects_non_booleans(tmp_path: Path) -> None:
+    path = _write(tmp_path / "config.toml", '[profiles.main]\nflash = false\n')
+    profile = load_config(path).profile()
+    assert profile.flash is False
+    cfg.save_config(load_config(path), path)
+    assert "flash = false" in path.read_text()
+    assert load_config(path).profile().flash is False
+    bad = _write(tmp_path / "bad.toml", '[profiles.main]\nflash = "no"\n')
+    err = _error(bad)
+    assert "profiles.main.flash" in str(err) and "\n" not in str(err)

@@ -94,7 +94,7 @@ class KalshiApp(App[int]):
         self._recount_watched()
         first = self.groups[self.current_group]
         self.selected: str | None = first[0] if first else None
-        self.flash_enabled = True
+        self.flash_enabled = self.profile.flash
         self.catalog: dict[str, MarketMeta] = {}
         self._names: dict[str, str] | None = None
 

@@ -456,4 +456,5 @@ class LiveGrid(ScrollView, can_focus=True):
             if n:
                 segments.append(Segment(" ", base))
             segments.append(Segment(fit(text, w, self.columns[i].align), style))
-        return Strip(segments, self._width)
+        # Runs of one style become one segment: fewer style codes to send over SSH.
+        return Strip(Segment.simplify(segments), self._width)
