@@ -127,8 +127,9 @@ class RssSampler:
         self.samples.append((time.monotonic(), rss_bytes()))
 
     def slope_mb_per_min(self) -> float:
-        """Least-squares growth over the second half of the run (warm-up excluded)."""
-        half = self.samples[len(self.samples) // 2:]
+        """Least-squares growth over the last third of the run: by then the bounded
+        structures (trade rings on both sides, caches) have filled up."""
+        half = self.samples[len(self.samples) * 2 // 3:]
         if len(half) < 3:
             return 0.0
         n = len(half)
@@ -347,6 +348,7 @@ class SoakReport:
     errors_by_code: dict[int, int] = field(default_factory=dict)
     protocol_errors: int = 0
     pending_commands: int = 0
+    held: str = ""  # what the client holds at the end, for the memory line
 
     @property
     def faults(self) -> int:
@@ -405,8 +407,9 @@ class SoakReport:
             f"awaiting an answer at the end",
             self.fills.line(),
             f"RSS: start {self.rss_start / MB:.1f} MB, end {self.rss_end / MB:.1f} MB, max "
-            f"{self.rss_max / MB:.1f} MB; second-half trend {self.rss_slope:+.2f} MB/min "
+            f"{self.rss_max / MB:.1f} MB; last-third trend {self.rss_slope:+.2f} MB/min "
             f"(client and exchange share this process)",
+            f"client holds at the end: {self.held}",
             f"event loop lag: p99 {fmt_s(self.lag_p99)}, max {fmt_s(self.lag_max)}",
         ]
         out += [f"  DIVERGED: {d}" for d in self.divergences[:10]]
@@ -483,6 +486,12 @@ async def run_soak(plan: SoakPlan, log: Callable[[str], None] = lambda s: None) 
             report.errors_by_code = dict(mt.errors_by_code)
             report.protocol_errors = mt.protocol_errors
             report.pending_commands = sum(len(s._pending) for s in pool.sessions)
+            rings = sum(len(st.trades) for st in store.markets.values())
+            cap = sum(st.trades.maxlen or 0 for st in store.markets.values())
+            report.held = (f"{len(store.markets)} markets, {rings:,} trades in rings capped at "
+                           f"{cap:,}, {len(store.fills):,} fills (all of the account's), "
+                           f"{len(mt.last_errors)} recent errors, "
+                           f"{sum(len(s.seq._last) for s in pool.sessions)} tracked sids")
     return report
 
 
