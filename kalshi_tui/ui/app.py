@@ -25,7 +25,7 @@ from kalshi_tui import store as st
 from kalshi_tui.config import Profile
 from kalshi_tui.errors import AuthRejected
 from kalshi_tui.store import Changes, MarketMeta, Store
-from kalshi_tui.ui import hangup
+from kalshi_tui.ui import hangup, wire
 from kalshi_tui.ui.cells import market_title
 from kalshi_tui.ui.commands import AddMarket, AppCommands, MarketSearch
 from kalshi_tui.ui.connection import ConnectionPane
@@ -74,6 +74,7 @@ class KalshiApp(App[int]):
                  theme_folders: Sequence[Path] | None = None,
                  watch_terminal: bool = True) -> None:
         super().__init__()
+        wire.install()  # partial repaints send only the changed cells, not whole lines
         self.store = store
         self.feed = feed
         self.rest = rest

@@ -40,6 +40,9 @@ class Column:
     #: columns with a lower priority are hidden first when the terminal is narrow
     priority: int = 5
     min_width: int = 8  # for a flexible column: below this it is hidden
+    #: for a flexible column: never wider than this (0: no cap). A wide terminal then leaves
+    #: blank room at the right instead of a long padded cell that every changed row re-sends.
+    max_width: int = 0
 
 
 def fit(text: str, width: int, align: str) -> str:
@@ -124,6 +127,7 @@ class LiveGrid(ScrollView, can_focus=True):
         self._flashes: dict[str, dict[int, tuple[str, float]]] = {}  # key -> col -> (style, until)
         self._styles: dict[str, Style] = {}
         self._layout: list[tuple[int, int]] = []  # (column index, width) of shown columns
+        self._spans: dict[int, tuple[int, int]] = {}  # column index -> (x, end), if shown
         self._width = 0
         self._cursor_key: str | None = None
         self.sort_column: int | None = None
@@ -181,18 +185,25 @@ class LiveGrid(ScrollView, can_focus=True):
                     self.sort_column] != values[self.sort_column]:
                 self._resort = True
             self._sort_values[key] = values
-        if self._cells.get(key) == new:
+        old = self._cells.get(key)
+        if old == new:
             return False
         self._cells[key] = new
         self._drop_cache(key)
-        self._refresh_key(key)
+        # Repaint only the span of shown columns that changed: unchanged cells (and a change
+        # in hidden columns alone) cost nothing on the wire (see ui/wire.py).
+        if old is None or len(old) != len(new):
+            self._refresh_key(key)
+        else:
+            changed = [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
+            self._refresh_columns(key, changed)
         return True
 
     def flash(self, key: str, column: int, up: bool, until: float) -> None:
         """Paint one cell in the up/down flash colour until ``until`` (the caller's clock)."""
         self._flashes.setdefault(key, {})[column] = (FLASH_UP if up else FLASH_DOWN, until)
         self._drop_cache(key)
-        self._refresh_key(key)
+        self._refresh_columns(key, (column,))
 
     def tick(self, now: float) -> None:
         """Once per UI tick: end expired flashes and apply a pending re-sort."""
@@ -206,7 +217,7 @@ class LiveGrid(ScrollView, can_focus=True):
                     del self._flashes[key]
                 if expired:
                     self._drop_cache(key)
-                    self._refresh_key(key)
+                    self._refresh_columns(key, expired)
         if self._resort:
             self._resort = False
             self._reorder()
@@ -368,7 +379,13 @@ class LiveGrid(ScrollView, can_focus=True):
             drop = min(shown, key=lambda i: (self.columns[i].priority, -i))
             shown.remove(drop)
         share = max(0, room) // len(flex) if flex else 0
-        self._layout = [(i, self.columns[i].width or share) for i in shown]
+        self._layout = [(i, self.columns[i].width or min(share, self.columns[i].max_width or share))
+                        for i in shown]
+        x = 0
+        self._spans = {}
+        for i, w in self._layout:
+            self._spans[i] = (x, x + w)
+            x += w + 1
         width = sum(w for _, w in self._layout) + max(0, len(self._layout) - 1)
         # Column widths may change even when the total doesn't: always re-render.
         self._width = max(width, 1)
@@ -393,14 +410,28 @@ class LiveGrid(ScrollView, can_focus=True):
         self._cache.pop((key, False), None)
         self._cache.pop((key, True), None)
 
-    def _refresh_key(self, key: str) -> None:
-        """Repaint the one screen line showing ``key``, if it is on screen."""
+    def _refresh_columns(self, key: str, columns: Iterable[int]) -> None:
+        """Repaint the part of ``key``'s line from the first to the last of ``columns`` shown.
+
+        Not the row's other cells, the blank room right of the columns, nor the scrollbar.
+        """
+        spans = [self._spans[i] for i in columns if i in self._spans]
+        if spans:
+            self._refresh_key(key, min(x for x, _ in spans), max(end for _, end in spans))
+
+    def _refresh_key(self, key: str, start: int = 0, end: int | None = None) -> None:
+        """Repaint the one screen line showing ``key`` (from ``start`` to ``end``), if shown."""
         row = self._index.get(key)
         if row is None:
             return
         y = row + 1 - int(self.scroll_y)
         if 1 <= y < self.size.height:
-            self.refresh(Region(0, y, self.size.width, 1))
+            width = self.scrollable_content_region.width or self.size.width
+            scroll_x = int(self.scroll_x)
+            left = max(0, start - scroll_x)
+            right = width if end is None else min(width, end - scroll_x)
+            if right > left:
+                self.refresh(Region(left, y, right - left, 1))
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width or self.size.width
