@@ -16,13 +16,9 @@ from kalshi_tui.ui.grid import Cell, Column, LiveGrid
 from kalshi_tui.ui.keys import WATCHLIST_BINDINGS
 from kalshi_tui.ui.pane import Pane
 
-#: A wide terminal does not stretch the title further: the room is left blank (cheaper to
-#: repaint over SSH: a changed row is re-sent from its first cell to its last changed one).
-MAX_TITLE_WIDTH = 48
-
 COLUMNS = [
     Column("ticker", "Market", 20, "left", priority=10),
-    Column("title", "Title", 0, "left", priority=3, min_width=10, max_width=MAX_TITLE_WIDTH),
+    Column("title", "Title", 0, "left", priority=3, min_width=10),
     Column("last", "Last", 6, priority=9),
     Column("change", "Chg", 6, priority=6),
     Column("bid", "Bid", 6, priority=9),
