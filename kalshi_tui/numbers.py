@@ -12,6 +12,7 @@ which is the exact decimal the sender wrote.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 PRICE_PLACES = 4
@@ -23,9 +24,6 @@ CENT = PRICE_SCALE // 100
 
 _MAX_DIGITS = 30
 _CACHE_LIMIT = 65_536
-# Prices and sizes repeat endlessly on the wire; a dict lookup beats re-parsing.
-_price_cache: dict[str, int] = {}
-_size_cache: dict[str, int] = {}
 
 
 def _parse_str(text: str, places: int) -> int:
@@ -44,13 +42,6 @@ def _parse_str(text: str, places: int) -> int:
         frac = frac[:places]
     value = int(whole) * 10**places + (int(frac) * 10 ** (places - len(frac)) if frac else 0)
     return -value if negative else value
-
-
-def _remember(cache: dict[str, int], text: str, value: int) -> int:
-    if len(cache) >= _CACHE_LIMIT:
-        cache.clear()
-    cache[text] = value
-    return value
 
 
 def _parse_number(value: object, places: int) -> int:
@@ -79,24 +70,26 @@ def parse_fixed(value: object, places: int) -> int:
     return _parse_number(value, places)
 
 
-def parse_price(value: object) -> int:
-    """Dollar price -> 1/10,000 dollar."""
-    if type(value) is str:
-        hit = _price_cache.get(value)
-        if hit is not None:
+def _cached_parser(places: int, doc: str) -> Callable[[object], int]:
+    """A parser for one scale with its own cache of wire strings (they repeat endlessly)."""
+    cache: dict[str, int] = {}
+
+    def parse(value: object) -> int:
+        if type(value) is str:
+            hit = cache.get(value)
+            if hit is None:
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                hit = cache[value] = _parse_str(value, places)
             return hit
-        return _remember(_price_cache, value, _parse_str(value, PRICE_PLACES))
-    return _parse_number(value, PRICE_PLACES)
+        return _parse_number(value, places)
+
+    parse.__doc__ = doc
+    return parse
 
 
-def parse_size(value: object) -> int:
-    """Contract size -> 1/100 contract."""
-    if type(value) is str:
-        hit = _size_cache.get(value)
-        if hit is not None:
-            return hit
-        return _remember(_size_cache, value, _parse_str(value, SIZE_PLACES))
-    return _parse_number(value, SIZE_PLACES)
+parse_price = _cached_parser(PRICE_PLACES, "Dollar price -> 1/10,000 dollar.")
+parse_size = _cached_parser(SIZE_PLACES, "Contract size -> 1/100 contract.")
 
 
 def format_fixed(value: int, places: int) -> str:
