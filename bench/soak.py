@@ -105,18 +105,27 @@ class LoopLag:
 
 
 class RssSampler:
+    """Resident memory, and live Python heap blocks (``sys.getallocatedblocks``: what the
+    objects hold, without what the allocator keeps for reuse), sampled all along."""
+
     def __init__(self, every: float) -> None:
         self.every = every
-        self.samples: list[tuple[float, int]] = []  # (monotonic, bytes)
+        self.samples: list[tuple[float, int]] = []  # (monotonic, RSS bytes)
+        self.blocks: list[tuple[float, int]] = []  # (monotonic, allocated blocks)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> RssSampler:
         self._task = asyncio.create_task(self._run())
         return self
 
+    def _sample(self) -> None:
+        now = time.monotonic()
+        self.samples.append((now, rss_bytes()))
+        self.blocks.append((now, sys.getallocatedblocks()))
+
     async def _run(self) -> None:
         while True:
-            self.samples.append((time.monotonic(), rss_bytes()))
+            self._sample()
             await asyncio.sleep(self.every)
 
     async def stop(self) -> None:
@@ -124,22 +133,28 @@ class RssSampler:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        self.samples.append((time.monotonic(), rss_bytes()))
+        self._sample()
 
     def slope_mb_per_min(self) -> float:
-        """Least-squares growth over the last third of the run: by then the bounded
-        structures (trade rings on both sides, caches) have filled up."""
-        half = self.samples[len(self.samples) * 2 // 3:]
-        if len(half) < 3:
-            return 0.0
-        n = len(half)
-        mx = sum(t for t, _ in half) / n
-        my = sum(b for _, b in half) / n
-        var = sum((t - mx) ** 2 for t, _ in half)
-        if not var:
-            return 0.0
-        cov = sum((t - mx) * (b - my) for t, b in half)
-        return cov / var * 60 / MB
+        return _last_third_slope(self.samples) * 60 / MB
+
+    def blocks_per_min(self) -> float:
+        return _last_third_slope(self.blocks) * 60
+
+
+def _last_third_slope(samples: list[tuple[float, int]]) -> float:
+    """Least-squares growth per second over the last third of the run: by then the bounded
+    structures (trade rings on both sides, caches) have filled up."""
+    tail = samples[len(samples) * 2 // 3:]
+    n = len(tail)
+    if n < 3:
+        return 0.0
+    mx = sum(t for t, _ in tail) / n
+    my = sum(b for _, b in tail) / n
+    var = sum((t - mx) ** 2 for t, _ in tail)
+    if not var:
+        return 0.0
+    return sum((t - mx) * (b - my) for t, b in tail) / var
 
 
 # -- truth ----------------------------------------------------------------------------------
@@ -340,6 +355,9 @@ class SoakReport:
     rss_end: int = 0
     rss_max: int = 0
     rss_slope: float = 0.0
+    blocks_start: int = 0
+    blocks_end: int = 0
+    blocks_slope: float = 0.0  # per minute, last third
     lag_p99: float = 0.0
     lag_max: float = 0.0
     reconnects: int = 0
@@ -409,6 +427,9 @@ class SoakReport:
             f"RSS: start {self.rss_start / MB:.1f} MB, end {self.rss_end / MB:.1f} MB, max "
             f"{self.rss_max / MB:.1f} MB; last-third trend {self.rss_slope:+.2f} MB/min "
             f"(client and exchange share this process)",
+            f"live Python heap blocks: start {self.blocks_start:,}, end {self.blocks_end:,}; "
+            f"last-third trend {self.blocks_slope:+,.0f}/min (fills, kept by design, add "
+            f"~{self.fills.made / max(self.seconds / 60, 1e-9):,.0f} per minute on each side)",
             f"client holds at the end: {self.held}",
             f"event loop lag: p99 {fmt_s(self.lag_p99)}, max {fmt_s(self.lag_max)}",
         ]
@@ -480,6 +501,8 @@ async def run_soak(plan: SoakPlan, log: Callable[[str], None] = lambda s: None) 
             report.rss_end = rss.samples[-1][1]
             report.rss_max = max(b for _, b in rss.samples)
             report.rss_slope = rss.slope_mb_per_min()
+            report.blocks_start, report.blocks_end = rss.blocks[0][1], rss.blocks[-1][1]
+            report.blocks_slope = rss.blocks_per_min()
             report.lag_p99, report.lag_max = lag.p99, lag.max
             report.connections = len(pool.sessions)
             report.reconnects, report.gaps, report.resyncs = mt.reconnects, mt.gaps, mt.resyncs
