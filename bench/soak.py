@@ -41,6 +41,7 @@ from kalshi_tui.protocol import commands
 from kalshi_tui.protocol import messages as m
 from kalshi_tui.rest import RestClient
 from kalshi_tui.sim import Simulator
+from kalshi_tui.sim.truth import diverged
 from kalshi_tui.store import AUTH_FAILED, LIVE, Store
 from kalshi_tui.stream import Pool
 
@@ -158,18 +159,6 @@ def _last_third_slope(samples: list[tuple[float, int]]) -> float:
 
 
 # -- truth ----------------------------------------------------------------------------------
-
-
-def diverged(sim: Simulator, store: Store, tickers: Iterable[str]) -> list[str]:
-    """Markets whose book is not synced or differs from the exchange's, level for level."""
-    bad = []
-    for ticker in tickers:
-        truth = sim.book(ticker)
-        state = store.markets.get(ticker)
-        if state is None or not state.book.synced or state.book.yes != truth.yes \
-                or state.book.no != truth.no:
-            bad.append(ticker)
-    return bad
 
 
 def all_synced(store: Store, tickers: Iterable[str]) -> bool:

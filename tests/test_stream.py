@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -18,22 +18,12 @@ from kalshi_tui.auth import Signer, generate_key
 from kalshi_tui.config import StreamSettings
 from kalshi_tui.errors import AuthRejected
 from kalshi_tui.sim import Simulator
+from kalshi_tui.sim.truth import diverged
 from kalshi_tui.store import DOWN, LIVE, RECONNECTING, Store
 from kalshi_tui.stream import Pool
 
 FAST = StreamSettings(backoff_base=0.05, backoff_cap=0.3, stable_after=5.0,
                       dead_link_timeout=2.0, commands_per_second=50.0)
-
-
-def diverged(sim: Simulator, store: Store, tickers: Iterable[str]) -> list[str]:
-    bad = []
-    for ticker in tickers:
-        truth = sim.book(ticker)
-        state = store.markets.get(ticker)
-        if state is None or not state.book.synced or state.book.yes != truth.yes \
-                or state.book.no != truth.no:
-            bad.append(ticker)
-    return bad
 
 
 async def wait_exact(sim: Simulator, store: Store, tickers: list[str],
