@@ -38,6 +38,7 @@ def summary_text(mt: Metrics, wall_now: float) -> Text:
         ("Conflations", str(mt.conflations)),
         ("Ping", f"{mt.ping_rtt * 1000:.0f} ms" if mt.ping_rtt is not None else c.DASH),
         ("Bad frames", str(mt.protocol_errors)),
+        ("Ignored", str(mt.ignored)),  # data for no subscription or market we hold
     ]
     if len(mt.connections) > 1:
         states = ", ".join(f"#{i} {s}" for i, s in sorted(mt.connections.items()))
