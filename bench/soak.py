@@ -269,21 +269,16 @@ async def client(sim: Simulator, markets: list[str], settings: StreamSettings, *
     rest_client = RestClient(sim.rest_url, signer) if rest else None
     pool = Pool(sim.ws_url, signer, store, settings, markets=markets, rest=rest_client,
                 listener=listener)
-    task = asyncio.create_task(pool.run(), name="reliability-pool")
     try:
-        ok = await until(lambda: task.done() or (all_live(store)
-                                                 and len(store.metrics.connections) == len(pool.sessions)),
-                         timeout)
-        if task.done():
-            task.result()
-        if not ok:
-            raise RuntimeError(f"client not live after {timeout} s: {store.metrics.connections}")
-        yield store, pool
+        async with pool.running() as task:
+            ok = await until(lambda: task.done() or (
+                all_live(store) and len(store.metrics.connections) == len(pool.sessions)), timeout)
+            if task.done():
+                task.result()
+            if not ok:
+                raise RuntimeError(f"client not live after {timeout} s: {store.metrics.connections}")
+            yield store, pool
     finally:
-        await pool.close()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
         if rest_client is not None:
             await rest_client.aclose()
 

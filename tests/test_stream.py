@@ -52,17 +52,11 @@ async def running(sim: Simulator, markets: list[str], settings: StreamSettings =
     store = Store()
     assert sim.signer is not None
     pool = Pool(sim.ws_url, sim.signer, store, settings, markets=markets, **kw)  # type: ignore[arg-type]
-    task = asyncio.create_task(pool.run())
-    try:
+    async with pool.running() as task:
         await until(lambda: store.metrics.state == LIVE or task.done(), what="connection")
         if task.done():
             task.result()
         yield store, pool
-    finally:
-        await pool.close()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
 
 
 async def test_books_are_exact_against_the_exchange() -> None:

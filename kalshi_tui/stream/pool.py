@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 
 from kalshi_tui.auth import Signer
 from kalshi_tui.config import StreamSettings
@@ -166,6 +166,19 @@ class Pool:
         exc = task.exception()
         if exc is not None:
             self._failed.set_result(exc)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[asyncio.Task[None]]:
+        """Run the pool in a task for the ``async with`` block, then close it; the task is
+        yielded so callers can watch for a fatal error (``task.done()``)."""
+        task = asyncio.create_task(self.run(), name="kalshi-pool")
+        try:
+            yield task
+        finally:
+            await self.close()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
     async def close(self) -> None:
         if self._failed is not None and not self._failed.done():
