@@ -61,8 +61,14 @@ def run_one(key: str, smoke: bool) -> Result:
         cmd = [sys.executable, "-m", "bench.one", key, "--out", str(out)] + (["--smoke"] if smoke else [])
         start = time.monotonic()
         busy0, ours0 = machine_busy_seconds(), children_cpu_seconds()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True, cwd=HERE.parent)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            cwd=HERE.parent,
+        )
         tail: list[str] = []
 
         def pump() -> None:
@@ -96,12 +102,15 @@ def run_one(key: str, smoke: bool) -> Result:
 
 def _code_version() -> dict[str, object]:
     """The commit measured, and product files that differed from it (a shared checkout)."""
+
     def git(*args: str) -> str:
         try:
-            return subprocess.run(["git", *args], cwd=HERE.parent, capture_output=True, text=True,
-                                  timeout=10).stdout.strip()
+            return subprocess.run(
+                ["git", *args], cwd=HERE.parent, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
         except (OSError, subprocess.TimeoutExpired):
             return ""
+
     status = git("status", "--porcelain", "--", "kalshi_tui").splitlines()
     changed = [line.split(maxsplit=1)[-1] for line in status]
     return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_product_files": changed}
@@ -132,14 +141,17 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "code": _code_version(),
         "benchmarks": {r.key: r.to_json() for r in results},
-        "targets": {f"{r.key}: {row.name}": row.met for r in results for row in r.rows
-                    if row.met is not None},
+        "targets": {
+            f"{r.key}: {row.name}": row.met for r in results for row in r.rows if row.met is not None
+        },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     m = report["machine"]
-    print(f"kalshi-tui benchmarks ({report['mode']}), {m['cpu']}, {m['cores']} cores, "
-          f"Python {m['python']}, {report['seconds']} s")
+    print(
+        f"kalshi-tui benchmarks ({report['mode']}), {m['cpu']}, {m['cores']} cores, "
+        f"Python {m['python']}, {report['seconds']} s"
+    )
     print(table(results))
     print(f"\nwritten: {args.out}")
     return 0 if all(r.status in (OK, "not available") for r in results) else 1

@@ -36,8 +36,10 @@ CHANNELS = ("orderbook_delta", "ticker", "trade")
 
 def app_available() -> str | None:
     """Why the app can't be benchmarked, or None when it can."""
-    if importlib.util.find_spec("kalshi_tui.ui") is None or \
-            importlib.util.find_spec("kalshi_tui.ui.app") is None:
+    if (
+        importlib.util.find_spec("kalshi_tui.ui") is None
+        or importlib.util.find_spec("kalshi_tui.ui.app") is None
+    ):
         return "kalshi_tui.ui.app does not exist yet"
     try:
         from kalshi_tui.ui.app import KalshiApp  # noqa: F401
@@ -160,16 +162,30 @@ async def _bench(smoke: bool) -> Result:
         ingest_cpu, ingest_rate = await ingest_only(sim, tickers, base_s)
         log(f"app: Pool + Store alone: {ingest_rate:,.0f} msgs/s at {ingest_cpu:.0%} of a core")
 
-        profile = Profile.create("bench", "custom", ws_url=sim.ws_url, rest_url=sim.rest_url,
-                                 key_id=sim.key_id, watchlists={"all": tickers}, refresh_rate=10.0)
+        profile = Profile.create(
+            "bench",
+            "custom",
+            ws_url=sim.ws_url,
+            rest_url=sim.rest_url,
+            key_id=sim.key_id,
+            watchlists={"all": tickers},
+            refresh_rate=10.0,
+        )
         store = Store()
         count = [0]
 
         def listen(_msg: object) -> None:
             count[0] += 1
 
-        pool = Pool(sim.ws_url, sim.signer(), store, profile.stream, channels=CHANNELS, markets=tickers,
-                    listener=listen)
+        pool = Pool(
+            sim.ws_url,
+            sim.signer(),
+            store,
+            profile.stream,
+            channels=CHANNELS,
+            markets=tickers,
+            listener=listen,
+        )
         app = KalshiApp(store, feed=pool, profile=profile, watch_terminal=False)
         measured = False
         try:
@@ -179,7 +195,7 @@ async def _bench(smoke: bool) -> Result:
                 await asyncio.sleep(warm_s)
                 body = grid.scrollable_content_region.height - 1
                 top = int(grid.scroll_y)
-                probe.visible = set(grid.row_keys[top:top + body])
+                probe.visible = set(grid.row_keys[top : top + body])
                 log(f"app: books synced after {synced:.2f}s; {len(probe.visible)} rows on screen")
                 await asyncio.sleep(warm_s)  # let rows queued before the probe settle
 
@@ -232,35 +248,85 @@ async def _bench(smoke: bool) -> Result:
     if hooked and probe.wire:
         p50, p99 = _ms(probe.wire, 50), _ms(probe.wire, 99)
         res.add("wire-to-screen p50", p50, "ms", 100.0, "refresh period (10/s)")
-        res.add("wire-to-screen p99", p99, "ms", 100.0, "refresh period (10/s)", target="≤ 150 ms",
-                met=p99 is not None and p99 <= 150)
-        res.add("  arrival-to-screen p99 (in-process part)", _ms(probe.arrival, 99), "ms", 100.0,
-                "refresh period (10/s)")
-        res.add("  oldest unshown message per repainted row, p99", _ms(probe.oldest, 99), "ms", 100.0,
-                "refresh period (10/s)")
-        res.extra.update(wire_samples=len(probe.wire), wire_max_ms=_ms(probe.wire, 100),
-                         arrival_p50_ms=_ms(probe.arrival, 50), rows_repainted=len(probe.oldest))
+        res.add(
+            "wire-to-screen p99",
+            p99,
+            "ms",
+            100.0,
+            "refresh period (10/s)",
+            target="≤ 150 ms",
+            met=p99 is not None and p99 <= 150,
+        )
+        res.add(
+            "  arrival-to-screen p99 (in-process part)",
+            _ms(probe.arrival, 99),
+            "ms",
+            100.0,
+            "refresh period (10/s)",
+        )
+        res.add(
+            "  oldest unshown message per repainted row, p99",
+            _ms(probe.oldest, 99),
+            "ms",
+            100.0,
+            "refresh period (10/s)",
+        )
+        res.extra.update(
+            wire_samples=len(probe.wire),
+            wire_max_ms=_ms(probe.wire, 100),
+            arrival_p50_ms=_ms(probe.arrival, 50),
+            rows_repainted=len(probe.oldest),
+        )
     else:
         res.add("wire-to-screen p99", None, "ms", target="≤ 150 ms")
-        res.note("latency not measured: the watchlist grid has no set_row/_render_row hook points"
-                 if not hooked else "latency not measured: no visible row changed during the window")
+        res.note(
+            "latency not measured: the watchlist grid has no set_row/_render_row hook points"
+            if not hooked
+            else "latency not measured: no visible row changed during the window"
+        )
     key_p99 = _ms(busy_keys, 99)
-    res.add("key-to-screen p99", key_p99, "ms", _ms(idle_keys, 99), "same app, market idle",
-            target="≤ 100 ms", met=key_p99 is not None and key_p99 <= 100)
+    res.add(
+        "key-to-screen p99",
+        key_p99,
+        "ms",
+        _ms(idle_keys, 99),
+        "same app, market idle",
+        target="≤ 100 ms",
+        met=key_p99 is not None and key_p99 <= 100,
+    )
     res.add("  key-to-screen p50", _ms(busy_keys, 50), "ms", _ms(idle_keys, 50), "same app, market idle")
-    res.add("  event-loop stall p99 (a 5 ms sleep woke late by)", _ms(lag.samples, 99), "ms",
-            _ms(lag.samples, 50), "p50")
+    res.add(
+        "  event-loop stall p99 (a 5 ms sleep woke late by)",
+        _ms(lag.samples, 99),
+        "ms",
+        _ms(lag.samples, 50),
+        "p50",
+    )
     res.add("frames drawn", frames / wall, "frames/s", 10.0, "refresh rate setting")
     res.add("bytes to the terminal", nbytes / wall, "B/s")
-    res.add("CPU at the firehose", 100 * cpu, "% of a core", 100 * ingest_cpu, "Pool + Store alone",
-            target="≤ 50%", met=cpu <= 0.5)
+    res.add(
+        "CPU at the firehose",
+        100 * cpu,
+        "% of a core",
+        100 * ingest_cpu,
+        "Pool + Store alone",
+        target="≤ 50%",
+        met=cpu <= 0.5,
+    )
     res.add("CPU idle (market quiet)", 100 * idle_cpu, "% of a core", target="≤ 3%", met=idle_cpu <= 0.03)
     res.add("  frames drawn idle", idle_frames / (i1 - i0), "frames/s")
-    res.extra.update(size=list(SIZE), rows_on_screen=len(probe.visible), keys_pressed=pressed,
-                     key_samples=len(busy_keys), idle_key_samples=len(idle_keys),
-                     tick_cpu_share=round((w1 - w0) / wall, 4),
-                     loop_stall_max_ms=_ms(lag.samples, 100), ingest_only_msgs_per_s=round(ingest_rate),
-                     sim_steps_per_s=round(rate), window_s=window_s)
+    res.extra.update(
+        size=list(SIZE),
+        rows_on_screen=len(probe.visible),
+        keys_pressed=pressed,
+        key_samples=len(busy_keys),
+        idle_key_samples=len(idle_keys),
+        tick_cpu_share=round((w1 - w0) / wall, 4),
+        loop_stall_max_ms=_ms(lag.samples, 100),
+        ingest_only_msgs_per_s=round(ingest_rate),
+        sim_steps_per_s=round(rate),
+        window_s=window_s,
+    )
     if "profile" in res.extra:
         res.note("firehose target missed: extra.profile has the app's hot spots (cProfile, 3 s)")
     if "idle_profile" in res.extra:

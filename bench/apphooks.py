@@ -100,8 +100,11 @@ class LatencyProbe:
             probe.rendered.append(key)
             return render_row(grid, key, *args, **kw)
 
-        for cls, name, fn in ((Store, "apply", apply_hook), (LiveGrid, "set_row", set_row_hook),
-                              (LiveGrid, "_render_row", render_row_hook)):
+        for cls, name, fn in (
+            (Store, "apply", apply_hook),
+            (LiveGrid, "set_row", set_row_hook),
+            (LiveGrid, "_render_row", render_row_hook),
+        ):
             self._patches.append((cls, name, getattr(cls, name)))
             setattr(cls, name, fn)
         return True

@@ -23,8 +23,19 @@ from kalshi_tui.store import Store
 from kalshi_tui.stream import Pool
 from kalshi_tui.ui.watchlist import COLUMNS, market_row
 
-STYLES = {"": "", "up": "green", "down": "red", "bid": "green", "ask": "red", "dim": "dim",
-          "stale": "dim italic", "warn": "yellow", "error": "bold red", "accent": "cyan", "bold": "bold"}
+STYLES = {
+    "": "",
+    "up": "green",
+    "down": "red",
+    "bid": "green",
+    "ask": "red",
+    "dim": "dim",
+    "stale": "dim italic",
+    "warn": "yellow",
+    "error": "bold red",
+    "accent": "cyan",
+    "bold": "bold",
+}
 
 
 class BaselineApp(App[int]):

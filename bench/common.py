@@ -74,6 +74,7 @@ def unavailable(key: str, title: str, why: str) -> Result:
 
 # ---- the machine ----------------------------------------------------------------------------
 
+
 def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
@@ -105,6 +106,7 @@ def machine() -> dict[str, Any]:
 
 # ---- clocks ---------------------------------------------------------------------------------
 
+
 def children_cpu_seconds() -> float:
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -121,8 +123,9 @@ def machine_busy_seconds() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-async def books_synced(store: Any, markets: int, timeout: float = 30.0,
-                       watch: asyncio.Task[Any] | None = None) -> float:
+async def books_synced(
+    store: Any, markets: int, timeout: float = 30.0, watch: asyncio.Task[Any] | None = None
+) -> float:
     """Seconds until ``store`` holds ``markets`` books, every one synced from its snapshot.
     Raises ``watch``'s error if that task (the feed) ends first."""
     t0 = time.monotonic()
@@ -180,6 +183,7 @@ def median(values: Sequence[float]) -> float:
 
 # ---- the table ------------------------------------------------------------------------------
 
+
 def fmt(value: float | None, unit: str = "") -> str:
     if value is None:
         return "—"
@@ -209,13 +213,20 @@ def table(results: Sequence[Result]) -> str:
     for res in results:
         other = res.extra.get("other_load_cores")
         busy = f" (other processes: {other:.2f} cores)" if isinstance(other, float) and other >= 0.1 else ""
-        lines.append((f"[{res.key}] {res.title}" + ("" if res.status == OK else f": {res.status}") + busy,
-                      "", "", "", "", ""))
+        lines.append(
+            (
+                f"[{res.key}] {res.title}" + ("" if res.status == OK else f": {res.status}") + busy,
+                "",
+                "",
+                "",
+                "",
+                "",
+            )
+        )
         for row in res.rows:
             base = "" if row.baseline is None else f"{fmt(row.baseline, row.unit)} ({row.baseline_name})"
             ratio = "" if row.ratio is None else f"{row.ratio:.2f}x"
-            lines.append((f"  {row.name}", fmt(row.value, row.unit), base, ratio, row.target,
-                          _mark(row.met)))
+            lines.append((f"  {row.name}", fmt(row.value, row.unit), base, ratio, row.target, _mark(row.met)))
         lines += [f"  note: {n}" for n in res.notes]
     cells = [line for line in lines if isinstance(line, tuple)]
     widths = [max(len(line[i]) for line in cells) for i in range(len(header))]

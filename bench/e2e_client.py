@@ -73,15 +73,26 @@ async def _window(meter: Meter, warmup: float, duration: float) -> dict[str, Any
     (t0, f0, c0, b0), (t1, f1, c1, b1) = meter.samples[0], meter.samples[-1]
     pairs = zip(meter.samples, meter.samples[1:], strict=False)
     per_second = [(b[1] - a[1]) / (b[0] - a[0]) for a, b in pairs if b[0] > a[0]]
-    return {"frames": f1 - f0, "seconds": t1 - t0, "cpu": c1 - c0, "wire_bytes": b1 - b0,
-            "per_second": per_second}
+    return {
+        "frames": f1 - f0,
+        "seconds": t1 - t0,
+        "cpu": c1 - c0,
+        "wire_bytes": b1 - b0,
+        "per_second": per_second,
+    }
 
 
 async def bare(cfg: dict[str, Any], signer: Signer) -> dict[str, Any]:
     meter = Meter()
     tickers: list[str] = cfg["tickers"]
-    async with connect(cfg["ws_url"], additional_headers=signer.headers(), compression=cfg["compression"],
-                       max_size=MAX_MESSAGE, max_queue=4096, proxy=None) as ws:
+    async with connect(
+        cfg["ws_url"],
+        additional_headers=signer.headers(),
+        compression=cfg["compression"],
+        max_size=MAX_MESSAGE,
+        max_queue=4096,
+        proxy=None,
+    ) as ws:
         for i, channel in enumerate(CHANNELS, 1):
             await ws.send(commands.subscribe(i, [channel], tickers).decode())
 
@@ -120,8 +131,16 @@ async def ours(cfg: dict[str, Any], signer: Signer) -> dict[str, Any]:
 
     store = Store()
     settings = StreamSettings(markets_per_subscription=cfg.get("markets_per_subscription", 500))
-    pool = Pool(cfg["ws_url"], signer, store, settings, channels=CHANNELS, markets=cfg["tickers"],
-                listener=listen, compression=cfg["compression"])
+    pool = Pool(
+        cfg["ws_url"],
+        signer,
+        store,
+        settings,
+        channels=CHANNELS,
+        markets=cfg["tickers"],
+        listener=listen,
+        compression=cfg["compression"],
+    )
     runner = asyncio.create_task(pool.run())
     synced_after = await books_synced(store, len(cfg["tickers"]), timeout=60, watch=runner)
     out = await _window(meter, cfg["warmup"], cfg["duration"])
@@ -135,14 +154,21 @@ async def ours(cfg: dict[str, Any], signer: Signer) -> dict[str, Any]:
     out.update(
         lag_first_s=first[len(first) // 2] if first else None,
         lag_last_s=last[len(last) // 2] if last else None,
-        total_frames=meter.frames, gaps=mt.gaps, resyncs=mt.resyncs, lost_seq_frames=lost,
+        total_frames=meter.frames,
+        gaps=mt.gaps,
+        resyncs=mt.resyncs,
+        lost_seq_frames=lost,
         errors_by_code={str(k): v for k, v in mt.errors_by_code.items()},
-        protocol_errors=mt.protocol_errors, reconnects=mt.reconnects,
+        protocol_errors=mt.protocol_errors,
+        reconnects=mt.reconnects,
         unsynced_books=sum(1 for s in store.markets.values() if not s.book.synced),
-        markets=len(store.markets), connections=len(pool.sessions), synced_after=synced_after,
+        markets=len(store.markets),
+        connections=len(pool.sessions),
+        synced_after=synced_after,
         first_errors=[f"{e.sentence} {e.detail}"[:160] for e in list(mt.last_errors)[:5]],
         ignored=getattr(mt, "ignored", None),
-        store_messages=mt.messages)
+        store_messages=mt.messages,
+    )
     return out
 
 
@@ -153,8 +179,7 @@ def main() -> int:
     t0 = time.monotonic()
     run = ours if cfg["mode"] == "ours" else bare
     out = asyncio.run(run(cfg, signer))
-    out.update(mode=cfg["mode"], compression=cfg["compression"], rss_mb=rss_mb(),
-               wall=time.monotonic() - t0)
+    out.update(mode=cfg["mode"], compression=cfg["compression"], rss_mb=rss_mb(), wall=time.monotonic() - t0)
     print(json.dumps(out), flush=True)
     return 0
 

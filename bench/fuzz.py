@@ -52,14 +52,15 @@ FOREIGN = 1_000_000  # sids and ids from here up are never the client's own
 MEGABYTE = 1 << 20
 UNREADABLE, UNKNOWN, ERROR, IGNORED = "unreadable", "unknown type", "error frame", "ignored"
 DECODER_BUG = "decoder bug"  # decode raised something other than ProtocolError
-DATA = (m.OrderbookDelta, m.OrderbookSnapshot, m.Ticker, m.Trade, m.Fill, m.MarketPosition,
-        m.Lifecycle)
+DATA = (m.OrderbookDelta, m.OrderbookSnapshot, m.Ticker, m.Trade, m.Fill, m.MarketPosition, m.Lifecycle)
 
-FUZZ_SETTINGS = StreamSettings(backoff_base=0.05, backoff_cap=0.5, stable_after=5.0,
-                               dead_link_timeout=5.0, commands_per_second=10.0)
+FUZZ_SETTINGS = StreamSettings(
+    backoff_base=0.05, backoff_cap=0.5, stable_after=5.0, dead_link_timeout=5.0, commands_per_second=10.0
+)
 
 
 # -- the corpus -------------------------------------------------------------------------------
+
 
 class Mutator:
     """Seeded: the same seed gives the same frames."""
@@ -83,47 +84,107 @@ class Mutator:
         kind = r.randrange(12)
         env: dict[str, Any] = {"sid": sid, "seq": seq}
         if kind == 0:
-            env |= {"type": "orderbook_delta", "msg": {
-                "market_ticker": ticker, "price_dollars": price, "delta_fp": size,
-                "side": r.choice(["yes", "no"]), "ts_ms": ts}}
+            env |= {
+                "type": "orderbook_delta",
+                "msg": {
+                    "market_ticker": ticker,
+                    "price_dollars": price,
+                    "delta_fp": size,
+                    "side": r.choice(["yes", "no"]),
+                    "ts_ms": ts,
+                },
+            }
         elif kind == 1:
-            env |= {"type": "orderbook_snapshot", "msg": {
-                "market_ticker": ticker, "market_id": "m-1",
-                "yes_dollars_fp": [[price, size]], "no_dollars_fp": [["0.0100", "1.00"]]}}
+            env |= {
+                "type": "orderbook_snapshot",
+                "msg": {
+                    "market_ticker": ticker,
+                    "market_id": "m-1",
+                    "yes_dollars_fp": [[price, size]],
+                    "no_dollars_fp": [["0.0100", "1.00"]],
+                },
+            }
         elif kind == 2:
-            env |= {"type": "ticker", "msg": {
-                "market_ticker": ticker, "price_dollars": price, "yes_bid_dollars": price,
-                "yes_ask_dollars": "0.9900", "volume_fp": size, "open_interest_fp": size,
-                "dollar_volume": 5, "dollar_open_interest": 5, "ts_ms": ts}}
+            env |= {
+                "type": "ticker",
+                "msg": {
+                    "market_ticker": ticker,
+                    "price_dollars": price,
+                    "yes_bid_dollars": price,
+                    "yes_ask_dollars": "0.9900",
+                    "volume_fp": size,
+                    "open_interest_fp": size,
+                    "dollar_volume": 5,
+                    "dollar_open_interest": 5,
+                    "ts_ms": ts,
+                },
+            }
         elif kind == 3:
-            env |= {"type": "trade", "msg": {
-                "trade_id": f"fz-{self.n}", "market_ticker": ticker, "yes_price_dollars": price,
-                "no_price_dollars": "0.5000", "count_fp": size, "taker_outcome_side": "yes",
-                "taker_book_side": "bid", "is_block_trade": False, "ts_ms": ts}}
+            env |= {
+                "type": "trade",
+                "msg": {
+                    "trade_id": f"fz-{self.n}",
+                    "market_ticker": ticker,
+                    "yes_price_dollars": price,
+                    "no_price_dollars": "0.5000",
+                    "count_fp": size,
+                    "taker_outcome_side": "yes",
+                    "taker_book_side": "bid",
+                    "is_block_trade": False,
+                    "ts_ms": ts,
+                },
+            }
         elif kind == 4:
-            env |= {"type": "fill", "msg": {
-                "trade_id": f"fz-{self.n}", "order_id": "o-1", "market_ticker": ticker,
-                "is_taker": True, "outcome_side": "yes", "book_side": "bid", "action": "buy",
-                "yes_price_dollars": price, "count_fp": size, "fee_cost": "0.01",
-                "post_position_fp": size, "ts_ms": ts}}
+            env |= {
+                "type": "fill",
+                "msg": {
+                    "trade_id": f"fz-{self.n}",
+                    "order_id": "o-1",
+                    "market_ticker": ticker,
+                    "is_taker": True,
+                    "outcome_side": "yes",
+                    "book_side": "bid",
+                    "action": "buy",
+                    "yes_price_dollars": price,
+                    "count_fp": size,
+                    "fee_cost": "0.01",
+                    "post_position_fp": size,
+                    "ts_ms": ts,
+                },
+            }
         elif kind == 5:
-            env |= {"type": "market_position", "msg": {
-                "market_ticker": ticker, "position_fp": size, "position_cost_dollars": price,
-                "realized_pnl_dollars": "0.0000", "fees_paid_dollars": "0.0100",
-                "volume_fp": size}}
+            env |= {
+                "type": "market_position",
+                "msg": {
+                    "market_ticker": ticker,
+                    "position_fp": size,
+                    "position_cost_dollars": price,
+                    "realized_pnl_dollars": "0.0000",
+                    "fees_paid_dollars": "0.0100",
+                    "volume_fp": size,
+                },
+            }
         elif kind == 6:
-            env |= {"type": "market_lifecycle_v2", "msg": {
-                "market_ticker": ticker, "event_type": "settled", "result": "yes"}}
+            env |= {
+                "type": "market_lifecycle_v2",
+                "msg": {"market_ticker": ticker, "event_type": "settled", "result": "yes"},
+            }
         elif kind == 7:
-            env = {"type": "subscribed", "id": FOREIGN + self.n,
-                   "msg": {"channel": "orderbook_delta", "sid": FOREIGN + self.n}}
+            env = {
+                "type": "subscribed",
+                "id": FOREIGN + self.n,
+                "msg": {"channel": "orderbook_delta", "sid": FOREIGN + self.n},
+            }
         elif kind == 8:
             env |= {"type": "ok", "id": FOREIGN + self.n, "msg": {"market_tickers": [ticker]}}
         elif kind == 9:
             env |= {"type": "unsubscribed", "id": FOREIGN + self.n}
         elif kind == 10:
-            env |= {"type": "error", "id": FOREIGN + self.n,
-                    "msg": {"code": r.choice([1, 7, 11, 17, 18, 99]), "msg": "fuzz"}}
+            env |= {
+                "type": "error",
+                "id": FOREIGN + self.n,
+                "msg": {"code": r.choice([1, 7, 11, 17, 18, 99]), "msg": "fuzz"},
+            }
         else:
             env |= {"type": "market_positions_v9", "msg": {"anything": [1, 2, 3]}}
         return {k: v for k, v in env.items() if v is not None}
@@ -136,8 +197,25 @@ class Mutator:
         if roll < 0.22:
             return self._garbled()
         if roll < 0.27:
-            return r.choice(["", " ", "null", "[]", "{}", "123", '"text"', "NaN", "true",
-                             "[[]]", '{"type":', "\x00", "{}" * 50, "\ufeff{}", "}{"])
+            return r.choice(
+                [
+                    "",
+                    " ",
+                    "null",
+                    "[]",
+                    "{}",
+                    "123",
+                    '"text"',
+                    "NaN",
+                    "true",
+                    "[[]]",
+                    '{"type":',
+                    "\x00",
+                    "{}" * 50,
+                    "\ufeff{}",
+                    "}{",
+                ]
+            )
         obj = self.template()
         if roll < 0.42:
             self._wrong_type(obj)
@@ -148,8 +226,18 @@ class Mutator:
         elif roll < 0.70:
             self._missing_field(obj)
         elif roll < 0.77:
-            obj["type"] = r.choice(["", "orderbook_delta_v9", "ticker_v2", "x" * 64, "Ticker",
-                                    "heartbeat", "pong", f"t{r.randrange(10**6)}"])
+            obj["type"] = r.choice(
+                [
+                    "",
+                    "orderbook_delta_v9",
+                    "ticker_v2",
+                    "x" * 64,
+                    "Ticker",
+                    "heartbeat",
+                    "pong",
+                    f"t{r.randrange(10**6)}",
+                ]
+            )
         elif roll < 0.78:
             return self._big_string(obj)
         elif roll < 0.80:
@@ -179,14 +267,30 @@ class Mutator:
 
     def _wrong_type(self, obj: dict[str, Any]) -> None:
         parent, key = self.rng.choice(self._paths(obj))
-        parent[key] = self.rng.choice([None, FOREIGN * 7, -1, 0, 1.5, "x", "", [], {}, True,
-                                       [1, 2], {"k": "v"}, ["0.5000"], 1e308])
+        parent[key] = self.rng.choice(
+            [None, FOREIGN * 7, -1, 0, 1.5, "x", "", [], {}, True, [1, 2], {"k": "v"}, ["0.5000"], 1e308]
+        )
 
     def _huge_number(self, obj: dict[str, Any]) -> None:
         parent, key = self.rng.choice(self._paths(obj))
-        parent[key] = self.rng.choice(["1e400", "9" * 40, 10**30, -(10**30), 2**63, 2**64,
-                                       "99999999999999999999.9999", "0.00000000001",
-                                       "NaN", "Infinity", "-0", "1_000", "0x10", " 1.00"])
+        parent[key] = self.rng.choice(
+            [
+                "1e400",
+                "9" * 40,
+                10**30,
+                -(10**30),
+                2**63,
+                2**64,
+                "99999999999999999999.9999",
+                "0.00000000001",
+                "NaN",
+                "Infinity",
+                "-0",
+                "1_000",
+                "0x10",
+                " 1.00",
+            ]
+        )
 
     def _negative_size(self, obj: dict[str, Any]) -> None:
         msg = obj.get("msg")
@@ -248,8 +352,10 @@ def classify(frame: str | bytes) -> str:
 
 # -- hostile frames on a live subscription ----------------------------------------------------
 
-def stamped_frames(rng: random.Random, store: Store, watched: list[str], others: list[str],
-                   n: int) -> list[tuple[str, str]]:
+
+def stamped_frames(
+    rng: random.Random, store: Store, watched: list[str], others: list[str], n: int
+) -> list[tuple[str, str]]:
     """(frame, ticker) pairs that are well-formed but wrong, to go out with a live sid and
     its next seq."""
     out = []
@@ -259,31 +365,44 @@ def stamped_frames(rng: random.Random, store: Store, watched: list[str], others:
         level = max(book.yes) if book.yes else 5000
         kind = i % 6
         if kind == 0:  # a level pushed negative
-            msg = {"market_ticker": ticker, "price_dollars": _price(level),
-                   "delta_fp": f"-{rng.randrange(100_000, 10_000_000)}.00", "side": "yes"}
+            msg = {
+                "market_ticker": ticker,
+                "price_dollars": _price(level),
+                "delta_fp": f"-{rng.randrange(100_000, 10_000_000)}.00",
+                "side": "yes",
+            }
             out.append((json.dumps({"type": "orderbook_delta", "msg": msg}), ticker))
         elif kind == 1:  # a price off the 0..1 dollar scale
-            msg = {"market_ticker": ticker, "price_dollars": rng.choice(["0.0000", "1.0000",
-                                                                         "1.5000", "9999.0000"]),
-                   "delta_fp": "5.00", "side": rng.choice(["yes", "no"])}
+            msg = {
+                "market_ticker": ticker,
+                "price_dollars": rng.choice(["0.0000", "1.0000", "1.5000", "9999.0000"]),
+                "delta_fp": "5.00",
+                "side": rng.choice(["yes", "no"]),
+            }
             out.append((json.dumps({"type": "orderbook_delta", "msg": msg}), ticker))
         elif kind == 2:  # a snapshot with a negative size
-            msg = {"market_ticker": ticker, "market_id": "x",
-                   "yes_dollars_fp": [["0.4000", "-3.00"]], "no_dollars_fp": [["0.3000", "2.00"]]}
+            msg = {
+                "market_ticker": ticker,
+                "market_id": "x",
+                "yes_dollars_fp": [["0.4000", "-3.00"]],
+                "no_dollars_fp": [["0.3000", "2.00"]],
+            }
             out.append((json.dumps({"type": "orderbook_snapshot", "msg": msg}), ticker))
         elif kind == 3:  # a crossed snapshot: YES bid 0.70 with NO bid 0.40 (YES ask 0.60)
-            msg = {"market_ticker": ticker, "market_id": "x",
-                   "yes_dollars_fp": [["0.7000", "3.00"]], "no_dollars_fp": [["0.4000", "2.00"]]}
+            msg = {
+                "market_ticker": ticker,
+                "market_id": "x",
+                "yes_dollars_fp": [["0.7000", "3.00"]],
+                "no_dollars_fp": [["0.4000", "2.00"]],
+            }
             out.append((json.dumps({"type": "orderbook_snapshot", "msg": msg}), ticker))
         elif kind == 4:  # a delta for a market this subscription never sent a snapshot of
             other = rng.choice(others)
-            msg = {"market_ticker": other, "price_dollars": "0.4200", "delta_fp": "7.00",
-                   "side": "no"}
+            msg = {"market_ticker": other, "price_dollars": "0.4200", "delta_fp": "7.00", "side": "no"}
             out.append((json.dumps({"type": "orderbook_delta", "msg": msg}), other))
         else:  # a snapshot for a market that is not in the subscription
             other = rng.choice(others)
-            msg = {"market_ticker": other, "market_id": "x",
-                   "yes_dollars_fp": [["0.2000", "3.00"]]}
+            msg = {"market_ticker": other, "market_id": "x", "yes_dollars_fp": [["0.2000", "3.00"]]}
             out.append((json.dumps({"type": "orderbook_snapshot", "msg": msg}), other))
     return out
 
@@ -301,6 +420,7 @@ def book_sid(store: Store, pool: Pool, ticker: str) -> int | None:
 
 
 # -- running ----------------------------------------------------------------------------------
+
 
 @dataclass
 class FuzzPlan:
@@ -344,11 +464,17 @@ class FuzzReport:
 
     @property
     def ok(self) -> bool:
-        return (self.crashed is None and not self.sent[DECODER_BUG]
-                and self.sent == self.counted and not self.stamped_uncounted
-                and self.not_utf8_reconnects == self.not_utf8_sent
-                and self.exact_after_frames is not None and self.exact_after_stamped is not None
-                and self.exact_after is not None and self.deltas_after > 0)
+        return (
+            self.crashed is None
+            and not self.sent[DECODER_BUG]
+            and self.sent == self.counted
+            and not self.stamped_uncounted
+            and self.not_utf8_reconnects == self.not_utf8_sent
+            and self.exact_after_frames is not None
+            and self.exact_after_stamped is not None
+            and self.exact_after is not None
+            and self.deltas_after > 0
+        )
 
     def lines(self) -> list[str]:
         out = [
@@ -357,15 +483,19 @@ class FuzzReport:
             + ("alive" if self.crashed is None else f"CRASHED: {self.crashed}"),
         ]
         for kind in (UNREADABLE, UNKNOWN, ERROR, IGNORED, DECODER_BUG):
-            out.append(f"  {kind:13s} sent {self.sent[kind]:6,}  counted {self.counted[kind]:6,}"
-                       + ("" if self.sent[kind] == self.counted[kind] else "  MISMATCH"))
+            out.append(
+                f"  {kind:13s} sent {self.sent[kind]:6,}  counted {self.counted[kind]:6,}"
+                + ("" if self.sent[kind] == self.counted[kind] else "  MISMATCH")
+            )
         out += [
             f"  on a live subscription with the right seq: {self.stamped_sent} sent, "
             f"{self.stamped_resyncs} books resynced, {self.stamped_ignored} ignored, "
             f"{len(self.stamped_uncounted)} left uncounted",
             f"  not UTF-8: {self.not_utf8_sent} sent, {self.not_utf8_reconnects} reconnects",
-            "books exact after the unheld frames: " + _when(self.exact_after_frames)
-            + "; after the stamped ones: " + _when(self.exact_after_stamped),
+            "books exact after the unheld frames: "
+            + _when(self.exact_after_frames)
+            + "; after the stamped ones: "
+            + _when(self.exact_after_stamped),
             f"after them all: {self.deltas_after:,} real deltas applied; books exact in "
             + _when(self.exact_after),
         ]
@@ -381,19 +511,26 @@ def _when(took: float | None) -> str:
 
 def _counters(store: Store) -> dict[str, int]:
     mt = store.metrics
-    return {UNREADABLE: mt.protocol_errors, UNKNOWN: sum(mt.unknown_types.values()),
-            ERROR: sum(mt.errors_by_code.values()), IGNORED: getattr(mt, "ignored", 0),
-            "gaps": mt.gaps, "resyncs": mt.resyncs, "reconnects": mt.reconnects}
+    return {
+        UNREADABLE: mt.protocol_errors,
+        UNKNOWN: sum(mt.unknown_types.values()),
+        ERROR: sum(mt.errors_by_code.values()),
+        IGNORED: getattr(mt, "ignored", 0),
+        "gaps": mt.gaps,
+        "resyncs": mt.resyncs,
+        "reconnects": mt.reconnects,
+    }
 
 
 async def run_fuzz(plan: FuzzPlan, log: Callable[[str], None] = lambda s: None) -> FuzzReport:
     report = FuzzReport(plan)
     started = time.monotonic()
     ledger = FillLedger()
-    async with Simulator(seed=plan.seed, rate=plan.rate, markets=plan.markets,
-                         lifecycle_rate=0.0, user_share=0.0) as sim:
-        watched = sim.tickers[:plan.watch]
-        others = sim.tickers[plan.watch:plan.markets]
+    async with Simulator(
+        seed=plan.seed, rate=plan.rate, markets=plan.markets, lifecycle_rate=0.0, user_share=0.0
+    ) as sim:
+        watched = sim.tickers[: plan.watch]
+        others = sim.tickers[plan.watch : plan.markets]
         async with client(sim, watched, FUZZ_SETTINGS, rest=False, listener=ledger) as (store, pool):
             if await exact_now(sim, store, watched, 10.0) is None:
                 raise RuntimeError("books not exact before fuzzing")
@@ -416,8 +553,13 @@ async def run_fuzz(plan: FuzzPlan, log: Callable[[str], None] = lambda s: None) 
 
             def counted() -> Counter[str]:
                 now = _counters(store)
-                return Counter({k: now[k] - before[k] for k in (UNREADABLE, UNKNOWN, ERROR, IGNORED)
-                                if now[k] - before[k]})
+                return Counter(
+                    {
+                        k: now[k] - before[k]
+                        for k in (UNREADABLE, UNKNOWN, ERROR, IGNORED)
+                        if now[k] - before[k]
+                    }
+                )
 
             def crashed() -> str | None:
                 for task in pool._tasks.values():  # a session that died would be done
@@ -425,9 +567,11 @@ async def run_fuzz(plan: FuzzPlan, log: Callable[[str], None] = lambda s: None) 
                         return "cancelled" if task.cancelled() else repr(task.exception())
                 return None
 
-            await until(lambda: crashed() is not None
-                        or all(counted()[k] >= v for k, v in report.sent.items()),
-                        plan.settle_timeout, 0.05)
+            await until(
+                lambda: crashed() is not None or all(counted()[k] >= v for k, v in report.sent.items()),
+                plan.settle_timeout,
+                0.05,
+            )
             report.crashed = crashed()
             if report.crashed:
                 report.counted = counted()
@@ -448,8 +592,9 @@ async def run_fuzz(plan: FuzzPlan, log: Callable[[str], None] = lambda s: None) 
             for frame, ticker in stamped_frames(rng, store, watched, others, plan.stamped):
                 if len(report.stamped_uncounted) >= 3:
                     break  # broken: don't spend minutes proving it
-                sid = book_sid(store, pool, ticker) if ticker in watched else \
-                    book_sid(store, pool, watched[0])
+                sid = (
+                    book_sid(store, pool, ticker) if ticker in watched else book_sid(store, pool, watched[0])
+                )
                 if sid is None or not await until(lambda: all_synced(store, watched), 5.0):
                     report.stamped_uncounted.append(f"no live subscription for {ticker}")
                     continue
@@ -461,6 +606,7 @@ async def run_fuzz(plan: FuzzPlan, log: Callable[[str], None] = lambda s: None) 
                 def moved(c0: dict[str, int] = c0) -> bool:
                     c = _counters(store)
                     return c["resyncs"] > c0["resyncs"] or c[IGNORED] > c0[IGNORED]
+
                 if not await until(moved, 5.0):
                     report.stamped_uncounted.append(f"{frame[:100]}")
                     continue
@@ -477,8 +623,12 @@ async def run_fuzz(plan: FuzzPlan, log: Callable[[str], None] = lambda s: None) 
                 r0 = store.metrics.reconnects
                 sim.faults.inject(b'{"type":"ticker","msg":{"market_ticker":"\xff\xfe' + bytes([i]) + b'"}}')
                 report.not_utf8_sent += 1
-                if await until(lambda r0=r0: store.metrics.reconnects > r0 and all_live(store)
-                               and all_synced(store, watched), 15.0):
+                if await until(
+                    lambda r0=r0: (
+                        store.metrics.reconnects > r0 and all_live(store) and all_synced(store, watched)
+                    ),
+                    15.0,
+                ):
                     report.not_utf8_reconnects += 1
 
             # 4. the real data after all that: still applied, books exact

@@ -22,8 +22,9 @@ from kalshi_tui.protocol import messages as m
 from kalshi_tui.store import Store
 
 TITLE = "Core ingest: decode + seq + apply, recorded sim stream"
-DATA_TYPES = frozenset({m.OrderbookDelta, m.OrderbookSnapshot, m.Ticker, m.Trade, m.Fill,
-                        m.MarketPosition, m.Lifecycle})
+DATA_TYPES = frozenset(
+    {m.OrderbookDelta, m.OrderbookSnapshot, m.Ticker, m.Trade, m.Fill, m.MarketPosition, m.Lifecycle}
+)
 SAMPLE = 1_000
 
 
@@ -62,7 +63,7 @@ def _timed_chunks(feed: Callable[[list[bytes]], None], frames: list[bytes]) -> t
     start = clock()
     for i in range(0, len(frames), SAMPLE):
         t = clock()
-        feed(frames[i:i + SAMPLE])
+        feed(frames[i : i + SAMPLE])
         chunks.append(clock() - t)
     return clock() - start, chunks
 
@@ -103,9 +104,15 @@ def run(smoke: bool) -> Result:
     total = len(frames)
     mix = {k: round(v / sum(rec.counts.values()), 3) for k, v in rec.counts.items()}
     log(f"ingest: recorded {total} frames ({rec.nbytes / total:.0f} B avg) in {gen_s:.1f}s, mix {mix}")
-    res.extra.update(frames=total, markets=len(rec.markets), avg_frame_bytes=round(rec.nbytes / total),
-                     mix=mix, engine_native_counts=dict(rec.native_counts), digest=rec.digest,
-                     record_seconds=round(gen_s, 2))
+    res.extra.update(
+        frames=total,
+        markets=len(rec.markets),
+        avg_frame_bytes=round(rec.nbytes / total),
+        mix=mix,
+        engine_native_counts=dict(rec.native_counts),
+        digest=rec.digest,
+        record_seconds=round(gen_s, 2),
+    )
 
     our_rates: list[float] = []
     our_chunks: list[float] = []
@@ -129,18 +136,33 @@ def run(smoke: bool) -> Result:
     ours_rate = median(our_rates)
     naive_rate = median(naive_rates)
     log(f"ingest: ours {ours_rate:,.0f} msgs/s, naive {naive_rate:,.0f} msgs/s")
-    res.add("ours, whole stream", ours_rate, "msgs/s", naive_rate, "naive client",
-            target="≥ 500k msgs/s and ≥ 4x naive", met=ours_rate >= 500_000 and ours_rate >= 4 * naive_rate)
+    res.add(
+        "ours, whole stream",
+        ours_rate,
+        "msgs/s",
+        naive_rate,
+        "naive client",
+        target="≥ 500k msgs/s and ≥ 4x naive",
+        met=ours_rate >= 500_000 and ours_rate >= 4 * naive_rate,
+    )
     res.add("naive client (baseline)", naive_rate, "msgs/s")
     chunk_ours = SAMPLE / median(our_chunks)
     chunk_naive = SAMPLE / median(naive_chunks)
-    res.add(f"ours, {SAMPLE:,}-msg sample (median of {len(our_chunks)})", chunk_ours, "msgs/s",
-            chunk_naive, "naive, same samples")
+    res.add(
+        f"ours, {SAMPLE:,}-msg sample (median of {len(our_chunks)})",
+        chunk_ours,
+        "msgs/s",
+        chunk_naive,
+        "naive, same samples",
+    )
     slow = percentile(our_chunks, 90)
     res.extra.update(
-        ours_rates=[round(r) for r in our_rates], naive_rates=[round(r) for r in naive_rates],
+        ours_rates=[round(r) for r in our_rates],
+        naive_rates=[round(r) for r in naive_rates],
         ours_sample_p90_rate=round(SAMPLE / slow) if slow else None,
-        ours_us_per_msg=round(1e6 / ours_rate, 3), naive_us_per_msg=round(1e6 / naive_rate, 3))
+        ours_us_per_msg=round(1e6 / ours_rate, 3),
+        naive_us_per_msg=round(1e6 / naive_rate, 3),
+    )
 
     # Where the time goes: the stages alone, on the same frames.
     t = time.perf_counter()

@@ -46,14 +46,19 @@ class NaiveClient:
             write(f"{ticker} {msg['side']} {price:.4f} {size:.2f}\n")
         elif kind == "ticker":
             ticker = msg["market_ticker"]
-            self.tickers[ticker] = {k: float(v) for k, v in msg.items()
-                                    if k.endswith(("_dollars", "_fp")) and v not in ("", None)}
-            write(f"{ticker} bid {self.tickers[ticker].get('yes_bid_dollars', 0.0):.4f} "
-                  f"ask {self.tickers[ticker].get('yes_ask_dollars', 0.0):.4f}\n")
+            self.tickers[ticker] = {
+                k: float(v) for k, v in msg.items() if k.endswith(("_dollars", "_fp")) and v not in ("", None)
+            }
+            write(
+                f"{ticker} bid {self.tickers[ticker].get('yes_bid_dollars', 0.0):.4f} "
+                f"ask {self.tickers[ticker].get('yes_ask_dollars', 0.0):.4f}\n"
+            )
         elif kind == "trade":
             self.trades.append(msg)
-            write(f"{msg['market_ticker']} trade {float(msg['yes_price_dollars']):.4f} "
-                  f"x {float(msg['count_fp']):.2f}\n")
+            write(
+                f"{msg['market_ticker']} trade {float(msg['yes_price_dollars']):.4f} "
+                f"x {float(msg['count_fp']):.2f}\n"
+            )
         elif kind == "orderbook_snapshot":
             ticker = msg["market_ticker"]
             self.books[ticker] = {

@@ -33,9 +33,15 @@ def summarize(prof: cProfile.Profile, top: int = 12) -> list[dict[str, Any]]:
     total = stats.total_tt or 1.0  # type: ignore[attr-defined]
     rows = []
     for (path, line, func), (_cc, calls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        rows.append({"function": f"{_short(path)}:{line}({func})", "calls": calls,
-                     "own_s": round(tottime, 4), "own_share": round(tottime / total, 3),
-                     "cum_s": round(cumtime, 4)})
+        rows.append(
+            {
+                "function": f"{_short(path)}:{line}({func})",
+                "calls": calls,
+                "own_s": round(tottime, 4),
+                "own_share": round(tottime / total, 3),
+                "cum_s": round(cumtime, 4),
+            }
+        )
     rows.sort(key=lambda r: r["own_s"], reverse=True)
     return rows[:top]
 
@@ -43,5 +49,5 @@ def summarize(prof: cProfile.Profile, top: int = 12) -> list[dict[str, Any]]:
 def _short(path: str) -> str:
     for marker in ("kalshi_tui/", "bench/", "site-packages/", "lib/python"):
         if marker in path:
-            return path[path.index(marker):]
+            return path[path.index(marker) :]
     return path

@@ -45,8 +45,9 @@ def _keep_share(native: Counter[str]) -> dict[str, float]:
     """Fraction of each kind to keep so the kept stream has ``MIX`` (all deltas kept)."""
     deltas = native[DELTA]
     total = deltas / MIX[DELTA]
-    return {kind: min(1.0, MIX[kind] * total / native[kind]) if native[kind] else 1.0
-            for kind in (TICKER, TRADE)}
+    return {
+        kind: min(1.0, MIX[kind] * total / native[kind]) if native[kind] else 1.0 for kind in (TICKER, TRADE)
+    }
 
 
 def record(frames: int, markets: int = 500, seed: int = SEED) -> Recording:

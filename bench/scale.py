@@ -64,9 +64,11 @@ def run(smoke: bool) -> Result:
                 core["cpu_share"] = core["cpu"] / core["seconds"]
                 core["rate"] = core["frames"] / core["seconds"]
                 runs[f"core/{n}"] = core
-                log(f"scale: core {n:5d} markets: RSS {core['rss_mb']:.0f} MB, CPU {core['cpu_share']:.0%}, "
+                log(
+                    f"scale: core {n:5d} markets: RSS {core['rss_mb']:.0f} MB, CPU {core['cpu_share']:.0%}, "
                     f"{core['rate']:,.0f} msgs/s, {core['connections']} connection(s), "
-                    f"synced in {core['synced_after']:.2f}s")
+                    f"synced in {core['synced_after']:.2f}s"
+                )
                 if with_app:
                     if n == SIZES[0]:
                         runs["app/1"] = app_run(sim, tickers[:1], tmp, settle, window)
@@ -78,17 +80,36 @@ def run(smoke: bool) -> Result:
         if with_app:
             app, one = runs[f"app/{n}"], runs["app/1"]
             big = n == max(SIZES)
-            res.add(f"dashboard RSS, {n:,} markets", app["rss_mb"], "MB", one["rss_mb"],
-                    "dashboard, 1 market", target="≤ 150 MB" if big else "",
-                    met=app["rss_mb"] <= 150 if big else None)
-            res.add(f"  dashboard CPU, {n:,} markets", 100 * app["cpu_share"], "% of a core",
-                    100 * one["cpu_share"], "dashboard, 1 market")
+            res.add(
+                f"dashboard RSS, {n:,} markets",
+                app["rss_mb"],
+                "MB",
+                one["rss_mb"],
+                "dashboard, 1 market",
+                target="≤ 150 MB" if big else "",
+                met=app["rss_mb"] <= 150 if big else None,
+            )
+            res.add(
+                f"  dashboard CPU, {n:,} markets",
+                100 * app["cpu_share"],
+                "% of a core",
+                100 * one["cpu_share"],
+                "dashboard, 1 market",
+            )
         res.add(f"core RSS (Pool + Store), {n:,} markets", core["rss_mb"], "MB")
-        res.add(f"  core CPU, {n:,} markets at {MSGS_PER_S // 1000}k msgs/s", 100 * core["cpu_share"],
-                "% of a core")
+        res.add(
+            f"  core CPU, {n:,} markets at {MSGS_PER_S // 1000}k msgs/s",
+            100 * core["cpu_share"],
+            "% of a core",
+        )
         lost = core["gaps"] + core["lost_seq_frames"] + core["unsynced_books"]
-        res.add(f"  core: connections / lost frames, {n:,} markets", core["connections"], "",
-                target="0 lost", met=lost == 0)
+        res.add(
+            f"  core: connections / lost frames, {n:,} markets",
+            core["connections"],
+            "",
+            target="0 lost",
+            met=lost == 0,
+        )
     per_1000 = 1000 / (SIZES[1] - SIZES[0])
     if with_app:
         a, b = runs[f"app/{SIZES[0]}"], runs[f"app/{SIZES[1]}"]

@@ -32,9 +32,25 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _start_sim(rate: float, markets: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kalshi_tui", "sim", "--port", "0", "--rate", str(rate),
-         "--markets", str(markets), "--seed", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        [
+            sys.executable,
+            "-m",
+            "kalshi_tui",
+            "sim",
+            "--port",
+            "0",
+            "--rate",
+            str(rate),
+            "--markets",
+            str(markets),
+            "--seed",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     assert proc.stdout is not None
     info: dict[str, str] = {}
     for line in proc.stdout:
@@ -51,15 +67,22 @@ def _tickers(rest_url: str) -> list[str]:
         return [m["ticker"] for m in json.load(r)["markets"]]
 
 
-async def _measure(info: dict[str, str], seconds: float, warmup: float = 1.0
-                   ) -> tuple[float, float, bool]:
+async def _measure(info: dict[str, str], seconds: float, warmup: float = 1.0) -> tuple[float, float, bool]:
     """(frames/s, MB/s, survived) for one client over ``seconds`` after a warm-up."""
     signer = Signer.from_file(info["key id"], info["key file"])
     tickers = _tickers(info["REST"])
-    async with connect(info["WebSocket"], additional_headers=signer.headers(), compression=None,
-                       max_size=None) as ws:
-        await ws.send(json.dumps({"id": 1, "cmd": "subscribe", "params": {
-            "channels": ["orderbook_delta", "ticker", "trade"], "market_tickers": tickers}}))
+    async with connect(
+        info["WebSocket"], additional_headers=signer.headers(), compression=None, max_size=None
+    ) as ws:
+        await ws.send(
+            json.dumps(
+                {
+                    "id": 1,
+                    "cmd": "subscribe",
+                    "params": {"channels": ["orderbook_delta", "ticker", "trade"], "market_tickers": tickers},
+                }
+            )
+        )
         frames = nbytes = 0
         overflow = False
         loop = asyncio.get_running_loop()
@@ -97,8 +120,11 @@ def main() -> int:
             proc.wait(timeout=10)
         # ~1.6 frames per step when subscribed to every market on the three channels.
         kept_up = per_s >= 0.9 * 1.6 * rate
-        print(f"{rate:9.0f} {per_s:10.0f} {mb_s:6.1f}  {'yes' if kept_up else 'no':7}  "
-              f"{'yes' if survived else 'no (error 25)'}", flush=True)
+        print(
+            f"{rate:9.0f} {per_s:10.0f} {mb_s:6.1f}  {'yes' if kept_up else 'no':7}  "
+            f"{'yes' if survived else 'no (error 25)'}",
+            flush=True,
+        )
         if survived:
             best = max(best, per_s)
         time.sleep(0.2)

@@ -21,8 +21,12 @@ from bench.common import proc_cpu_seconds
 from kalshi_tui.auth import Signer
 from kalshi_tui.sim.engine import DELTA, TICKER, TRADE, Engine
 
-_FIELDS = {"ws_url": r"WebSocket\s+(\S+)", "rest_url": r"REST\s+(\S+)", "key_id": r"key id\s+(\S+)",
-           "key_file": r"key file\s+(\S+)"}
+_FIELDS = {
+    "ws_url": r"WebSocket\s+(\S+)",
+    "rest_url": r"REST\s+(\S+)",
+    "key_id": r"key id\s+(\S+)",
+    "key_file": r"key file\s+(\S+)",
+}
 
 
 class SimError(RuntimeError):
@@ -30,11 +34,31 @@ class SimError(RuntimeError):
 
 
 class SimProcess:
-    def __init__(self, *, seed: int = 7, rate: float = 1000.0, markets: int = 500,
-                 extra: tuple[str, ...] = (), start_timeout: float = 20.0) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int = 7,
+        rate: float = 1000.0,
+        markets: int = 500,
+        extra: tuple[str, ...] = (),
+        start_timeout: float = 20.0,
+    ) -> None:
         self.seed, self.rate, self.markets = seed, rate, markets
-        cmd = [sys.executable, "-m", "kalshi_tui", "sim", "--port", "0", "--seed", str(seed),
-               "--rate", repr(float(rate)), "--markets", str(markets), *extra]
+        cmd = [
+            sys.executable,
+            "-m",
+            "kalshi_tui",
+            "sim",
+            "--port",
+            "0",
+            "--seed",
+            str(seed),
+            "--rate",
+            repr(float(rate)),
+            "--markets",
+            str(markets),
+            *extra,
+        ]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.started = time.monotonic()
         banner: list[str] = []

@@ -146,7 +146,7 @@ class RssSampler:
 def _last_third_slope(samples: list[tuple[float, int]]) -> float:
     """Least-squares growth per second over the last third of the run: by then the bounded
     structures (trade rings on both sides, caches) have filled up."""
-    tail = samples[len(samples) * 2 // 3:]
+    tail = samples[len(samples) * 2 // 3 :]
     n = len(tail)
     if n < 3:
         return 0.0
@@ -223,9 +223,11 @@ class FillCheck:
         return self.made > 0 and not (self.lost or self.duplicated or self.phantom or self.mismatched)
 
     def line(self) -> str:
-        return (f"fills: {self.made:,} made by the exchange, {self.seen:,} held by the client, "
-                f"{self.lost} lost, {self.duplicated} duplicated, {self.phantom} unknown, "
-                f"{self.mismatched} with wrong fields ({self.backfilled:,} came by REST backfill)")
+        return (
+            f"fills: {self.made:,} made by the exchange, {self.seen:,} held by the client, "
+            f"{self.lost} lost, {self.duplicated} duplicated, {self.phantom} unknown, "
+            f"{self.mismatched} with wrong fields ({self.backfilled:,} came by REST backfill)"
+        )
 
 
 def check_fills(sim: Simulator, store: Store, ledger: FillLedger) -> FillCheck:
@@ -240,9 +242,16 @@ def check_fills(sim: Simulator, store: Store, ledger: FillLedger) -> FillCheck:
         u = truth.get(tid)
         if u is None:
             continue
-        if (f.order_id, f.market_ticker, f.side, f.action, f.yes_price, f.count, f.fee,
-                f.is_taker) != (u.order_id, u.ticker, u.side, u.action, u.yes_price, u.count,
-                                u.fee, u.is_taker):
+        if (f.order_id, f.market_ticker, f.side, f.action, f.yes_price, f.count, f.fee, f.is_taker) != (
+            u.order_id,
+            u.ticker,
+            u.side,
+            u.action,
+            u.yes_price,
+            u.count,
+            u.fee,
+            u.is_taker,
+        ):
             out.mismatched += 1
             if len(out.examples) < 3:
                 out.examples.append(f"{tid}: client {f!r} vs exchange {u!r}")
@@ -257,22 +266,31 @@ async def fills_settled(sim: Simulator, store: Store, timeout: float) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def client(sim: Simulator, markets: list[str], settings: StreamSettings, *,
-                 rest: bool = True, listener: Callable[[m.Message], None] | None = None,
-                 timeout: float = 20.0, signer: Signer | None = None
-                 ) -> AsyncIterator[tuple[Store, Pool]]:
+async def client(
+    sim: Simulator,
+    markets: list[str],
+    settings: StreamSettings,
+    *,
+    rest: bool = True,
+    listener: Callable[[m.Message], None] | None = None,
+    timeout: float = 20.0,
+    signer: Signer | None = None,
+) -> AsyncIterator[tuple[Store, Pool]]:
     """A ``Pool`` on the simulator, the way the app builds one (with the simulator's key
     unless ``signer`` is given); yields once every connection is live."""
     signer = signer or sim.signer
     assert signer is not None
     store = Store()
     rest_client = RestClient(sim.rest_url, signer) if rest else None
-    pool = Pool(sim.ws_url, signer, store, settings, markets=markets, rest=rest_client,
-                listener=listener)
+    pool = Pool(sim.ws_url, signer, store, settings, markets=markets, rest=rest_client, listener=listener)
     try:
         async with pool.running() as task:
-            ok = await until(lambda: task.done() or (
-                all_live(store) and len(store.metrics.connections) == len(pool.sessions)), timeout)
+            ok = await until(
+                lambda: (
+                    task.done() or (all_live(store) and len(store.metrics.connections) == len(pool.sessions))
+                ),
+                timeout,
+            )
             if task.done():
                 task.result()
             if not ok:
@@ -289,9 +307,14 @@ def fmt_s(x: float) -> str:
 
 # -- soak -----------------------------------------------------------------------------------
 
-SOAK_SETTINGS = StreamSettings(backoff_base=0.05, backoff_cap=1.0, stable_after=5.0,
-                               dead_link_timeout=2.0, markets_per_subscription=50,
-                               commands_per_second=20.0)
+SOAK_SETTINGS = StreamSettings(
+    backoff_base=0.05,
+    backoff_cap=1.0,
+    stable_after=5.0,
+    dead_link_timeout=2.0,
+    markets_per_subscription=50,
+    commands_per_second=20.0,
+)
 KINDS = ("kill", "drop", "overflow", "stall", "refuse")
 
 
@@ -313,8 +336,19 @@ class SoakPlan:
     settings: StreamSettings = field(default_factory=lambda: SOAK_SETTINGS)
 
 
-FULL_SOAK = SoakPlan(seconds=600.0, rate=2500.0, markets=200, kills=100, drops=100, overflows=10,
-                     stalls=10, stall_seconds=4.0, refuse_seconds=5.0, user_share=0.01, rss_every=5.0)
+FULL_SOAK = SoakPlan(
+    seconds=600.0,
+    rate=2500.0,
+    markets=200,
+    kills=100,
+    drops=100,
+    overflows=10,
+    stalls=10,
+    stall_seconds=4.0,
+    refuse_seconds=5.0,
+    user_share=0.01,
+    rss_every=5.0,
+)
 
 
 @dataclass
@@ -358,8 +392,13 @@ class SoakReport:
 
     @property
     def ok(self) -> bool:
-        return (not self.divergences and not self.unnoticed and self.fills.ok
-                and self.recoveries == self.faults and not self.late_dead_links)
+        return (
+            not self.divergences
+            and not self.unnoticed
+            and self.fills.ok
+            and self.recoveries == self.faults
+            and not self.late_dead_links
+        )
 
     @property
     def late_dead_links(self) -> int:
@@ -376,16 +415,19 @@ class SoakReport:
         out = [
             f"soak: {self.seconds:.0f} s, {self.messages:,} messages ({rate:,.0f} msgs/s) over "
             f"{p.markets} markets on {self.connections} connection(s), seed {p.seed}",
-            "faults injected: " + ", ".join([
-                f"{self.injected['kill']} abrupt disconnects",
-                f"{self.injected['drop']} dropped frames ({self.frames_dropped} frames)",
-                f"{self.injected['overflow']} error-25 drops ({self.subscriptions_ended} "
-                f"subscriptions ended)",
-                f"{self.injected['stall']} stalls of {p.stall_seconds:g} s",
-                f"{self.injected['refuse']} 401 window(s) of {p.refuse_seconds:g} s "
-                f"({self.refused_handshakes} handshakes refused, auth-failed state "
-                f"{'shown' if self.auth_failed_seen else 'NOT shown'})",
-            ]),
+            "faults injected: "
+            + ", ".join(
+                [
+                    f"{self.injected['kill']} abrupt disconnects",
+                    f"{self.injected['drop']} dropped frames ({self.frames_dropped} frames)",
+                    f"{self.injected['overflow']} error-25 drops ({self.subscriptions_ended} "
+                    f"subscriptions ended)",
+                    f"{self.injected['stall']} stalls of {p.stall_seconds:g} s",
+                    f"{self.injected['refuse']} 401 window(s) of {p.refuse_seconds:g} s "
+                    f"({self.refused_handshakes} handshakes refused, auth-failed state "
+                    f"{'shown' if self.auth_failed_seen else 'NOT shown'})",
+                ]
+            ),
             f"recoveries: {self.recoveries} of {self.faults} faults; exactness checks: "
             f"{self.checks}; divergences: {len(self.divergences)}",
             f"time to exact again (fault injected -> every book equal to the truth): "
@@ -393,15 +435,19 @@ class SoakReport:
             f"max {fmt_s(max(times, default=0.0))}",
         ]
         if self.stall_detect:
-            out.append(f"dead links found {fmt_s(percentile(self.stall_detect, 50))} (p50), "
-                       f"{fmt_s(max(self.stall_detect))} (max) into a {p.stall_seconds:g} s stall "
-                       f"(dead_link_timeout {p.settings.dead_link_timeout:g} s); "
-                       f"{self.late_dead_links} only when the exchange spoke again")
+            out.append(
+                f"dead links found {fmt_s(percentile(self.stall_detect, 50))} (p50), "
+                f"{fmt_s(max(self.stall_detect))} (max) into a {p.stall_seconds:g} s stall "
+                f"(dead_link_timeout {p.settings.dead_link_timeout:g} s); "
+                f"{self.late_dead_links} only when the exchange spoke again"
+            )
         for kind in KINDS:
             ts = self.times.get(kind)
             if ts:
-                out.append(f"  {kind:9s} n={len(ts):3d}  p50 {fmt_s(percentile(ts, 50)):>8s}  "
-                           f"p99 {fmt_s(percentile(ts, 99)):>8s}  max {fmt_s(max(ts)):>8s}")
+                out.append(
+                    f"  {kind:9s} n={len(ts):3d}  p50 {fmt_s(percentile(ts, 50)):>8s}  "
+                    f"p99 {fmt_s(percentile(ts, 99)):>8s}  max {fmt_s(max(ts)):>8s}"
+                )
         out += [
             f"client counted: {self.reconnects} reconnects, {self.gaps} gaps, {self.resyncs} "
             f"resyncs, errors by code {dict(sorted(self.errors_by_code.items()))}, "
@@ -425,8 +471,12 @@ class SoakReport:
 
 
 def schedule(plan: SoakPlan, warmup: float, tail: float) -> list[tuple[float, str]]:
-    kinds = (["kill"] * plan.kills + ["drop"] * plan.drops + ["overflow"] * plan.overflows
-             + ["stall"] * plan.stalls)
+    kinds = (
+        ["kill"] * plan.kills
+        + ["drop"] * plan.drops
+        + ["overflow"] * plan.overflows
+        + ["stall"] * plan.stalls
+    )
     random.Random(plan.seed).shuffle(kinds)
     if plan.refuse_seconds > 0:
         kinds.insert(len(kinds) // 2, "refuse")
@@ -438,9 +488,10 @@ def schedule(plan: SoakPlan, warmup: float, tail: float) -> list[tuple[float, st
 async def run_soak(plan: SoakPlan, log: Callable[[str], None] = lambda s: None) -> SoakReport:
     report = SoakReport(plan)
     ledger = FillLedger()
-    async with Simulator(seed=plan.seed, rate=plan.rate, markets=plan.markets,
-                         lifecycle_rate=0.0, user_share=plan.user_share) as sim:
-        tickers = sim.tickers[:plan.markets]
+    async with Simulator(
+        seed=plan.seed, rate=plan.rate, markets=plan.markets, lifecycle_rate=0.0, user_share=plan.user_share
+    ) as sim:
+        tickers = sim.tickers[: plan.markets]
         if len(tickers) < plan.markets:
             raise RuntimeError(f"the simulator has only {len(tickers)} active markets")
         async with client(sim, tickers, plan.settings, listener=ledger) as (store, pool):
@@ -464,8 +515,10 @@ async def run_soak(plan: SoakPlan, log: Callable[[str], None] = lambda s: None) 
                 if took is not None:
                     report.times.setdefault(kind, []).append(took)
                 if (i + 1) % max(1, len(events) // 10) == 0:
-                    log(f"  {i + 1}/{len(events)} faults, {time.monotonic() - start:.0f} s, "
-                        f"{len(report.divergences)} divergences, RSS {rss_bytes() / MB:.0f} MB")
+                    log(
+                        f"  {i + 1}/{len(events)} faults, {time.monotonic() - start:.0f} s, "
+                        f"{len(report.divergences)} divergences, RSS {rss_bytes() / MB:.0f} MB"
+                    )
             left = start + plan.seconds - time.monotonic()
             if left > 0:
                 await asyncio.sleep(left)
@@ -495,15 +548,24 @@ async def run_soak(plan: SoakPlan, log: Callable[[str], None] = lambda s: None) 
             report.pending_commands = sum(len(s._pending) for s in pool.sessions)
             rings = sum(len(st.trades) for st in store.markets.values())
             cap = sum(st.trades.maxlen or 0 for st in store.markets.values())
-            report.held = (f"{len(store.markets)} markets, {rings:,} trades in rings capped at "
-                           f"{cap:,}, {len(store.fills):,} fills (all of the account's), "
-                           f"{len(mt.last_errors)} recent errors, "
-                           f"{sum(len(s.seq._last) for s in pool.sessions)} tracked sids")
+            report.held = (
+                f"{len(store.markets)} markets, {rings:,} trades in rings capped at "
+                f"{cap:,}, {len(store.fills):,} fills (all of the account's), "
+                f"{len(mt.last_errors)} recent errors, "
+                f"{sum(len(s.seq._last) for s in pool.sessions)} tracked sids"
+            )
     return report
 
 
-async def _fault(sim: Simulator, store: Store, pool: Pool, tickers: list[str], kind: str,
-                 plan: SoakPlan, report: SoakReport) -> float | None:
+async def _fault(
+    sim: Simulator,
+    store: Store,
+    pool: Pool,
+    tickers: list[str],
+    kind: str,
+    plan: SoakPlan,
+    report: SoakReport,
+) -> float | None:
     """Inject one fault, wait for the client to notice and recover under live traffic, then
     pause the exchange and check every book. Seconds from injection to exact, or None."""
     mt = store.metrics
@@ -516,8 +578,9 @@ async def _fault(sim: Simulator, store: Store, pool: Pool, tickers: list[str], k
         sim.faults.kill_connections()
         noticed = lambda: mt.reconnects > reconnects  # noqa: E731
     elif kind == "drop":
-        sids = [s.sid for s in mt.subscriptions
-                if s.channel == commands.CHANNEL_ORDERBOOK and s.sid is not None]
+        sids = [
+            s.sid for s in mt.subscriptions if s.channel == commands.CHANNEL_ORDERBOOK and s.sid is not None
+        ]
         sid = sids[report.injected["drop"] % len(sids)] if sids else None
         report.frames_dropped += sim.faults.drop_frame(sid)
         noticed = lambda: mt.gaps > gaps  # noqa: E731
@@ -535,6 +598,7 @@ async def _fault(sim: Simulator, store: Store, pool: Pool, tickers: list[str], k
                     report.stall_detect.append(time.monotonic() - t0)
                 return True
             return False
+
         timeout = plan.stall_seconds + 4 * plan.settings.dead_link_timeout + 5
     elif kind == "refuse":
         sim.faults.refuse_handshakes(plan.refuse_seconds)
@@ -544,15 +608,17 @@ async def _fault(sim: Simulator, store: Store, pool: Pool, tickers: list[str], k
             if mt.state == AUTH_FAILED:
                 report.auth_failed_seen = True
             return mt.reconnects > reconnects and time.monotonic() - t0 > plan.refuse_seconds
+
         timeout = plan.refuse_seconds + 15
     else:
         raise ValueError(kind)
     report.injected[kind] += 1
-    if not await until(lambda: noticed() and all_live(store) and all_synced(store, tickers),
-                       timeout):
-        report.unnoticed.append(f"{kind} at {time.monotonic() - t0:.1f} s: reconnects "
-                                f"{mt.reconnects - reconnects}, gaps {mt.gaps - gaps}, state "
-                                f"{mt.state}, unsynced {sum(not all_synced(store, [t]) for t in tickers)}")
+    if not await until(lambda: noticed() and all_live(store) and all_synced(store, tickers), timeout):
+        report.unnoticed.append(
+            f"{kind} at {time.monotonic() - t0:.1f} s: reconnects "
+            f"{mt.reconnects - reconnects}, gaps {mt.gaps - gaps}, state "
+            f"{mt.state}, unsynced {sum(not all_synced(store, [t]) for t in tickers)}"
+        )
     took = await exact_now(sim, store, tickers, plan.exact_timeout)
     at = time.monotonic() - t0
     sim.resume()
@@ -568,9 +634,15 @@ async def _fault(sim: Simulator, store: Store, pool: Pool, tickers: list[str], k
 
 # -- load: watchlist churn over a pool, one connection killed again and again ----------------
 
-LOAD_SETTINGS = StreamSettings(backoff_base=0.05, backoff_cap=0.5, stable_after=5.0,
-                               dead_link_timeout=5.0, markets_per_subscription=20,
-                               subscriptions_per_connection=2, commands_per_second=25.0)
+LOAD_SETTINGS = StreamSettings(
+    backoff_base=0.05,
+    backoff_cap=0.5,
+    stable_after=5.0,
+    dead_link_timeout=5.0,
+    markets_per_subscription=20,
+    subscriptions_per_connection=2,
+    commands_per_second=25.0,
+)
 
 
 @dataclass
@@ -615,8 +687,12 @@ class LoadReport:
 
     @property
     def ok(self) -> bool:
-        return (self.exact_after is not None and not self.registry_problems
-                and self.connections >= 5 and self.rate >= 0.9 * self.plan.changes_per_second)
+        return (
+            self.exact_after is not None
+            and not self.registry_problems
+            and self.connections >= 5
+            and self.rate >= 0.9 * self.plan.changes_per_second
+        )
 
     def lines(self) -> list[str]:
         out = [
@@ -648,10 +724,15 @@ def server_book_markets(sim: Simulator) -> Counter[str]:
 async def run_load(plan: LoadPlan, log: Callable[[str], None] = lambda s: None) -> LoadReport:
     report = LoadReport(plan)
     rng = random.Random(plan.seed)
-    async with Simulator(seed=plan.seed, rate=plan.rate, markets=plan.markets, lifecycle_rate=0.0,
-                         command_rate=plan.exchange_command_rate) as sim:
-        universe = sim.tickers[:plan.markets]
-        watched = set(universe[:plan.watch])
+    async with Simulator(
+        seed=plan.seed,
+        rate=plan.rate,
+        markets=plan.markets,
+        lifecycle_rate=0.0,
+        command_rate=plan.exchange_command_rate,
+    ) as sim:
+        universe = sim.tickers[: plan.markets]
+        watched = set(universe[: plan.watch])
         async with client(sim, sorted(watched), plan.settings, rest=False) as (store, pool):
             report.connections = len(pool.sessions)
             lag = LoopLag().start()
@@ -686,7 +767,8 @@ async def run_load(plan: LoadPlan, log: Callable[[str], None] = lambda s: None) 
             report.call_p99, report.call_max = percentile(calls, 99), max(calls, default=0.0)
             if set(pool.markets) != watched:
                 report.registry_problems.append(
-                    f"client wants {len(set(pool.markets))} markets, watchlist has {len(watched)}")
+                    f"client wants {len(set(pool.markets))} markets, watchlist has {len(watched)}"
+                )
             ok = await until(lambda: all_live(store), 15.0)
             if not ok:
                 report.registry_problems.append(f"connections not live: {store.metrics.connections}")
@@ -702,7 +784,8 @@ async def run_load(plan: LoadPlan, log: Callable[[str], None] = lambda s: None) 
             if extra or missing or twice:
                 report.registry_problems.append(
                     f"exchange-side book subscriptions: {len(missing)} watched markets missing, "
-                    f"{len(extra)} unwatched still subscribed, {len(twice)} subscribed twice")
+                    f"{len(extra)} unwatched still subscribed, {len(twice)} subscribed twice"
+                )
             store.record_traffic(0, 0)
             report.messages = store.metrics.messages
             report.reconnects = store.metrics.reconnects
@@ -712,6 +795,7 @@ async def run_load(plan: LoadPlan, log: Callable[[str], None] = lambda s: None) 
 
 
 # -- command line -----------------------------------------------------------------------------
+
 
 def _print(line: str) -> None:
     print(line, flush=True)
@@ -751,8 +835,9 @@ async def _main(full: bool, only: set[str], seed: int | None) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.split("\n")[0])
-    parser.add_argument("--full", action="store_true",
-                        help="the release run: 10 min soak, 10,000 fuzz frames, 1 min of churn")
+    parser.add_argument(
+        "--full", action="store_true", help="the release run: 10 min soak, 10,000 fuzz frames, 1 min of churn"
+    )
     parser.add_argument("--only", default="fuzz,load,soak", help="comma list of fuzz, load, soak")
     parser.add_argument("--seed", type=int, help="override the soak and fuzz seeds")
     args = parser.parse_args(argv)

@@ -32,11 +32,18 @@ LIVE = "¢".encode()  # a price on screen: the first live frame
 def write_profile(path: Path, sim: SimProcess, tickers: list[str], *, flash: bool = True) -> None:
     doc: dict[str, Any] = {
         "default_profile": "bench",
-        "profiles": {"bench": {
-            "environment": "custom", "ws_url": sim.ws_url, "rest_url": sim.rest_url,
-            "key_id": sim.key_id, "key_file": str(sim.key_file), "refresh_rate": 10.0,
-            "watchlists": {"all": tickers}, "flash": flash,
-        }},
+        "profiles": {
+            "bench": {
+                "environment": "custom",
+                "ws_url": sim.ws_url,
+                "rest_url": sim.rest_url,
+                "key_id": sim.key_id,
+                "key_file": str(sim.key_file),
+                "refresh_rate": 10.0,
+                "watchlists": {"all": tickers},
+                "flash": flash,
+            }
+        },
     }
     path.write_text(tomli_w.dumps(doc), encoding="utf-8")
     path.chmod(0o600)
@@ -53,8 +60,12 @@ def measure(argv: list[str], cols: int, rows: int, settle: float, window: float)
         t1, c1 = time.monotonic(), term.cpu_seconds() or 0.0
         nbytes = term.bytes_between(t0, t1)
         rss = term.rss_mb()
-    return {"bytes_per_s": nbytes / (t1 - t0), "cpu_share": (c1 - c0) / (t1 - t0), "live_after_s": live,
-            "rss_mb": rss}
+    return {
+        "bytes_per_s": nbytes / (t1 - t0),
+        "cpu_share": (c1 - c0) / (t1 - t0),
+        "live_after_s": live,
+        "rss_mb": rss,
+    }
 
 
 def run(smoke: bool) -> Result:
@@ -68,8 +79,10 @@ def run(smoke: bool) -> Result:
         res.note("smoke: 80x24 only")
     rate = MSGS_PER_S / frames_per_step(MARKETS)
     out: dict[str, dict[str, Any]] = {}
-    with SimProcess(seed=5, rate=rate, markets=MARKETS) as sim, \
-            tempfile.TemporaryDirectory(prefix="kalshi-bench-") as tmp:
+    with (
+        SimProcess(seed=5, rate=rate, markets=MARKETS) as sim,
+        tempfile.TemporaryDirectory(prefix="kalshi-bench-") as tmp,
+    ):
         cfg = Path(tmp) / "config.toml"
         write_profile(cfg, sim, sim.tickers()[:MARKETS])
         quiet = Path(tmp) / "quiet.toml"  # the profile setting for slow links: flash = false
@@ -82,21 +95,42 @@ def run(smoke: bool) -> Result:
         for cols, rows in sizes:
             for kind, argv in programs.items():
                 r = out[f"{kind}/{cols}x{rows}"] = measure(argv, cols, rows, settle, window)
-                log(f"ssh: {kind:11s} {cols}x{rows}: {r['bytes_per_s'] / 1024:7.1f} KiB/s, "
-                    f"CPU {r['cpu_share']:.0%}")
+                log(
+                    f"ssh: {kind:11s} {cols}x{rows}: {r['bytes_per_s'] / 1024:7.1f} KiB/s, "
+                    f"CPU {r['cpu_share']:.0%}"
+                )
     res.extra.update(runs=out, msgs_per_s_asked=MSGS_PER_S, markets=MARKETS, window_s=window)
     for cols, rows in sizes:
         app, base = out[f"app/{cols}x{rows}"], out[f"datatable/{cols}x{rows}"]
         big = (cols, rows) == (200, 50)
         ok = app["bytes_per_s"] <= base["bytes_per_s"] / 5 and (not big or app["bytes_per_s"] <= 50_000)
-        res.add(f"{cols}x{rows}: bytes to the terminal", app["bytes_per_s"], "B/s", base["bytes_per_s"],
-                "stock DataTable", target="≤ 1/5 of baseline" + (", ≤ 50 KB/s" if big else ""), met=ok)
+        res.add(
+            f"{cols}x{rows}: bytes to the terminal",
+            app["bytes_per_s"],
+            "B/s",
+            base["bytes_per_s"],
+            "stock DataTable",
+            target="≤ 1/5 of baseline" + (", ≤ 50 KB/s" if big else ""),
+            met=ok,
+        )
         quiet_run = out[f"app-noflash/{cols}x{rows}"]
         quiet_ok = quiet_run["bytes_per_s"] <= base["bytes_per_s"] / 5 and (
-            not big or quiet_run["bytes_per_s"] <= 50_000)
-        res.add(f"  {cols}x{rows}: with flash = false", quiet_run["bytes_per_s"], "B/s",
-                base["bytes_per_s"], "stock DataTable",
-                target="≤ 1/5 of baseline" + (", ≤ 50 KB/s" if big else ""), met=quiet_ok)
-        res.add(f"  {cols}x{rows}: CPU of the terminal program", 100 * app["cpu_share"], "% of a core",
-                100 * base["cpu_share"], "stock DataTable")
+            not big or quiet_run["bytes_per_s"] <= 50_000
+        )
+        res.add(
+            f"  {cols}x{rows}: with flash = false",
+            quiet_run["bytes_per_s"],
+            "B/s",
+            base["bytes_per_s"],
+            "stock DataTable",
+            target="≤ 1/5 of baseline" + (", ≤ 50 KB/s" if big else ""),
+            met=quiet_ok,
+        )
+        res.add(
+            f"  {cols}x{rows}: CPU of the terminal program",
+            100 * app["cpu_share"],
+            "% of a core",
+            100 * base["cpu_share"],
+            "stock DataTable",
+        )
     return res

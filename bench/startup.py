@@ -36,8 +36,12 @@ def wall(argv: Sequence[str], runs: int) -> float:
 def import_times(modules: str, top: int = 8) -> dict[str, float]:
     """Import seconds per top-level package (its modules' own times summed), the ``top``
     biggest, and the total."""
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {modules}"],
-                          check=True, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {modules}"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     per: dict[str, float] = {}
     for line in proc.stderr.splitlines():
         hit = re.match(r"import time:\s+(\d+) \|\s+\d+ \| *(\S+)", line)
@@ -89,29 +93,65 @@ def run(smoke: bool) -> Result:
     interp = wall([py, "-c", "pass"], runs)
     textual_s = wall([py, "-c", "import textual.app"], runs)
     core_s = wall([py, "-c", f"import {CORE_MODULES}"], runs)
-    log(f"startup: python {interp * 1000:.0f} ms, import textual.app {textual_s * 1000:.0f} ms, "
-        f"core {core_s * 1000:.0f} ms")
+    log(
+        f"startup: python {interp * 1000:.0f} ms, import textual.app {textual_s * 1000:.0f} ms, "
+        f"core {core_s * 1000:.0f} ms"
+    )
     why = app_available()
     if why is None:
         demo, demo_cpu = first_frame([py, "-m", "kalshi_tui", "demo"], max(1, runs - 2))
         log(f"startup: demo first live frame {demo}")
-        res.add("kalshi-tui demo -> first live price on screen", demo, "s", textual_s, "import textual.app",
-                target="≤ 1.0 s", met=demo is not None and demo <= 1.0)
+        res.add(
+            "kalshi-tui demo -> first live price on screen",
+            demo,
+            "s",
+            textual_s,
+            "import textual.app",
+            target="≤ 1.0 s",
+            met=demo is not None and demo <= 1.0,
+        )
         res.extra["demo_cpu_s_until_live"] = round(demo_cpu, 3)
         app_imports = import_times("kalshi_tui.ui.app")
-        res.add("  import kalshi_tui.ui.app (importtime total)", app_imports["total"], "s", textual_s,
-                "import textual.app (wall)")
+        res.add(
+            "  import kalshi_tui.ui.app (importtime total)",
+            app_imports["total"],
+            "s",
+            textual_s,
+            "import textual.app (wall)",
+        )
         res.extra["app_imports_s"] = {k: round(v, 4) for k, v in app_imports.items()}
     else:
         res.add("kalshi-tui demo -> first live price on screen", None, "s", target="≤ 1.0 s")
         res.note(f"demo not measured: {why}")
     with SimProcess(seed=3, rate=2000, markets=40) as sim:
         tickers = ",".join(sim.tickers()[:10])
-        tail = first_line([py, "-m", "kalshi_tui", "tail", "--ws-url", sim.ws_url, "--key-id", sim.key_id,
-                           "--key-file", str(sim.key_file), "--markets", tickers], runs)
+        tail = first_line(
+            [
+                py,
+                "-m",
+                "kalshi_tui",
+                "tail",
+                "--ws-url",
+                sim.ws_url,
+                "--key-id",
+                sim.key_id,
+                "--key-file",
+                str(sim.key_file),
+                "--markets",
+                tickers,
+            ],
+            runs,
+        )
     log(f"startup: tail first line {tail}")
-    res.add("kalshi-tui tail -> first line (sim already running)", tail, "s", interp, "python -c pass",
-            target="≤ 1.0 s", met=tail is not None and tail <= 1.0)
+    res.add(
+        "kalshi-tui tail -> first line (sim already running)",
+        tail,
+        "s",
+        interp,
+        "python -c pass",
+        target="≤ 1.0 s",
+        met=tail is not None and tail <= 1.0,
+    )
     core = import_times(CORE_MODULES)
     res.add("core imports (importtime total)", core["total"], "s", interp, "python -c pass (wall)")
     res.add("  core imports, wall of a fresh process", core_s, "s", interp, "python -c pass")

@@ -24,12 +24,24 @@ from bench.common import proc_cpu_seconds, proc_rss_mb
 
 
 class Terminal:
-    def __init__(self, argv: Sequence[str], *, cols: int = 80, rows: int = 24,
-                 env: dict[str, str] | None = None, keep_text: int = 1 << 20) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        cols: int = 80,
+        rows: int = 24,
+        env: dict[str, str] | None = None,
+        keep_text: int = 1 << 20,
+    ) -> None:
         self.argv = list(argv)
         self.cols, self.rows = cols, rows
-        self.env = {**os.environ, **(env or {}), "TERM": "xterm-256color",
-                    "COLUMNS": str(cols), "LINES": str(rows)}
+        self.env = {
+            **os.environ,
+            **(env or {}),
+            "TERM": "xterm-256color",
+            "COLUMNS": str(cols),
+            "LINES": str(rows),
+        }
         self.env.pop("NO_COLOR", None)
         self.keep_text = keep_text
         self.pid = -1

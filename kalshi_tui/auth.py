@@ -34,8 +34,9 @@ def _message(timestamp_ms: str, method: str, path: str) -> bytes:
     return (timestamp_ms + method.upper() + path.split("?", 1)[0]).encode()
 
 
-def load_private_key(path: str | os.PathLike[str], passphrase: str | bytes | None = None
-                     ) -> rsa.RSAPrivateKey:
+def load_private_key(
+    path: str | os.PathLike[str], passphrase: str | bytes | None = None
+) -> rsa.RSAPrivateKey:
     """Load a PEM RSA key (PKCS#1 or PKCS#8, optionally encrypted)."""
     path = Path(path).expanduser()
     try:
@@ -56,13 +57,9 @@ def load_private_key(path: str | os.PathLike[str], passphrase: str | bytes | Non
     except (ValueError, UnsupportedAlgorithm):
         if passphrase and b"ENCRYPTED" in data:
             raise KeyFileError(f"wrong passphrase for key file {path}") from None
-        raise KeyFileError(
-            f"key file {path} is not a PEM RSA private key (PKCS#1 or PKCS#8)"
-        ) from None
+        raise KeyFileError(f"key file {path} is not a PEM RSA private key (PKCS#1 or PKCS#8)") from None
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise KeyFileError(
-            f"key file {path} is not an RSA key ({type(key).__name__}): Kalshi keys are RSA"
-        )
+        raise KeyFileError(f"key file {path} is not an RSA key ({type(key).__name__}): Kalshi keys are RSA")
     return key
 
 
@@ -87,15 +84,17 @@ class Signer:
 
     __slots__ = ("_clock", "_key", "key_id")
 
-    def __init__(self, key_id: str, private_key: rsa.RSAPrivateKey,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, key_id: str, private_key: rsa.RSAPrivateKey, clock: Callable[[], float] = time.time
+    ) -> None:
         self.key_id = key_id
         self._key = private_key
         self._clock = clock
 
     @classmethod
-    def from_file(cls, key_id: str, path: str | os.PathLike[str],
-                  passphrase: str | bytes | None = None) -> Signer:
+    def from_file(
+        cls, key_id: str, path: str | os.PathLike[str], passphrase: str | bytes | None = None
+    ) -> Signer:
         return cls(key_id, load_private_key(path, passphrase))
 
     def __repr__(self) -> str:
@@ -124,8 +123,9 @@ class Signer:
         )
 
 
-def verify(public_key: rsa.RSAPublicKey, signature_b64: str, timestamp_ms: str,
-           method: str, path: str) -> bool:
+def verify(
+    public_key: rsa.RSAPublicKey, signature_b64: str, timestamp_ms: str, method: str, path: str
+) -> bool:
     """Check one signature (PSS is randomized: verify, never compare bytes)."""
     try:
         sig = base64.b64decode(signature_b64, validate=True)
@@ -139,20 +139,22 @@ def generate_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def private_key_pem(key: rsa.RSAPrivateKey, *, pkcs8: bool = True,
-                    passphrase: bytes | None = None) -> bytes:
+def private_key_pem(key: rsa.RSAPrivateKey, *, pkcs8: bool = True, passphrase: bytes | None = None) -> bytes:
     """Serialize a key for writing to a 0600 file (simulator and tests)."""
-    fmt = serialization.PrivateFormat.PKCS8 if pkcs8 else \
-        serialization.PrivateFormat.TraditionalOpenSSL
+    fmt = serialization.PrivateFormat.PKCS8 if pkcs8 else serialization.PrivateFormat.TraditionalOpenSSL
     enc: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(passphrase) if passphrase
-        else serialization.NoEncryption()
+        serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
     )
     return key.private_bytes(serialization.Encoding.PEM, fmt, enc)
 
 
-def write_private_key(key: rsa.RSAPrivateKey, path: str | os.PathLike[str], *,
-                      pkcs8: bool = True, passphrase: bytes | None = None) -> Path:
+def write_private_key(
+    key: rsa.RSAPrivateKey,
+    path: str | os.PathLike[str],
+    *,
+    pkcs8: bool = True,
+    passphrase: bytes | None = None,
+) -> Path:
     """Write a PEM key with mode 0600 from the first byte (never briefly world-readable)."""
     p = Path(path)
     fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

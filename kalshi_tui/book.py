@@ -50,8 +50,9 @@ class OrderBook:
 
     # -- updates ---------------------------------------------------------------------------
 
-    def apply_snapshot(self, yes: Iterable[tuple[int, int]], no: Iterable[tuple[int, int]],
-                       *, no_on_yes_scale: bool = False) -> bool:
+    def apply_snapshot(
+        self, yes: Iterable[tuple[int, int]], no: Iterable[tuple[int, int]], *, no_on_yes_scale: bool = False
+    ) -> bool:
         """Replace the book. With ``no_on_yes_scale`` (``use_yes_price``) NO levels are priced
         as the YES ask they imply, so they are stored as ``1 - price``. Returns synced."""
         self.yes = {}
@@ -81,8 +82,7 @@ class OrderBook:
     def _level_ok(price: int, size: int) -> bool:
         return 0 < price < ONE_DOLLAR and size >= 0
 
-    def apply_delta(self, side: str, price: int, delta: int, *,
-                    no_on_yes_scale: bool = False) -> bool:
+    def apply_delta(self, side: str, price: int, delta: int, *, no_on_yes_scale: bool = False) -> bool:
         """Apply one change in resting size. Returns False (and desyncs) when it cannot."""
         if not self.synced:
             if self.stale_reason == "waiting for snapshot":
@@ -138,8 +138,11 @@ class OrderBook:
         self.desync(reason)
 
     def _crossed(self) -> bool:
-        return (self._best_yes is not None and self._best_no is not None
-                and self._best_yes + self._best_no >= ONE_DOLLAR)
+        return (
+            self._best_yes is not None
+            and self._best_no is not None
+            and self._best_yes + self._best_no >= ONE_DOLLAR
+        )
 
     # -- reading ---------------------------------------------------------------------------
 

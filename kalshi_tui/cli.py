@@ -46,8 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
         "With no command, opens the dashboard on the default profile.",
     )
     parser.add_argument("--version", action="version", version=f"kalshi-tui {__version__}")
-    parser.add_argument("--config", metavar="PATH",
-                        help="config file (default: $KALSHI_TUI_CONFIG or the platform config dir)")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file (default: $KALSHI_TUI_CONFIG or the platform config dir)",
+    )
     parser.add_argument("--profile", metavar="NAME", help="profile to use (default: the default)")
     parser.add_argument("--theme", metavar="NAME", help="colour theme for the dashboard")
     parser.add_argument("--debug-log", metavar="PATH", help="write a debug log to PATH")
@@ -64,12 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--rest-url", help="custom REST base URL (env custom)")
     init.add_argument("--key-id", help="API key id")
     init.add_argument("--key-file", help="path to the PEM private key (the path is stored, not the key)")
-    init.add_argument("--watchlist", action="append", default=[], metavar="NAME=T1,T2",
-                      help="a named watchlist group (repeatable)")
+    init.add_argument(
+        "--watchlist",
+        action="append",
+        default=[],
+        metavar="NAME=T1,T2",
+        help="a named watchlist group (repeatable)",
+    )
     init.add_argument("--refresh-rate", type=float, help="screen updates per second")
     init.add_argument("--default", action="store_true", help="make this the default profile")
-    init.add_argument("--yes", "-y", action="store_true",
-                      help="don't ask questions: take flags and defaults")
+    init.add_argument("--yes", "-y", action="store_true", help="don't ask questions: take flags and defaults")
 
     config = sub.add_parser("config", help="inspect settings")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
@@ -78,19 +85,26 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("sim", help="run the exchange simulator standalone")
     sim.add_argument("--host", default="127.0.0.1", help="address to listen on")
     sim.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
-    sim.add_argument("--public-key", metavar="PEM", help="accept this public key instead of "
-                     "creating a throwaway key pair")
-    sim.add_argument("--fault", action="append", default=[], metavar="KIND[:ARG][@EVERY]",
-                     help="inject a fault once at start, or every EVERY seconds (repeatable): "
-                     "drop, kill, stall:SECONDS, garble, overflow, refuse:SECONDS, "
-                     "slow:SECONDS, reject:SECONDS; e.g. --fault kill@60 --fault stall:3@45")
+    sim.add_argument(
+        "--public-key", metavar="PEM", help="accept this public key instead of creating a throwaway key pair"
+    )
+    sim.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="KIND[:ARG][@EVERY]",
+        help="inject a fault once at start, or every EVERY seconds (repeatable): "
+        "drop, kill, stall:SECONDS, garble, overflow, refuse:SECONDS, "
+        "slow:SECONDS, reject:SECONDS; e.g. --fault kill@60 --fault stall:3@45",
+    )
     _sim_options(sim)
 
     tail = sub.add_parser("tail", help="print the live stream as JSON lines (headless)")
     _endpoint_options(tail)
     tail.add_argument("--markets", help="comma-separated market tickers (default: the profile's)")
-    tail.add_argument("--channels", default="orderbook_delta,ticker,trade,fill",
-                      help="comma-separated channels")
+    tail.add_argument(
+        "--channels", default="orderbook_delta,ticker,trade,fill", help="comma-separated channels"
+    )
     tail.add_argument("--count", type=int, metavar="N", help="stop after N events")
     tail.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     tail.add_argument("--books-out", metavar="FILE", help="write every book to FILE at exit")

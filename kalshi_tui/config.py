@@ -58,16 +58,31 @@ MAX_REFRESH_RATE = 60.0
 
 # environment -> (WebSocket URL, REST base URL)
 ENDPOINTS: dict[str, tuple[str, str]] = {
-    "prod": ("wss://external-api-ws.kalshi.com/trade-api/ws/v2",
-             "https://external-api.kalshi.com/trade-api/v2"),
-    "demo": ("wss://external-api-ws.demo.kalshi.co/trade-api/ws/v2",
-             "https://external-api.demo.kalshi.co/trade-api/v2"),
+    "prod": (
+        "wss://external-api-ws.kalshi.com/trade-api/ws/v2",
+        "https://external-api.kalshi.com/trade-api/v2",
+    ),
+    "demo": (
+        "wss://external-api-ws.demo.kalshi.co/trade-api/ws/v2",
+        "https://external-api.demo.kalshi.co/trade-api/v2",
+    ),
 }
 ENVIRONMENTS = ("prod", "demo", "custom")
 
 _TOP_KEYS = ("default_profile", "profiles")
-_PROFILE_KEYS = ("environment", "ws_url", "rest_url", "key_id", "key_file", "theme",
-                 "refresh_rate", "flash", "watchlists", "bindings", "stream")
+_PROFILE_KEYS = (
+    "environment",
+    "ws_url",
+    "rest_url",
+    "key_id",
+    "key_file",
+    "theme",
+    "refresh_rate",
+    "flash",
+    "watchlists",
+    "bindings",
+    "stream",
+)
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -93,14 +108,14 @@ class ConfigError(UserError):
 class StreamSettings:
     """Tuning of the WebSocket stream ([profiles.NAME.stream])."""
 
-    backoff_base: float = 0.5              # s, first reconnect delay (before full jitter)
-    backoff_cap: float = 30.0              # s, longest reconnect delay
-    stable_after: float = 30.0             # s connected before the backoff resets
-    dead_link_timeout: float = 25.0        # s of silence (no frame, no ping) = dead link
-    markets_per_subscription: int = 500    # shard big watchlists over subscriptions...
+    backoff_base: float = 0.5  # s, first reconnect delay (before full jitter)
+    backoff_cap: float = 30.0  # s, longest reconnect delay
+    stable_after: float = 30.0  # s connected before the backoff resets
+    dead_link_timeout: float = 25.0  # s of silence (no frame, no ping) = dead link
+    markets_per_subscription: int = 500  # shard big watchlists over subscriptions...
     subscriptions_per_connection: int = 10  # ...and connections
-    commands_per_second: float = 10.0      # command rate per subscription
-    buffer_size: int = 10_000              # frames between socket reader and store
+    commands_per_second: float = 10.0  # command rate per subscription
+    buffer_size: int = 10_000  # frames between socket reader and store
 
 
 # name -> (type, smallest allowed value, is that smallest value itself allowed)
@@ -140,19 +155,36 @@ class Profile:
     source: Path | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def create(cls, name: str = DEFAULT_PROFILE_NAME, environment: str = "prod", *,
-               ws_url: str | None = None, rest_url: str | None = None,
-               key_id: str | None = None, key_file: str | os.PathLike[str] | None = None,
-               watchlists: Mapping[str, Iterable[str]] | None = None,
-               theme: str = DEFAULT_THEME, refresh_rate: float = DEFAULT_REFRESH_RATE,
-               flash: bool = True, bindings: Mapping[str, str] | None = None,
-               stream: StreamSettings | None = None,
-               source: Path | None = None) -> Profile:
+    def create(
+        cls,
+        name: str = DEFAULT_PROFILE_NAME,
+        environment: str = "prod",
+        *,
+        ws_url: str | None = None,
+        rest_url: str | None = None,
+        key_id: str | None = None,
+        key_file: str | os.PathLike[str] | None = None,
+        watchlists: Mapping[str, Iterable[str]] | None = None,
+        theme: str = DEFAULT_THEME,
+        refresh_rate: float = DEFAULT_REFRESH_RATE,
+        flash: bool = True,
+        bindings: Mapping[str, str] | None = None,
+        stream: StreamSettings | None = None,
+        source: Path | None = None,
+    ) -> Profile:
         """Build and validate a profile from values (same rules and errors as the file)."""
-        table: dict[str, Any] = {"environment": environment, "theme": theme,
-                                 "refresh_rate": refresh_rate, "flash": flash}
-        optional = {"ws_url": ws_url, "rest_url": rest_url, "key_id": key_id,
-                    "key_file": os.fspath(key_file) if key_file is not None else None}
+        table: dict[str, Any] = {
+            "environment": environment,
+            "theme": theme,
+            "refresh_rate": refresh_rate,
+            "flash": flash,
+        }
+        optional = {
+            "ws_url": ws_url,
+            "rest_url": rest_url,
+            "key_id": key_id,
+            "key_file": os.fspath(key_file) if key_file is not None else None,
+        }
         table.update({k: v for k, v in optional.items() if v is not None})
         if watchlists:
             table["watchlists"] = {k: list(v) for k, v in watchlists.items()}
@@ -225,8 +257,7 @@ class Profile:
         problem = key_file_problem(self.key_file)
         if problem is None:
             return None
-        fix = ("fix the permissions" if "chmod" in problem
-               else f"fix the path ({init} --key-file PATH)")
+        fix = "fix the permissions" if "chmod" in problem else f"fix the path ({init} --key-file PATH)"
         return "key_file", problem, fix
 
 
@@ -246,17 +277,24 @@ class Config:
                 if len(self.profiles) == 1:
                     return next(iter(self.profiles.values()))
                 if not self.profiles:
-                    raise ConfigError(self.path, "profiles", "no profiles yet",
-                                      "run kalshi-tui init to write one")
-                raise ConfigError(self.path, "default_profile", "default_profile is not set",
-                                  f"set it to one of {_names(self.profiles)} or pass --profile")
+                    raise ConfigError(
+                        self.path, "profiles", "no profiles yet", "run kalshi-tui init to write one"
+                    )
+                raise ConfigError(
+                    self.path,
+                    "default_profile",
+                    "default_profile is not set",
+                    f"set it to one of {_names(self.profiles)} or pass --profile",
+                )
         found = self.profiles.get(name)
         if found is None:
             known = f"known: {_names(self.profiles)}" if self.profiles else "there are none yet"
-            raise ConfigError(self.path, _dotted("profiles", name),
-                              f"no profile {name!r} ({known})",
-                              f"pass --profile with a known name or run "
-                              f"kalshi-tui {_profile_option(name)}init")
+            raise ConfigError(
+                self.path,
+                _dotted("profiles", name),
+                f"no profile {name!r} ({known})",
+                f"pass --profile with a known name or run kalshi-tui {_profile_option(name)}init",
+            )
         return found
 
     def with_profile(self, profile: Profile, make_default: bool = False) -> Config:
@@ -295,7 +333,7 @@ def display_path(path: Path | str) -> str:
     text = os.fspath(path)
     home = os.path.expanduser("~")
     if home not in ("", "/", "~") and (text == home or text.startswith(home + os.sep)):
-        return "~" + text[len(home):]
+        return "~" + text[len(home) :]
     return text
 
 
@@ -311,16 +349,17 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     except FileNotFoundError:
         return Config(path)
     except IsADirectoryError:
-        raise ConfigError(path, "", "is a directory, not a config file",
-                          "point --config or $KALSHI_TUI_CONFIG at a file") from None
+        raise ConfigError(
+            path, "", "is a directory, not a config file", "point --config or $KALSHI_TUI_CONFIG at a file"
+        ) from None
     except OSError as exc:
-        raise ConfigError(path, "", f"cannot read the config file ({exc.strerror})",
-                          "check the file's permissions") from None
+        raise ConfigError(
+            path, "", f"cannot read the config file ({exc.strerror})", "check the file's permissions"
+        ) from None
     try:
         raw = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ConfigError(path, "", f"not UTF-8 text (byte {exc.start})",
-                          "save the file as UTF-8") from None
+        raise ConfigError(path, "", f"not UTF-8 text (byte {exc.start})", "save the file as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise _syntax_error(path, data, exc) from None
     return parse_config(raw, path)
@@ -334,8 +373,12 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
     profiles = {}
     for name, table in profiles_raw.items():
         if not name.strip():
-            raise ConfigError(path, _dotted("profiles", name), "a profile has an empty name",
-                              "give it a name, e.g. [profiles.main]")
+            raise ConfigError(
+                path,
+                _dotted("profiles", name),
+                "a profile has an empty name",
+                "give it a name, e.g. [profiles.main]",
+            )
         profiles[name] = _parse_profile(name, table, path)
     default = raw.get("default_profile")
     if default is not None:
@@ -343,10 +386,12 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
             raise _type_error(path, "default_profile", default, "a string", '"main"')
         if default not in profiles:
             known = f"known: {_names(profiles)}" if profiles else "there are none"
-            raise ConfigError(path, "default_profile",
-                              f"default_profile = {default!r} names no profile ({known})",
-                              "set it to an existing profile or add [profiles." +
-                              _dotted(default) + "]")
+            raise ConfigError(
+                path,
+                "default_profile",
+                f"default_profile = {default!r} names no profile ({known})",
+                "set it to an existing profile or add [profiles." + _dotted(default) + "]",
+            )
     return Config(path, default, profiles)
 
 
@@ -365,16 +410,22 @@ def _parse_profile(name: str, table: Any, path: Path | None) -> Profile:
         if not isinstance(value, str):
             raise _type_error(path, setting(key), value, "a string", example)
         if not value.strip():
-            raise ConfigError(path, setting(key), f"{setting(key)} is empty",
-                              f"set it, e.g. {key} = {example}, or remove it")
+            raise ConfigError(
+                path,
+                setting(key),
+                f"{setting(key)} is empty",
+                f"set it, e.g. {key} = {example}, or remove it",
+            )
         return value
 
     environment = text("environment", '"prod"') or "prod"
     if environment not in ENVIRONMENTS:
-        raise ConfigError(path, setting("environment"),
-                          f"{setting('environment')} = {_show(environment)} is not one of "
-                          f"{', '.join(ENVIRONMENTS)}",
-                          "pick one of those or set ws_url and rest_url")
+        raise ConfigError(
+            path,
+            setting("environment"),
+            f"{setting('environment')} = {_show(environment)} is not one of {', '.join(ENVIRONMENTS)}",
+            "pick one of those or set ws_url and rest_url",
+        )
     ws_url = text("ws_url", '"wss://external-api-ws.kalshi.com/trade-api/ws/v2"')
     rest_url = text("rest_url", '"https://external-api.kalshi.com/trade-api/v2"')
     if environment == "custom":
@@ -383,10 +434,12 @@ def _parse_profile(name: str, table: Any, path: Path | None) -> Profile:
             ("rest_url", rest_url, "http://127.0.0.1:8765/trade-api/v2"),
         ):
             if value is None:
-                raise ConfigError(path, setting(key),
-                                  f"{setting(key)} is missing: environment 'custom' needs "
-                                  "ws_url and rest_url",
-                                  f'set it, e.g. {key} = "{example}", or use prod or demo')
+                raise ConfigError(
+                    path,
+                    setting(key),
+                    f"{setting(key)} is missing: environment 'custom' needs ws_url and rest_url",
+                    f'set it, e.g. {key} = "{example}", or use prod or demo',
+                )
     _check_scheme(path, setting("ws_url"), ws_url, ("ws://", "wss://"))
     _check_scheme(path, setting("rest_url"), rest_url, ("http://", "https://"))
     default_ws, default_rest = ENDPOINTS.get(environment, ("", ""))
@@ -397,24 +450,31 @@ def _parse_profile(name: str, table: Any, path: Path | None) -> Profile:
     if key_file_text is not None:
         if isinstance(key_file_text, str) and _looks_like_key(key_file_text):
             # Never echo it back: the user pasted the private key itself.
-            raise ConfigError(path, setting("key_file"),
-                              f"{setting('key_file')} holds key contents, not a path",
-                              "save the key to a file (chmod 600) and put its path here; "
-                              "treat the pasted key as exposed")
+            raise ConfigError(
+                path,
+                setting("key_file"),
+                f"{setting('key_file')} holds key contents, not a path",
+                "save the key to a file (chmod 600) and put its path here; treat the pasted key as exposed",
+            )
         key_file = _resolve_key_file(text("key_file", '"~/.kalshi/key.pem"') or "", path)
 
     theme = text("theme", '"kalshi-dark"') or DEFAULT_THEME
-    refresh_rate = _number(table, "refresh_rate", float, setting("refresh_rate"), path,
-                           DEFAULT_REFRESH_RATE)
+    refresh_rate = _number(table, "refresh_rate", float, setting("refresh_rate"), path, DEFAULT_REFRESH_RATE)
     if not 0 < refresh_rate <= MAX_REFRESH_RATE:
-        raise ConfigError(path, setting("refresh_rate"),
-                          f"{setting('refresh_rate')} = {_show(refresh_rate)} is out of range",
-                          f"use a rate above 0 and at most {MAX_REFRESH_RATE:g} updates/s")
+        raise ConfigError(
+            path,
+            setting("refresh_rate"),
+            f"{setting('refresh_rate')} = {_show(refresh_rate)} is out of range",
+            f"use a rate above 0 and at most {MAX_REFRESH_RATE:g} updates/s",
+        )
     flash = table.get("flash", True)
     if not isinstance(flash, bool):
-        raise ConfigError(path, setting("flash"),
-                          f"{setting('flash')} = {_show(flash)} is not true or false",
-                          "write flash = true or flash = false (no quotes)")
+        raise ConfigError(
+            path,
+            setting("flash"),
+            f"{setting('flash')} = {_show(flash)} is not true or false",
+            "write flash = true or flash = false (no quotes)",
+        )
 
     return Profile(
         name=name,
@@ -441,15 +501,19 @@ def _parse_watchlists(value: Any, where: str, path: Path | None) -> dict[str, tu
     for group, tickers in value.items():
         key = f"{where}.{_dotted(group)}"
         if not isinstance(tickers, list):
-            raise _type_error(path, key, tickers, "an array of market tickers",
-                              '["TICKER-1", "TICKER-2"]')
+            raise _type_error(path, key, tickers, "an array of market tickers", '["TICKER-1", "TICKER-2"]')
         for ticker in tickers:
             if not isinstance(ticker, str):
-                raise _type_error(path, key, ticker, "an array of strings (market tickers)",
-                                  '["TICKER-1", "TICKER-2"]')
+                raise _type_error(
+                    path, key, ticker, "an array of strings (market tickers)", '["TICKER-1", "TICKER-2"]'
+                )
             if not ticker or any(c.isspace() or c == "," for c in ticker):
-                raise ConfigError(path, key, f"{key} has {_show(ticker)}, not a market ticker",
-                                  'write one ticker per string, e.g. ["A-1", "B-2"]')
+                raise ConfigError(
+                    path,
+                    key,
+                    f"{key} has {_show(ticker)}, not a market ticker",
+                    'write one ticker per string, e.g. ["A-1", "B-2"]',
+                )
         groups[group] = _unique(tickers)
     return groups
 
@@ -464,8 +528,9 @@ def _parse_bindings(value: Any, where: str, path: Path | None) -> dict[str, str]
         if not isinstance(key, str):
             raise _type_error(path, dotted, key, "a key name string", '"ctrl+q"')
         if not key.strip():
-            raise ConfigError(path, dotted, f"{dotted} is empty",
-                              'name a key, e.g. "ctrl+q", or remove the line')
+            raise ConfigError(
+                path, dotted, f"{dotted} is empty", 'name a key, e.g. "ctrl+q", or remove the line'
+            )
         keys[action] = key
     return keys
 
@@ -481,21 +546,28 @@ def _parse_stream(value: Any, where: str, path: Path | None) -> StreamSettings:
         number = _number(value, key, kind, f"{where}.{key}", path, getattr(defaults, key))
         if number < low or (number == low and not inclusive):
             bound = f">= {low}" if inclusive else f"> {low}"
-            raise ConfigError(path, f"{where}.{key}",
-                              f"{where}.{key} = {_show(number)} is out of range",
-                              f"use a value {bound} (default {getattr(defaults, key)})")
+            raise ConfigError(
+                path,
+                f"{where}.{key}",
+                f"{where}.{key} = {_show(number)} is out of range",
+                f"use a value {bound} (default {getattr(defaults, key)})",
+            )
         values[key] = number
     settings = StreamSettings(**values)
     if settings.backoff_cap < settings.backoff_base:
-        raise ConfigError(path, f"{where}.backoff_cap",
-                          f"{where}.backoff_cap = {_show(settings.backoff_cap)} is below "
-                          f"backoff_base = {_show(settings.backoff_base)}",
-                          "make the cap at least the base delay")
+        raise ConfigError(
+            path,
+            f"{where}.backoff_cap",
+            f"{where}.backoff_cap = {_show(settings.backoff_cap)} is below "
+            f"backoff_base = {_show(settings.backoff_base)}",
+            "make the cap at least the base delay",
+        )
     return settings
 
 
-def _number(table: Mapping[str, Any], key: str, kind: type, where: str, path: Path | None,
-            default: float) -> Any:
+def _number(
+    table: Mapping[str, Any], key: str, kind: type, where: str, path: Path | None, default: float
+) -> Any:
     value = table.get(key, default)
     # bool is an int subclass in Python, but `true` is no number in TOML.
     ok = (type(value) is int) or (kind is float and type(value) is float)
@@ -505,8 +577,9 @@ def _number(table: Mapping[str, Any], key: str, kind: type, where: str, path: Pa
     if kind is float:
         value = float(value)
         if not math.isfinite(value):
-            raise ConfigError(path, where, f"{where} = {value} is not a finite number",
-                              f"use a number, e.g. {default}")
+            raise ConfigError(
+                path, where, f"{where} = {value} is not a finite number", f"use a number, e.g. {default}"
+            )
     return value
 
 
@@ -519,11 +592,14 @@ def _resolve_key_file(text: str, path: Path | None) -> Path:
     return Path(os.path.normpath(p))
 
 
-def _check_scheme(path: Path | None, where: str, url: str | None,
-                  schemes: tuple[str, ...]) -> None:
+def _check_scheme(path: Path | None, where: str, url: str | None, schemes: tuple[str, ...]) -> None:
     if url is not None and not url.lower().startswith(schemes):
-        raise ConfigError(path, where, f"{where} = {_show(url)} is not a {schemes[0][:-3]} URL",
-                          f"use a URL starting with {' or '.join(schemes)}")
+        raise ConfigError(
+            path,
+            where,
+            f"{where} = {_show(url)} is not a {schemes[0][:-3]} URL",
+            f"use a URL starting with {' or '.join(schemes)}",
+        )
 
 
 def _syntax_error(path: Path, data: bytes, exc: tomllib.TOMLDecodeError) -> ConfigError:
@@ -548,7 +624,7 @@ def _setting_at_line(lines: list[str], lineno: int) -> str:
         return ""
     key = re.match(r"\s*([A-Za-z0-9_.\-\"' ]+?)\s*=", lines[lineno - 1])
     table = ""
-    for text in reversed(lines[:lineno - 1]):
+    for text in reversed(lines[: lineno - 1]):
         header = re.match(r"\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$", text)
         if header:
             table = header.group(1).replace(" ", "")
@@ -594,8 +670,7 @@ def profile_to_toml(profile: Profile) -> dict[str, Any]:
     if profile.bindings:
         table["bindings"] = dict(profile.bindings)
     defaults = StreamSettings()
-    changed = {k: v for k, v in dataclasses.asdict(profile.stream).items()
-               if v != getattr(defaults, k)}
+    changed = {k: v for k, v in dataclasses.asdict(profile.stream).items() if v != getattr(defaults, k)}
     if changed:
         table["stream"] = changed
     return table
@@ -610,8 +685,7 @@ def save_config(config: Config, path: str | os.PathLike[str] | None = None) -> P
     return target
 
 
-def write_profile(path: str | os.PathLike[str], profile: Profile,
-                  make_default: bool = False) -> Config:
+def write_profile(path: str | os.PathLike[str], profile: Profile, make_default: bool = False) -> Config:
     """Merge one profile into the file on disk, keeping every other profile, and save.
 
     The file is re-read first, so edits made meanwhile to other profiles survive. A file that
@@ -641,7 +715,7 @@ def atomic_write(path: Path, data: bytes) -> None:
             os.fchmod(fd, 0o600)  # exactly 0600 whatever the umask
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -672,8 +746,7 @@ def _fsync_dir(folder: Path) -> None:
 
 def _dotted(*parts: str) -> str:
     """Join keys as TOML writes them: bare when possible, quoted otherwise."""
-    return ".".join(p if _BARE_KEY.fullmatch(p) else '"' + p.replace('"', '\\"') + '"'
-                    for p in parts)
+    return ".".join(p if _BARE_KEY.fullmatch(p) else '"' + p.replace('"', '\\"') + '"' for p in parts)
 
 
 def _profile_option(name: str) -> str:
@@ -693,8 +766,14 @@ def _looks_like_key(text: str) -> bool:
     return "PRIVATE KEY" in text or "-----BEGIN" in text or "\n" in text
 
 
-_TOML_TYPES: dict[type, str] = {str: "string", bool: "boolean", int: "integer",
-                                float: "float", list: "array", dict: "table"}
+_TOML_TYPES: dict[type, str] = {
+    str: "string",
+    bool: "boolean",
+    int: "integer",
+    float: "float",
+    list: "array",
+    dict: "table",
+}
 
 
 def _show(value: Any) -> str:
@@ -714,36 +793,55 @@ def _a(noun: str) -> str:
     return ("an " if noun[:1] in "aeiou" else "a ") + noun
 
 
-def _type_error(path: Path | None, where: str, value: Any, expected: str,
-                example: str) -> ConfigError:
+def _type_error(path: Path | None, where: str, value: Any, expected: str, example: str) -> ConfigError:
     kind = _TOML_TYPES.get(type(value), type(value).__name__)
     leaf = where.rsplit(".", 1)[-1]
-    return ConfigError(path, where, f"{where} = {_show(value)} is {_a(kind)}, expected {expected}",
-                       f"write it like {leaf} = {example}")
+    return ConfigError(
+        path,
+        where,
+        f"{where} = {_show(value)} is {_a(kind)}, expected {expected}",
+        f"write it like {leaf} = {example}",
+    )
 
 
 def _expect_table(value: Any, where: str, path: Path | None, example: str) -> None:
     if not isinstance(value, dict):
         kind = _TOML_TYPES.get(type(value), type(value).__name__)
-        raise ConfigError(path, where, f"{where} is {_a(kind)}, expected a table",
-                          f"write it as a {example} section")
+        raise ConfigError(
+            path, where, f"{where} is {_a(kind)}, expected a table", f"write it as a {example} section"
+        )
 
 
-def _reject_unknown(table: Mapping[str, Any], known: tuple[str, ...], where: str,
-                    path: Path | None) -> None:
+def _reject_unknown(table: Mapping[str, Any], known: tuple[str, ...], where: str, path: Path | None) -> None:
     for key in table:
         if key in known:
             continue
         dotted = f"{where}.{_dotted(key)}" if where else _dotted(key)
         close = difflib.get_close_matches(key, known, n=1)
         hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(known)}"
-        raise ConfigError(path, dotted, f"{dotted} is not a known setting",
-                          f"remove it or fix the name ({hint})")
+        raise ConfigError(
+            path, dotted, f"{dotted} is not a known setting", f"remove it or fix the name ({hint})"
+        )
 
 
 __all__ = [
-    "DEFAULT_PROFILE_NAME", "DEFAULT_REFRESH_RATE", "DEFAULT_THEME", "ENDPOINTS", "ENVIRONMENTS",
-    "ENV_VAR", "Config", "ConfigError", "Profile", "StreamSettings", "atomic_write",
-    "config_path", "config_to_toml", "display_path", "load_config", "parse_config",
-    "profile_to_toml", "save_config", "write_profile",
+    "DEFAULT_PROFILE_NAME",
+    "DEFAULT_REFRESH_RATE",
+    "DEFAULT_THEME",
+    "ENDPOINTS",
+    "ENVIRONMENTS",
+    "ENV_VAR",
+    "Config",
+    "ConfigError",
+    "Profile",
+    "StreamSettings",
+    "atomic_write",
+    "config_path",
+    "config_to_toml",
+    "display_path",
+    "load_config",
+    "parse_config",
+    "profile_to_toml",
+    "save_config",
+    "write_profile",
 ]

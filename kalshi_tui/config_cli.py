@@ -63,8 +63,9 @@ def init(args: argparse.Namespace) -> int:
     for spec in args.watchlist:
         group, tickers = _parse_watchlist_flag(spec)
         watchlists[group] = tickers
-    refresh_rate = args.refresh_rate if args.refresh_rate is not None else (
-        base.refresh_rate if base else None)
+    refresh_rate = (
+        args.refresh_rate if args.refresh_rate is not None else (base.refresh_rate if base else None)
+    )
     theme = getattr(args, "theme", None) or (base.theme if base else None)
 
     extra: dict[str, Any] = {}
@@ -73,10 +74,17 @@ def init(args: argparse.Namespace) -> int:
     if theme is not None:
         extra["theme"] = theme
     profile = Profile.create(
-        name, environment, ws_url=ws_url, rest_url=rest_url, key_id=key_id or None,
-        key_file=key_file, watchlists=watchlists,
-        bindings=base.bindings if base else None, stream=base.stream if base else None,
-        source=path, **extra,
+        name,
+        environment,
+        ws_url=ws_url,
+        rest_url=rest_url,
+        key_id=key_id or None,
+        key_file=key_file,
+        watchlists=watchlists,
+        bindings=base.bindings if base else None,
+        stream=base.stream if base else None,
+        source=path,
+        **extra,
     )
     config = write_profile(path, profile, make_default=args.default)
 
@@ -95,8 +103,7 @@ def show(args: argparse.Namespace) -> int:
     config = load_config(path)
     profile = config.profile(args.profile)
     is_default = profile.name == (config.default_profile or profile.name)
-    print(f"# profile {profile.name!r}{' (default)' if is_default else ''} "
-          f"from {display_path(path)}")
+    print(f"# profile {profile.name!r}{' (default)' if is_default else ''} from {display_path(path)}")
     print(render_profile(profile), end="")
     problem = _credentials_warning(profile)
     if problem:

@@ -56,5 +56,4 @@ def resolve(args: argparse.Namespace) -> Endpoint:
     key_file = profile.check_key_file()
     assert profile.key_id is not None  # check_key_file raised otherwise
     signer = load_signer(profile.key_id, key_file)
-    return Endpoint(profile.ws_url, profile.rest_url, signer, list(profile.tickers),
-                    profile.stream, profile)
+    return Endpoint(profile.ws_url, profile.rest_url, signer, list(profile.tickers), profile.stream, profile)

@@ -33,8 +33,12 @@ def _parse_str(text: str, places: int) -> int:
     negative = whole.startswith("-")
     if negative:
         whole = whole[1:]
-    if not (whole.isascii() and whole.isdigit() and len(whole) <= _MAX_DIGITS
-            and (not dot or (frac.isascii() and frac.isdigit() and len(frac) <= _MAX_DIGITS))):
+    if not (
+        whole.isascii()
+        and whole.isdigit()
+        and len(whole) <= _MAX_DIGITS
+        and (not dot or (frac.isascii() and frac.isdigit() and len(frac) <= _MAX_DIGITS))
+    ):
         raise ValueError(f"not a decimal number: {text[:24]!r}")
     if len(frac) > places:
         if frac[places:].strip("0"):

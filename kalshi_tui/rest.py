@@ -74,19 +74,20 @@ def fill_from_rest(raw: dict[str, Any]) -> m.Fill:
 
 
 class RestClient:
-    def __init__(self, base_url: str, signer: Signer | None = None, *,
-                 timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, signer: Signer | None = None, *, timeout: float = 10.0) -> None:
         self.base_url = base_url.rstrip("/")
         self._base_path = urlsplit(self.base_url).path
         self.signer = signer
-        self._client = httpx.AsyncClient(timeout=timeout, trust_env=False,
-                                         headers={"User-Agent": "kalshi-tui"})
+        self._client = httpx.AsyncClient(
+            timeout=timeout, trust_env=False, headers={"User-Agent": "kalshi-tui"}
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def _get(self, path: str, params: dict[str, Any] | None = None, *,
-                   signed: bool = False) -> dict[str, Any]:
+    async def _get(
+        self, path: str, params: dict[str, Any] | None = None, *, signed: bool = False
+    ) -> dict[str, Any]:
         headers = {}
         if signed:
             if self.signer is None:
@@ -113,8 +114,9 @@ class RestClient:
             return body
         raise RestError(f"GET {path}: still rate limited after {RETRIES_429} tries")
 
-    async def _pages(self, path: str, key: str, params: dict[str, Any], *,
-                     signed: bool = False) -> AsyncIterator[dict[str, Any]]:
+    async def _pages(
+        self, path: str, key: str, params: dict[str, Any], *, signed: bool = False
+    ) -> AsyncIterator[dict[str, Any]]:
         """Follow ``cursor`` until it is empty, null or absent."""
         params = {k: v for k, v in params.items() if v is not None}
         while True:
@@ -127,14 +129,23 @@ class RestClient:
                 return
             params["cursor"] = cursor
 
-    async def markets(self, tickers: list[str] | None = None, *, status: str | None = None,
-                      event_ticker: str | None = None,
-                      series_ticker: str | None = None) -> list[MarketMeta]:
-        params: dict[str, Any] = {"limit": PAGE_LIMIT, "status": status,
-                                  "event_ticker": event_ticker, "series_ticker": series_ticker}
+    async def markets(
+        self,
+        tickers: list[str] | None = None,
+        *,
+        status: str | None = None,
+        event_ticker: str | None = None,
+        series_ticker: str | None = None,
+    ) -> list[MarketMeta]:
+        params: dict[str, Any] = {
+            "limit": PAGE_LIMIT,
+            "status": status,
+            "event_ticker": event_ticker,
+            "series_ticker": series_ticker,
+        }
         out: list[MarketMeta] = []
         # The tickers filter takes a comma list; keep each request's URL reasonably short.
-        chunks = [tickers[i:i + 100] for i in range(0, len(tickers), 100)] if tickers else [None]
+        chunks = [tickers[i : i + 100] for i in range(0, len(tickers), 100)] if tickers else [None]
         for chunk in chunks:
             if chunk is not None:
                 params["tickers"] = ",".join(chunk)
@@ -147,8 +158,9 @@ class RestClient:
 
     async def fills(self, min_ts: int | None = None) -> list[m.Fill]:
         out: list[m.Fill] = []
-        async for raw in self._pages("/portfolio/fills", "fills",
-                                     {"limit": 200, "min_ts": min_ts}, signed=True):
+        async for raw in self._pages(
+            "/portfolio/fills", "fills", {"limit": 200, "min_ts": min_ts}, signed=True
+        ):
             try:
                 out.append(fill_from_rest(raw))
             except ProtocolError:

@@ -175,13 +175,19 @@ class Changes:
     metadata: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.markets or self.books or self.trades or self.fills
-                    or self.connection or self.metadata)
+        return bool(
+            self.markets or self.books or self.trades or self.fills or self.connection or self.metadata
+        )
 
 
 class Store:
-    def __init__(self, *, trade_ring: int = 200, all_trades_ring: int = 1000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        trade_ring: int = 200,
+        all_trades_ring: int = 1000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.markets: dict[str, MarketState] = {}
         self.metrics = Metrics()
         self.trades: deque[m.Trade] = deque(maxlen=all_trades_ring)
@@ -197,7 +203,8 @@ class Store:
         state = self.markets.get(ticker)
         if state is None:
             state = self.markets[ticker] = MarketState(
-                ticker, OrderBook(ticker), trades=deque(maxlen=self._trade_ring))
+                ticker, OrderBook(ticker), trades=deque(maxlen=self._trade_ring)
+            )
         return state
 
     def apply(self, msg: m.Message, *, no_on_yes_scale: bool = False) -> None:
@@ -327,7 +334,8 @@ class Store:
         else:
             self.metrics.protocol_errors += 1
         self.metrics.last_errors.append(
-            ErrorEvent(time.time(), code, sentence or "Problem on the connection.", detail[:200]))
+            ErrorEvent(time.time(), code, sentence or "Problem on the connection.", detail[:200])
+        )
         self._changes.connection = True
 
     def set_state(self, state: str, connection: int = 0) -> None:

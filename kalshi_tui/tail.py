@@ -26,14 +26,35 @@ from kalshi_tui.store import Store
 from kalshi_tui.stream import EventBuffer, Pool
 
 WIRE_TYPES: dict[type, str] = {
-    m.OrderbookSnapshot: "orderbook_snapshot", m.OrderbookDelta: "orderbook_delta",
-    m.Ticker: "ticker", m.Trade: "trade", m.Fill: "fill", m.MarketPosition: "market_position",
+    m.OrderbookSnapshot: "orderbook_snapshot",
+    m.OrderbookDelta: "orderbook_delta",
+    m.Ticker: "ticker",
+    m.Trade: "trade",
+    m.Fill: "fill",
+    m.MarketPosition: "market_position",
     m.Lifecycle: "market_lifecycle_v2",
 }
-_PRICE_FIELDS = {"price", "yes_bid", "yes_ask", "yes_price", "no_price", "fee", "position_cost",
-                 "realized_pnl", "fees_paid"}
-_SIZE_FIELDS = {"delta", "yes_bid_size", "yes_ask_size", "volume", "open_interest", "count",
-                "post_position", "position"}
+_PRICE_FIELDS = {
+    "price",
+    "yes_bid",
+    "yes_ask",
+    "yes_price",
+    "no_price",
+    "fee",
+    "position_cost",
+    "realized_pnl",
+    "fees_paid",
+}
+_SIZE_FIELDS = {
+    "delta",
+    "yes_bid_size",
+    "yes_ask_size",
+    "volume",
+    "open_interest",
+    "count",
+    "post_position",
+    "position",
+}
 
 
 def _levels(levels: list[tuple[int, int]]) -> list[list[str]]:
@@ -60,9 +81,11 @@ def event_json(msg: m.Message) -> dict[str, Any]:
 
 def books_json(store: Store) -> dict[str, Any]:
     return {
-        ticker: {"yes": _levels(list(state.book.yes.items())),
-                 "no": _levels(list(state.book.no.items())),
-                 "stale": not state.book.synced}
+        ticker: {
+            "yes": _levels(list(state.book.yes.items())),
+            "no": _levels(list(state.book.no.items())),
+            "stale": not state.book.synced,
+        }
         for ticker, state in sorted(store.markets.items())
     }
 
@@ -72,8 +95,15 @@ def _write(lines: list[str]) -> None:
     sys.stdout.flush()
 
 
-async def tail(ep: endpoint.Endpoint, markets: list[str], channels: list[str], *,
-               count: int | None, duration: float | None, books_out: str | None) -> int:
+async def tail(
+    ep: endpoint.Endpoint,
+    markets: list[str],
+    channels: list[str],
+    *,
+    count: int | None,
+    duration: float | None,
+    books_out: str | None,
+) -> int:
     store = Store()
     buffer = EventBuffer(ep.settings.buffer_size)
     rest = None
@@ -81,8 +111,16 @@ async def tail(ep: endpoint.Endpoint, markets: list[str], channels: list[str], *
         from kalshi_tui.rest import RestClient
 
         rest = RestClient(ep.rest_url, ep.signer)
-    pool = Pool(ep.ws_url, ep.signer, store, ep.settings, channels=channels, markets=markets,
-                rest=rest, listener=buffer.put)
+    pool = Pool(
+        ep.ws_url,
+        ep.signer,
+        store,
+        ep.settings,
+        channels=channels,
+        markets=markets,
+        rest=rest,
+        listener=buffer.put,
+    )
     runner = asyncio.create_task(pool.run())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -121,8 +159,7 @@ async def tail(ep: endpoint.Endpoint, markets: list[str], channels: list[str], *
         with open(books_out, "w", encoding="utf-8") as fh:
             json.dump(books_json(store), fh, indent=1)
     if buffer.conflated:
-        print(f"kalshi-tui: merged {buffer.conflated} updates while output was slow",
-              file=sys.stderr)
+        print(f"kalshi-tui: merged {buffer.conflated} updates while output was slow", file=sys.stderr)
     return 0
 
 
@@ -138,6 +175,6 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("no markets: pass --markets A,B or add a watchlist to the profile")
     if args.count is not None and args.count <= 0:
         raise UserError("--count must be a positive number")
-    return asyncio.run(tail(ep, markets, channels, count=args.count, duration=args.duration,
-                            books_out=args.books_out))
-
+    return asyncio.run(
+        tail(ep, markets, channels, count=args.count, duration=args.duration, books_out=args.books_out)
+    )

@@ -37,6 +37,7 @@ def make_sim(sim_private_key: rsa.RSAPrivateKey) -> Callable[..., Simulator]:
         kwargs.setdefault("private_key", sim_private_key)
         kwargs.setdefault("port", 0)
         return Simulator(**kwargs)
+
     return factory
 
 
@@ -78,8 +79,9 @@ class JsonClient:
     async def recv(self, timeout: float = 3.0) -> dict[str, Any]:
         return json.loads(await self.recv_raw(timeout))
 
-    async def until(self, pred: Callable[[dict[str, Any]], bool], timeout: float = 5.0
-                    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    async def until(
+        self, pred: Callable[[dict[str, Any]], bool], timeout: float = 5.0
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """Frames before the first one matching ``pred``, and that one."""
         seen: list[dict[str, Any]] = []
         async with asyncio.timeout(timeout):
@@ -89,8 +91,7 @@ class JsonClient:
                     return seen, frame
                 seen.append(frame)
 
-    async def answers(self, cmd_id: int, count: int = 1, timeout: float = 5.0
-                      ) -> list[dict[str, Any]]:
+    async def answers(self, cmd_id: int, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
         """The next ``count`` frames carrying ``id == cmd_id`` (others are skipped)."""
         got: list[dict[str, Any]] = []
         while len(got) < count:
@@ -102,19 +103,20 @@ class JsonClient:
         """Everything the server sent before now: answers leave in order, so the frames
         before a fresh list_subscriptions answer are all that was queued."""
         cmd_id = await self.send("list_subscriptions")
-        seen, _ = await self.until(lambda f: f.get("id") == cmd_id and f.get("type") == "ok",
-                                   timeout)
+        seen, _ = await self.until(lambda f: f.get("id") == cmd_id and f.get("type") == "ok", timeout)
         return seen
 
 
 @pytest.fixture
 def ws_connect() -> Callable[..., AbstractAsyncContextManager[JsonClient]]:
     @asynccontextmanager
-    async def factory(sim: Simulator, signer: Signer | None = None,
-                      **kwargs: Any) -> AsyncIterator[JsonClient]:
+    async def factory(
+        sim: Simulator, signer: Signer | None = None, **kwargs: Any
+    ) -> AsyncIterator[JsonClient]:
         s = signer or sim.signer
         assert s is not None
         kwargs.setdefault("compression", None)
         async with connect(sim.ws_url, additional_headers=s.headers(), **kwargs) as ws:
             yield JsonClient(ws)
+
     return factory

@@ -21,5 +21,6 @@ def captured(name: str = "frames-new.jsonl") -> list[dict[str, Any]]:
 
 def recovery_session() -> list[dict[str, Any]]:
     """The recorded get_snapshot recovery, received frames in wire order."""
-    return [r["frame"] for r in _lines("demo-2026-08-17_get_snapshot_recovery.jsonl")
-            if r.get("dir") == "recv"]
+    return [
+        r["frame"] for r in _lines("demo-2026-08-17_get_snapshot_recovery.jsonl") if r.get("dir") == "recv"
+    ]

@@ -42,9 +42,12 @@ def _numbers(k: rsa.RSAPrivateKey) -> int:
 
 def _pem_chunks(path: Path) -> list[str]:
     """Every 40-character run of the PEM body (what a leak would contain)."""
-    body = "".join(line for line in path.read_text().splitlines()
-                   if line and not line.startswith("-----") and ":" not in line)
-    return [body[i:i + 40] for i in range(0, len(body) - 40, 20)]
+    body = "".join(
+        line
+        for line in path.read_text().splitlines()
+        if line and not line.startswith("-----") and ":" not in line
+    )
+    return [body[i : i + 40] for i in range(0, len(body) - 40, 20)]
 
 
 def _assert_no_key_material(text: str, pem: Path) -> None:
@@ -55,16 +58,14 @@ def _assert_no_key_material(text: str, pem: Path) -> None:
 
 def _pss_verify(public_key: rsa.RSAPublicKey, signature_b64: str, message: str) -> None:
     """Independent of kalshi_tui.auth.verify: raises InvalidSignature on a bad signature."""
-    public_key.verify(base64.b64decode(signature_b64, validate=True), message.encode(), PSS,
-                      hashes.SHA256())
+    public_key.verify(base64.b64decode(signature_b64, validate=True), message.encode(), PSS, hashes.SHA256())
 
 
 # -- loading -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("pkcs8, header", [(True, "BEGIN PRIVATE KEY"),
-                                           (False, "BEGIN RSA PRIVATE KEY")])
-def test_loads_pkcs8_and_pkcs1(tmp_path: Path, key: rsa.RSAPrivateKey, pkcs8: bool,
-                               header: str) -> None:
+
+@pytest.mark.parametrize("pkcs8, header", [(True, "BEGIN PRIVATE KEY"), (False, "BEGIN RSA PRIVATE KEY")])
+def test_loads_pkcs8_and_pkcs1(tmp_path: Path, key: rsa.RSAPrivateKey, pkcs8: bool, header: str) -> None:
     path = write_private_key(key, tmp_path / "key.pem", pkcs8=pkcs8)
     assert header in path.read_text()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -72,8 +73,9 @@ def test_loads_pkcs8_and_pkcs1(tmp_path: Path, key: rsa.RSAPrivateKey, pkcs8: bo
 
 
 @pytest.mark.parametrize("pkcs8", [True, False])
-def test_encrypted_key_needs_the_right_passphrase(tmp_path: Path, key: rsa.RSAPrivateKey,
-                                                  pkcs8: bool) -> None:
+def test_encrypted_key_needs_the_right_passphrase(
+    tmp_path: Path, key: rsa.RSAPrivateKey, pkcs8: bool
+) -> None:
     path = write_private_key(key, tmp_path / "enc.pem", pkcs8=pkcs8, passphrase=b"s3cret")
     assert "ENCRYPTED" in path.read_text()
     assert _numbers(load_private_key(path, "s3cret")) == _numbers(key)
@@ -108,16 +110,17 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_ec_key_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "ec.pem"
-    path.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    path.write_bytes(
+        ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     with pytest.raises(KeyFileError, match="not an RSA key") as info:
         load_private_key(path)
     _assert_no_key_material(str(info.value), path)
 
 
-def test_key_file_problem_flags_group_and_other_access(tmp_path: Path,
-                                                       key: rsa.RSAPrivateKey) -> None:
+def test_key_file_problem_flags_group_and_other_access(tmp_path: Path, key: rsa.RSAPrivateKey) -> None:
     path = write_private_key(key, tmp_path / "key.pem")
     assert key_file_problem(path) is None
     path.chmod(0o640)
@@ -127,8 +130,7 @@ def test_key_file_problem_flags_group_and_other_access(tmp_path: Path,
     assert key_file_problem(tmp_path) == f"key file {tmp_path} is not a regular file"
 
 
-def test_rewriting_a_key_file_tightens_its_mode(tmp_path: Path,
-                                                key: rsa.RSAPrivateKey) -> None:
+def test_rewriting_a_key_file_tightens_its_mode(tmp_path: Path, key: rsa.RSAPrivateKey) -> None:
     path = tmp_path / "key.pem"
     path.write_text("old")
     path.chmod(0o644)
@@ -138,6 +140,7 @@ def test_rewriting_a_key_file_tightens_its_mode(tmp_path: Path,
 
 
 # -- signing -----------------------------------------------------------------------------------
+
 
 def test_headers_sign_the_websocket_handshake(key: rsa.RSAPrivateKey) -> None:
     signer = Signer(KEY_ID, key)
@@ -159,12 +162,13 @@ def test_rest_signature_drops_the_query_string(key: rsa.RSAPrivateKey) -> None:
     signer = Signer(KEY_ID, key, clock=lambda: 1_700_000_000.123)
     headers = signer.headers("get", "/trade-api/v2/portfolio/fills?limit=100&cursor=abc")
     assert headers[HEADER_TIMESTAMP] == "1700000000123"
-    _pss_verify(key.public_key(), headers[HEADER_SIGNATURE],
-                "1700000000123GET/trade-api/v2/portfolio/fills")
-    assert verify(key.public_key(), headers[HEADER_SIGNATURE], "1700000000123", "GET",
-                  "/trade-api/v2/portfolio/fills")
-    assert not verify(key.public_key(), headers[HEADER_SIGNATURE], "1700000000124", "GET",
-                      "/trade-api/v2/portfolio/fills")
+    _pss_verify(key.public_key(), headers[HEADER_SIGNATURE], "1700000000123GET/trade-api/v2/portfolio/fills")
+    assert verify(
+        key.public_key(), headers[HEADER_SIGNATURE], "1700000000123", "GET", "/trade-api/v2/portfolio/fills"
+    )
+    assert not verify(
+        key.public_key(), headers[HEADER_SIGNATURE], "1700000000124", "GET", "/trade-api/v2/portfolio/fills"
+    )
 
 
 def test_signatures_are_randomized_and_both_verify(key: rsa.RSAPrivateKey) -> None:

@@ -15,8 +15,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_smoke_run_writes_every_benchmark(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
-    proc = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--out", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.exists(), proc.stderr[-3000:]
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["mode"] == "smoke"

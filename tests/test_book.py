@@ -34,8 +34,9 @@ def streams(draw: st.DrawFn) -> tuple[dict[int, int], dict[int, int], list[tuple
     return yes, no, ops
 
 
-def reference(yes: dict[int, int], no: dict[int, int],
-              ops: list[tuple[str, int, int]]) -> dict[str, dict[int, int]]:
+def reference(
+    yes: dict[int, int], no: dict[int, int], ops: list[tuple[str, int, int]]
+) -> dict[str, dict[int, int]]:
     book = {YES: dict(yes), NO: dict(no)}
     for side, price, delta in ops:
         book[side][price] = book[side].get(price, 0) + delta
@@ -56,8 +57,7 @@ def test_book_matches_reference_model(stream: tuple) -> None:
     best_yes = max(want[YES]) if want[YES] else None
     best_no = max(want[NO]) if want[NO] else None
     assert (book.yes_bid.price if book.yes_bid else None) == best_yes
-    assert (book.yes_ask.price if book.yes_ask else None) == (
-        None if best_no is None else 10_000 - best_no)
+    assert (book.yes_ask.price if book.yes_ask else None) == (None if best_no is None else 10_000 - best_no)
     if best_no is not None:
         assert book.yes_ask is not None and book.yes_ask.size == want[NO][best_no]
     if best_yes is not None and best_no is not None:
@@ -102,8 +102,7 @@ def test_use_yes_price_matches_the_wire_ticker() -> None:
     assert book.apply_snapshot(snap.yes, snap.no, no_on_yes_scale=True)
     assert book.yes_bid is not None and book.yes_bid.price == tick.yes_bid
     assert book.yes_ask is not None and book.yes_ask.price == 5100
-    delta = decode(json.dumps(next(r["frame"] for r in captured()
-                                   if r["note"].startswith("WIRE_DELTA"))))
+    delta = decode(json.dumps(next(r["frame"] for r in captured() if r["note"].startswith("WIRE_DELTA"))))
     assert isinstance(delta, OrderbookDelta)
     book.apply_delta(delta.side, delta.price, delta.delta, no_on_yes_scale=True)
     assert book.yes_ask is not None
@@ -119,10 +118,10 @@ def test_recorded_session_rebuilds_books_through_get_snapshot() -> None:
             assert tracker.check(msg.sid, msg.seq) == 0
         if isinstance(msg, OrderbookSnapshot):
             books.setdefault(msg.market_ticker, OrderBook(msg.market_ticker)).apply_snapshot(
-                msg.yes, msg.no, no_on_yes_scale=True)
+                msg.yes, msg.no, no_on_yes_scale=True
+            )
         elif isinstance(msg, OrderbookDelta):
-            assert books[msg.market_ticker].apply_delta(msg.side, msg.price, msg.delta,
-                                                        no_on_yes_scale=True)
+            assert books[msg.market_ticker].apply_delta(msg.side, msg.price, msg.delta, no_on_yes_scale=True)
     assert len(books) == 3 and all(b.synced for b in books.values())
 
 

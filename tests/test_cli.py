@@ -31,11 +31,18 @@ def _env(config: Path | None = None) -> dict[str, str]:
     return env
 
 
-def kalshi(*args: str, config: Path | None = None,
-           cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kalshi_tui", *args], env=_env(config),
-                          cwd=cwd, capture_output=True, text=True, timeout=60,
-                          stdin=subprocess.DEVNULL)
+def kalshi(
+    *args: str, config: Path | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kalshi_tui", *args],
+        env=_env(config),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture()
@@ -57,9 +64,23 @@ def test_help_lists_every_command() -> None:
 
 def test_init_then_show(tmp_path: Path, key_file: Path) -> None:
     config = tmp_path / "cfg" / "config.toml"
-    result = kalshi("init", "--yes", "--env", "demo", "--key-id", "id-123",
-                    "--key-file", str(key_file), "--watchlist", "fed=KXFED-A,KXFED-B",
-                    "--watchlist", "misc=X", "--refresh-rate", "5", config=config)
+    result = kalshi(
+        "init",
+        "--yes",
+        "--env",
+        "demo",
+        "--key-id",
+        "id-123",
+        "--key-file",
+        str(key_file),
+        "--watchlist",
+        "fed=KXFED-A,KXFED-B",
+        "--watchlist",
+        "misc=X",
+        "--refresh-rate",
+        "5",
+        config=config,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"wrote profile 'main' (default profile) to {config}\n"
     assert result.stderr == ""  # the key is there and private: nothing to warn about
@@ -68,8 +89,7 @@ def test_init_then_show(tmp_path: Path, key_file: Path) -> None:
     written = tomllib.loads(config.read_text())
     assert written["default_profile"] == "main"
     assert written["profiles"]["main"]["key_file"] == str(key_file)
-    assert written["profiles"]["main"]["watchlists"] == {"fed": ["KXFED-A", "KXFED-B"],
-                                                        "misc": ["X"]}
+    assert written["profiles"]["main"]["watchlists"] == {"fed": ["KXFED-A", "KXFED-B"], "misc": ["X"]}
 
     shown = kalshi("config", "show", config=config)
     assert shown.returncode == 0, shown.stderr
@@ -91,11 +111,21 @@ def test_init_then_show(tmp_path: Path, key_file: Path) -> None:
 
 def test_second_init_adds_a_profile_and_keeps_the_first(tmp_path: Path, key_file: Path) -> None:
     config = tmp_path / "config.toml"
-    assert kalshi("init", "--yes", "--key-id", "a", "--key-file", str(key_file),
-                  config=config).returncode == 0
-    sim = kalshi("--profile", "sim", "init", "--yes", "--default",
-                 "--ws-url", "ws://127.0.0.1:8765/trade-api/ws/v2",
-                 "--rest-url", "http://127.0.0.1:8765/trade-api/v2", config=config)
+    assert (
+        kalshi("init", "--yes", "--key-id", "a", "--key-file", str(key_file), config=config).returncode == 0
+    )
+    sim = kalshi(
+        "--profile",
+        "sim",
+        "init",
+        "--yes",
+        "--default",
+        "--ws-url",
+        "ws://127.0.0.1:8765/trade-api/ws/v2",
+        "--rest-url",
+        "http://127.0.0.1:8765/trade-api/v2",
+        config=config,
+    )
     assert sim.returncode == 0, sim.stderr
     assert "profiles.sim.key_id is not set" in sim.stderr  # warned, not refused
     loaded = load_config(config)
@@ -105,9 +135,13 @@ def test_second_init_adds_a_profile_and_keeps_the_first(tmp_path: Path, key_file
 
     # --config wins over the environment variable.
     other = tmp_path / "other.toml"
-    shown = subprocess.run([sys.executable, "-m", "kalshi_tui", "--config", str(config),
-                            "--profile", "main", "config", "show"],
-                           env=_env(other), capture_output=True, text=True, timeout=60)
+    shown = subprocess.run(
+        [sys.executable, "-m", "kalshi_tui", "--config", str(config), "--profile", "main", "config", "show"],
+        env=_env(other),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert shown.returncode == 0, shown.stderr
     assert f"from {config}" in shown.stdout
     assert not other.exists()
@@ -115,34 +149,45 @@ def test_second_init_adds_a_profile_and_keeps_the_first(tmp_path: Path, key_file
 
 def test_relative_key_file_is_stored_absolute(tmp_path: Path, key_file: Path) -> None:
     config = tmp_path / "conf" / "config.toml"
-    result = kalshi("init", "--yes", "--key-id", "a", "--key-file", key_file.name,
-                    config=config, cwd=tmp_path)
+    result = kalshi(
+        "init", "--yes", "--key-id", "a", "--key-file", key_file.name, config=config, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert load_config(config).profile().key_file == key_file
 
 
 def test_show_warns_about_an_exposed_key(tmp_path: Path, key_file: Path) -> None:
     config = tmp_path / "config.toml"
-    assert kalshi("init", "--yes", "--key-id", "a", "--key-file", str(key_file),
-                  config=config).returncode == 0
+    assert (
+        kalshi("init", "--yes", "--key-id", "a", "--key-file", str(key_file), config=config).returncode == 0
+    )
     key_file.chmod(0o644)
     shown = kalshi("config", "show", config=config)
     assert shown.returncode == 0
-    assert shown.stderr == (f"warning: {config}: profiles.main.key_file: key file {key_file} is "
-                            f"readable by others: run chmod 600 {key_file}: fix the permissions\n")
+    assert shown.stderr == (
+        f"warning: {config}: profiles.main.key_file: key file {key_file} is "
+        f"readable by others: run chmod 600 {key_file}: fix the permissions\n"
+    )
 
 
-@pytest.mark.parametrize("args, text, fragment", [
-    (("config", "show"), '[profiles.main]\nenvironment = "staging"\n',
-     "profiles.main.environment = 'staging' is not one of prod, demo, custom"),
-    (("config", "show"), "[profiles.main]\nrefresh_rate = = 1\n", "line 2"),
-    (("init", "--yes"), '[profiles.main]\ncolour = "red"\n', "profiles.main.colour"),
-    (("--profile", "nope", "config", "show"), "[profiles.main]\n", "no profile 'nope'"),
-    (("init", "--yes", "--refresh-rate", "500"), "", "profiles.main.refresh_rate = 500.0"),
-    (("init", "--yes", "--watchlist", "oops"), "", "--watchlist 'oops': expected NAME="),
-])
-def test_bad_config_is_one_line_and_exit_2(tmp_path: Path, args: tuple[str, ...], text: str,
-                                           fragment: str) -> None:
+@pytest.mark.parametrize(
+    "args, text, fragment",
+    [
+        (
+            ("config", "show"),
+            '[profiles.main]\nenvironment = "staging"\n',
+            "profiles.main.environment = 'staging' is not one of prod, demo, custom",
+        ),
+        (("config", "show"), "[profiles.main]\nrefresh_rate = = 1\n", "line 2"),
+        (("init", "--yes"), '[profiles.main]\ncolour = "red"\n', "profiles.main.colour"),
+        (("--profile", "nope", "config", "show"), "[profiles.main]\n", "no profile 'nope'"),
+        (("init", "--yes", "--refresh-rate", "500"), "", "profiles.main.refresh_rate = 500.0"),
+        (("init", "--yes", "--watchlist", "oops"), "", "--watchlist 'oops': expected NAME="),
+    ],
+)
+def test_bad_config_is_one_line_and_exit_2(
+    tmp_path: Path, args: tuple[str, ...], text: str, fragment: str
+) -> None:
     config = tmp_path / "config.toml"
     config.write_text(text)
     result = kalshi(*args, config=config)
@@ -155,6 +200,7 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path: Path, args: tuple[str, ...]
 
 
 # -- interactive init (in-process: questions come from input()) ---------------------------------
+
 
 class _Tty:
     def isatty(self) -> bool:
@@ -180,9 +226,9 @@ def _init_args(config: Path, *argv: str) -> argparse.Namespace:
     return build_parser().parse_args(["--config", str(config), "init", *argv])
 
 
-def test_interactive_init_asks_for_what_is_missing(tmp_path: Path, key_file: Path,
-                                                   answers: list[str],
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_interactive_init_asks_for_what_is_missing(
+    tmp_path: Path, key_file: Path, answers: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "config.toml"
     answers += ["demo", "id-9", str(key_file)]
     assert config_cli.init(_init_args(config)) == 0
@@ -191,8 +237,9 @@ def test_interactive_init_asks_for_what_is_missing(tmp_path: Path, key_file: Pat
     assert capsys.readouterr().out == f"wrote profile 'main' (default profile) to {config}\n"
 
 
-def test_interactive_init_reasks_a_bad_environment(tmp_path: Path, answers: list[str],
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_interactive_init_reasks_a_bad_environment(
+    tmp_path: Path, answers: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "config.toml"
     answers += ["staging", "", "", ""]  # bad env, then defaults: prod, no key id, no key file
     assert config_cli.init(_init_args(config)) == 0
@@ -206,8 +253,7 @@ def test_yes_never_asks(tmp_path: Path, answers: list[str]) -> None:
     assert load_config(config).profile().key_id is None
 
 
-def test_init_reports_a_file_that_is_not_a_key(tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_reports_a_file_that_is_not_a_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     junk = tmp_path / "junk.pem"
     junk.write_text("hello")
     junk.chmod(0o600)
@@ -215,7 +261,8 @@ def test_init_reports_a_file_that_is_not_a_key(tmp_path: Path,
     args = _init_args(config, "--yes", "--key-id", "a", "--key-file", str(junk))
     assert config_cli.init(args) == 0
     assert capsys.readouterr().err == (
-        f"warning: key file {junk} is not a PEM RSA private key (PKCS#1 or PKCS#8)\n")
+        f"warning: key file {junk} is not a PEM RSA private key (PKCS#1 or PKCS#8)\n"
+    )
 
 
 def test_show_without_a_config(tmp_path: Path) -> None:

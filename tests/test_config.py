@@ -70,6 +70,7 @@ def _error(path: Path) -> ConfigError:
 
 # -- reading -----------------------------------------------------------------------------------
 
+
 def test_full_file(tmp_path: Path) -> None:
     config = load_config(_write(tmp_path / "config.toml", FULL))
     assert config.path == tmp_path / "config.toml"
@@ -80,7 +81,8 @@ def test_full_file(tmp_path: Path) -> None:
     assert main.environment == "demo"
     assert (main.ws_url, main.rest_url) == (
         "wss://external-api-ws.demo.kalshi.co/trade-api/ws/v2",
-        "https://external-api.demo.kalshi.co/trade-api/v2")
+        "https://external-api.demo.kalshi.co/trade-api/v2",
+    )
     assert main.key_id == "a952bcbe-ec3b-4b5b-b8f9-11dae589608c"
     # A relative key path is relative to the config file, not to the cwd.
     assert main.key_file == tmp_path / "keys" / "demo.pem"
@@ -108,11 +110,14 @@ def test_prod_is_the_default_environment(tmp_path: Path) -> None:
 
 
 def test_url_override_keeps_the_environment(tmp_path: Path) -> None:
-    path = _write(tmp_path / "c.toml", """\
+    path = _write(
+        tmp_path / "c.toml",
+        """\
         [profiles.x]
         environment = "prod"
         ws_url = "wss://api.elections.kalshi.com/trade-api/ws/v2"
-        """)
+        """,
+    )
     profile = load_config(path).profile("x")
     assert profile.ws_url == "wss://api.elections.kalshi.com/trade-api/ws/v2"
     assert profile.rest_url == ENDPOINTS["prod"][1]
@@ -132,54 +137,92 @@ def test_missing_file_is_an_empty_config(tmp_path: Path) -> None:
 
 BAD_FILES = [
     # (file text, dotted setting the message must name, another fragment it must contain)
-    ('[profiles.main]\nrefresh_rate = = 3\n', "profiles.main.refresh_rate", "line 2"),
-    ('[profiles.main]\nenvironment = "staging"\n', "profiles.main.environment",
-     "'staging' is not one of prod, demo, custom: pick one of those or set ws_url and rest_url"),
-    ('[profiles.main]\nrefresh_rate = "fast"\n', "profiles.main.refresh_rate",
-     "is a string, expected a number"),
-    ('[profiles.main]\nrefresh_rate = true\n', "profiles.main.refresh_rate",
-     "is a boolean, expected a number"),
-    ('[profiles.main]\nrefresh_rate = 0\n', "profiles.main.refresh_rate", "out of range"),
-    ('[profiles.main]\nrefresh_rate = 61\n', "profiles.main.refresh_rate", "out of range"),
-    ('[profiles.main]\nrefresh_rate = nan\n', "profiles.main.refresh_rate", "not a finite"),
-    ('[profiles.main]\nkey_id = 12\n', "profiles.main.key_id", "is an integer, expected a string"),
+    ("[profiles.main]\nrefresh_rate = = 3\n", "profiles.main.refresh_rate", "line 2"),
+    (
+        '[profiles.main]\nenvironment = "staging"\n',
+        "profiles.main.environment",
+        "'staging' is not one of prod, demo, custom: pick one of those or set ws_url and rest_url",
+    ),
+    (
+        '[profiles.main]\nrefresh_rate = "fast"\n',
+        "profiles.main.refresh_rate",
+        "is a string, expected a number",
+    ),
+    (
+        "[profiles.main]\nrefresh_rate = true\n",
+        "profiles.main.refresh_rate",
+        "is a boolean, expected a number",
+    ),
+    ("[profiles.main]\nrefresh_rate = 0\n", "profiles.main.refresh_rate", "out of range"),
+    ("[profiles.main]\nrefresh_rate = 61\n", "profiles.main.refresh_rate", "out of range"),
+    ("[profiles.main]\nrefresh_rate = nan\n", "profiles.main.refresh_rate", "not a finite"),
+    ("[profiles.main]\nkey_id = 12\n", "profiles.main.key_id", "is an integer, expected a string"),
     ('[profiles.main]\ntheme = ""\n', "profiles.main.theme", "is empty"),
-    ('[profiles.main]\nrefresh_rte = 5\n', "profiles.main.refresh_rte",
-     "not a known setting: remove it or fix the name (did you mean refresh_rate?)"),
+    (
+        "[profiles.main]\nrefresh_rte = 5\n",
+        "profiles.main.refresh_rte",
+        "not a known setting: remove it or fix the name (did you mean refresh_rate?)",
+    ),
     ('defualt_profile = "main"\n', "defualt_profile", "did you mean default_profile?"),
-    ('[profiles.main.stream]\nbufer_size = 5\n', "profiles.main.stream.bufer_size",
-     "did you mean buffer_size?"),
-    ('[profiles.main.stream]\nbuffer_size = 1.5\n', "profiles.main.stream.buffer_size",
-     "is a float, expected a whole number"),
-    ('[profiles.main.stream]\nbackoff_base = 0\n', "profiles.main.stream.backoff_base",
-     "use a value > 0"),
-    ('[profiles.main.stream]\nbackoff_base = 5\nbackoff_cap = 1\n',
-     "profiles.main.stream.backoff_cap", "below backoff_base"),
-    ('[profiles.main]\nenvironment = "custom"\nrest_url = "http://127.0.0.1:1/trade-api/v2"\n',
-     "profiles.main.ws_url", "environment 'custom' needs ws_url and rest_url"),
-    ('[profiles.main]\nenvironment = "custom"\nws_url = "ws://127.0.0.1:1/trade-api/ws/v2"\n',
-     "profiles.main.rest_url", "environment 'custom' needs ws_url and rest_url"),
-    ('[profiles.main]\nws_url = "https://example.com/ws"\n', "profiles.main.ws_url",
-     "use a URL starting with ws:// or wss://"),
-    ('[profiles.main.watchlists]\nfed = "KXFED"\n', "profiles.main.watchlists.fed",
-     "expected an array of market tickers"),
-    ('[profiles.main.watchlists]\nfed = ["A", 3]\n', "profiles.main.watchlists.fed",
-     "an array of strings"),
-    ('[profiles.main.watchlists]\nfed = ["A, B"]\n', "profiles.main.watchlists.fed",
-     "not a market ticker"),
-    ('[profiles."my desk".bindings]\nquit = 3\n', 'profiles."my desk".bindings.quit',
-     "expected a key name string"),
-    ('profiles = 3\n', "profiles", "expected a table"),
+    (
+        "[profiles.main.stream]\nbufer_size = 5\n",
+        "profiles.main.stream.bufer_size",
+        "did you mean buffer_size?",
+    ),
+    (
+        "[profiles.main.stream]\nbuffer_size = 1.5\n",
+        "profiles.main.stream.buffer_size",
+        "is a float, expected a whole number",
+    ),
+    ("[profiles.main.stream]\nbackoff_base = 0\n", "profiles.main.stream.backoff_base", "use a value > 0"),
+    (
+        "[profiles.main.stream]\nbackoff_base = 5\nbackoff_cap = 1\n",
+        "profiles.main.stream.backoff_cap",
+        "below backoff_base",
+    ),
+    (
+        '[profiles.main]\nenvironment = "custom"\nrest_url = "http://127.0.0.1:1/trade-api/v2"\n',
+        "profiles.main.ws_url",
+        "environment 'custom' needs ws_url and rest_url",
+    ),
+    (
+        '[profiles.main]\nenvironment = "custom"\nws_url = "ws://127.0.0.1:1/trade-api/ws/v2"\n',
+        "profiles.main.rest_url",
+        "environment 'custom' needs ws_url and rest_url",
+    ),
+    (
+        '[profiles.main]\nws_url = "https://example.com/ws"\n',
+        "profiles.main.ws_url",
+        "use a URL starting with ws:// or wss://",
+    ),
+    (
+        '[profiles.main.watchlists]\nfed = "KXFED"\n',
+        "profiles.main.watchlists.fed",
+        "expected an array of market tickers",
+    ),
+    ('[profiles.main.watchlists]\nfed = ["A", 3]\n', "profiles.main.watchlists.fed", "an array of strings"),
+    ('[profiles.main.watchlists]\nfed = ["A, B"]\n', "profiles.main.watchlists.fed", "not a market ticker"),
+    (
+        '[profiles."my desk".bindings]\nquit = 3\n',
+        'profiles."my desk".bindings.quit',
+        "expected a key name string",
+    ),
+    ("profiles = 3\n", "profiles", "expected a table"),
     ('[profiles]\nmain = "prod"\n', "profiles.main", "expected a table"),
-    ('default_profile = "live"\n[profiles.main]\n', "default_profile",
-     "'live' names no profile (known: main)"),
+    (
+        'default_profile = "live"\n[profiles.main]\n',
+        "default_profile",
+        "'live' names no profile (known: main)",
+    ),
 ]
 
 
-@pytest.mark.parametrize("text, setting, fragment", BAD_FILES,
-                         ids=[b[1] + ":" + b[2][:20] for b in BAD_FILES])
-def test_bad_file_gives_one_line_naming_file_and_setting(tmp_path: Path, text: str,
-                                                         setting: str, fragment: str) -> None:
+@pytest.mark.parametrize(
+    "text, setting, fragment", BAD_FILES, ids=[b[1] + ":" + b[2][:20] for b in BAD_FILES]
+)
+def test_bad_file_gives_one_line_naming_file_and_setting(
+    tmp_path: Path, text: str, setting: str, fragment: str
+) -> None:
     path = tmp_path / "config.toml"
     path.write_text(text)
     err = _error(path)
@@ -196,8 +239,10 @@ def test_bad_file_gives_one_line_naming_file_and_setting(tmp_path: Path, text: s
 def test_pasted_key_contents_are_never_echoed(tmp_path: Path) -> None:
     body = "MIIEowIBAAKCAQEAxQ2hJ3vWpLRXkqZ8tTqk0a1Yf9cQm2Lw0s1F7nB6vD3eR8uT4yA"
     path = tmp_path / "config.toml"
-    path.write_text(f'[profiles.main]\nkey_file = """-----BEGIN RSA PRIVATE KEY-----\n'
-                    f'{body}\n-----END RSA PRIVATE KEY-----"""\n')
+    path.write_text(
+        f'[profiles.main]\nkey_file = """-----BEGIN RSA PRIVATE KEY-----\n'
+        f'{body}\n-----END RSA PRIVATE KEY-----"""\n'
+    )
     message = str(_error(path))
     assert message.startswith(f"{path}: profiles.main.key_file holds key contents, not a path")
     assert body[:20] not in message
@@ -220,7 +265,8 @@ def test_unknown_profile_lists_the_known_ones(tmp_path: Path) -> None:
         config.profile("live")
     assert str(info.value) == (
         f"{tmp_path / 'config.toml'}: no profile 'live' (known: main, sim): pass --profile "
-        "with a known name or run kalshi-tui --profile live init")
+        "with a known name or run kalshi-tui --profile live init"
+    )
     assert info.value.setting == "profiles.live"
 
 
@@ -241,6 +287,7 @@ def test_home_is_shown_as_tilde() -> None:
 
 # -- key file checks ---------------------------------------------------------------------------
 
+
 def test_check_key_file(tmp_path: Path) -> None:
     key_path = write_private_key(generate_key(), tmp_path / "key.pem")
     source = tmp_path / "config.toml"
@@ -251,24 +298,32 @@ def test_check_key_file(tmp_path: Path) -> None:
     key_path.chmod(0o644)
     with pytest.raises(ConfigError) as info:
         profile.check_key_file()
-    assert str(info.value) == (f"{source}: profiles.main.key_file: key file {key_path} is "
-                               f"readable by others: run chmod 600 {key_path}: fix the permissions")
+    assert str(info.value) == (
+        f"{source}: profiles.main.key_file: key file {key_path} is "
+        f"readable by others: run chmod 600 {key_path}: fix the permissions"
+    )
 
     gone = Profile.create("desk", key_id="k", key_file=tmp_path / "gone.pem", source=source)
     with pytest.raises(ConfigError) as info:
         gone.check_key_file()
-    assert str(info.value) == (f"{source}: profiles.desk.key_file: key file not found: "
-                               f"{tmp_path / 'gone.pem'}: fix the path "
-                               "(kalshi-tui --profile desk init --key-file PATH)")
+    assert str(info.value) == (
+        f"{source}: profiles.desk.key_file: key file not found: "
+        f"{tmp_path / 'gone.pem'}: fix the path "
+        "(kalshi-tui --profile desk init --key-file PATH)"
+    )
 
-    with pytest.raises(ConfigError, match=r"profiles\.main\.key_id is not set: run kalshi-tui "
-                                          r"init --key-id ID"):
+    with pytest.raises(
+        ConfigError,
+        match=r"profiles\.main\.key_id is not set: run kalshi-tui "
+        r"init --key-id ID",
+    ):
         Profile.create("main", key_file=key_path, source=source).check_key_file()
     with pytest.raises(ConfigError, match=r"profiles\.main\.key_file is not set"):
         Profile.create("main", key_id="k", source=source).check_key_file()
 
 
 # -- paths -------------------------------------------------------------------------------------
+
 
 def test_config_path_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(cfg.ENV_VAR, raising=False)
@@ -285,6 +340,7 @@ def test_config_path_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 # -- writing -----------------------------------------------------------------------------------
 
+
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -292,9 +348,14 @@ def _mode(path: Path) -> int:
 def test_round_trip_of_a_full_profile(tmp_path: Path) -> None:
     path = tmp_path / "new" / "config.toml"
     profile = Profile.create(
-        "desk", "demo", ws_url="wss://demo-api.kalshi.co/trade-api/ws/v2",
-        key_id="id-1", key_file=tmp_path / "key.pem",
-        watchlists={"fed": ["A-1", "B-2"], "empty": []}, theme="mono", refresh_rate=2.5,
+        "desk",
+        "demo",
+        ws_url="wss://demo-api.kalshi.co/trade-api/ws/v2",
+        key_id="id-1",
+        key_file=tmp_path / "key.pem",
+        watchlists={"fed": ["A-1", "B-2"], "empty": []},
+        theme="mono",
+        refresh_rate=2.5,
         bindings={"quit": "ctrl+q", "next_tab": "]"},
         stream=StreamSettings(backoff_base=1.0, buffer_size=20, commands_per_second=3.5),
         source=path,
@@ -367,8 +428,7 @@ def test_symlinked_config_is_written_through_the_link(tmp_path: Path) -> None:
     assert list(load_config(real).profiles) == ["a", "b"]
 
 
-def test_failed_replace_leaves_old_file_and_no_temp(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_replace_leaves_old_file_and_no_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _write(tmp_path / "config.toml", FULL)
 
     def crash(src: str, dst: str) -> None:
@@ -396,10 +456,13 @@ cfg.write_profile(sys.argv[1], cfg.Profile.create("extra", key_id="new"), make_d
 
 def test_killed_mid_write_leaves_the_old_file_intact(tmp_path: Path) -> None:
     path = _write(tmp_path / "config.toml", FULL)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
-    result = subprocess.run([sys.executable, "-c", KILL_MID_WRITE, str(path)], env=env,
-                            capture_output=True, timeout=30)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", KILL_MID_WRITE, str(path)], env=env, capture_output=True, timeout=30
+    )
     assert result.returncode == -signal.SIGKILL, result.stderr.decode()
     assert path.read_text() == textwrap.dedent(FULL)
     assert list(load_config(path).profiles) == ["main", "sim"]
@@ -409,6 +472,7 @@ def test_killed_mid_write_leaves_the_old_file_intact(tmp_path: Path) -> None:
 
 
 # -- helpers for the UI ------------------------------------------------------------------------
+
 
 def test_watchlist_helpers(tmp_path: Path) -> None:
     p = Profile.create("main", watchlists={"fed": ["A", "B"]})
@@ -444,17 +508,20 @@ def test_profile_is_hashable_and_frozen() -> None:
 
 
 def test_import_is_light() -> None:
-    code = ("import sys, kalshi_tui.config; "
-            "print(sorted(m for m in ('textual', 'cryptography', 'tomli_w', 'platformdirs') "
-            "if m in sys.modules))")
+    code = (
+        "import sys, kalshi_tui.config; "
+        "print(sorted(m for m in ('textual', 'cryptography', 'tomli_w', 'platformdirs') "
+        "if m in sys.modules))"
+    )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=30, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=30, check=True
+    ).stdout
     assert out.strip() == "[]"
 
 
 def test_flash_setting_round_trips_and_rejects_non_booleans(tmp_path: Path) -> None:
-    path = _write(tmp_path / "config.toml", '[profiles.main]\nflash = false\n')
+    path = _write(tmp_path / "config.toml", "[profiles.main]\nflash = false\n")
     profile = load_config(path).profile()
     assert profile.flash is False
     cfg.save_config(load_config(path), path)

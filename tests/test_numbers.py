@@ -21,17 +21,34 @@ from kalshi_tui.numbers import (
 )
 
 
-@pytest.mark.parametrize("text, units", [
-    ("0.5600", 5600), ("0.56", 5600), ("1", 10_000), ("1.0000", 10_000), ("0.0001", 1),
-    ("0", 0), ("0.010000", 100), ("-0.2500", -2500), ("0.99", 9900),
-])
+@pytest.mark.parametrize(
+    "text, units",
+    [
+        ("0.5600", 5600),
+        ("0.56", 5600),
+        ("1", 10_000),
+        ("1.0000", 10_000),
+        ("0.0001", 1),
+        ("0", 0),
+        ("0.010000", 100),
+        ("-0.2500", -2500),
+        ("0.99", 9900),
+    ],
+)
 def test_parse_price(text: str, units: int) -> None:
     assert parse_price(text) == units
 
 
-@pytest.mark.parametrize("text, units", [
-    ("10.00", 1000), ("10", 1000), ("0.01", 1), ("1234.56", 123456), ("206.00", 20600),
-])
+@pytest.mark.parametrize(
+    "text, units",
+    [
+        ("10.00", 1000),
+        ("10", 1000),
+        ("0.01", 1),
+        ("1234.56", 123456),
+        ("206.00", 20600),
+    ],
+)
 def test_parse_size(text: str, units: int) -> None:
     assert parse_size(text) == units
 
@@ -53,19 +70,49 @@ def test_float_subclass_is_read_by_value() -> None:
     assert parse_price(Tagged(0.56)) == 5600
 
 
-@pytest.mark.parametrize("bad", [
-    "1_0", " 5", "5 ", "+5", "", ".5", "5.", "1e3", "0x10", "--1", "nan", "inf", "0.5600\n",
-    "\u0665", "0.\u0665\u0666", "\uff15",  # non-ASCII digits
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "1_0",
+        " 5",
+        "5 ",
+        "+5",
+        "",
+        ".5",
+        "5.",
+        "1e3",
+        "0x10",
+        "--1",
+        "nan",
+        "inf",
+        "0.5600\n",
+        "\u0665",
+        "0.\u0665\u0666",
+        "\uff15",  # non-ASCII digits
+    ],
+)
 def test_rejects_malformed_strings(bad: str) -> None:
     with pytest.raises(ValueError):
         parse_price(bad)
 
 
-@pytest.mark.parametrize("bad", [
-    float("nan"), float("inf"), float("-inf"), Decimal("NaN"), Decimal("sNaN"),
-    Decimal("Infinity"), True, False, None, [1], {"a": 1}, b"0.5",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        float("nan"),
+        float("inf"),
+        float("-inf"),
+        Decimal("NaN"),
+        Decimal("sNaN"),
+        Decimal("Infinity"),
+        True,
+        False,
+        None,
+        [1],
+        {"a": 1},
+        b"0.5",
+    ],
+)
 def test_rejects_non_numbers(bad: object) -> None:
     with pytest.raises(ValueError):
         parse_price(bad)
@@ -127,8 +174,7 @@ def test_size_round_trip(units: int) -> None:
     assert parse_size(format_size(units)) == units
 
 
-@given(st.decimals(min_value=-10**6, max_value=10**6, places=4, allow_nan=False,
-                   allow_infinity=False))
+@given(st.decimals(min_value=-(10**6), max_value=10**6, places=4, allow_nan=False, allow_infinity=False))
 def test_any_four_place_decimal_parses_exactly(value: Decimal) -> None:
     text = f"{value:f}"
     assert parse_price(text) == int(value * 10_000)

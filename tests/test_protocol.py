@@ -32,9 +32,16 @@ from kalshi_tui.protocol import (
 from tests.frames import captured, recovery_session
 
 EXPECTED = {
-    "subscribed": Subscribed, "ok": Ok, "unsubscribed": Unsubscribed, "error": Error,
-    "orderbook_snapshot": OrderbookSnapshot, "orderbook_delta": OrderbookDelta, "ticker": Ticker,
-    "trade": Trade, "fill": Fill, "market_position": MarketPosition,
+    "subscribed": Subscribed,
+    "ok": Ok,
+    "unsubscribed": Unsubscribed,
+    "error": Error,
+    "orderbook_snapshot": OrderbookSnapshot,
+    "orderbook_delta": OrderbookDelta,
+    "ticker": Ticker,
+    "trade": Trade,
+    "fill": Fill,
+    "market_position": MarketPosition,
     "market_lifecycle_v2": Lifecycle,
 }
 
@@ -52,10 +59,17 @@ def test_every_captured_frame_decodes_to_its_type(name: str) -> None:
 
 
 def test_snapshot_levels_are_exact_integers() -> None:
-    raw = {"type": "orderbook_snapshot", "sid": 1, "seq": 1,
-           "msg": {"market_ticker": "KXGOLDH-26AUG2711-T4615.99", "market_id": "x",
-                   "yes_dollars_fp": [["0.0100", "1410.00"]],
-                   "no_dollars_fp": [["0.0100", "100.00"], ["0.0200", "2500.00"]]}}
+    raw = {
+        "type": "orderbook_snapshot",
+        "sid": 1,
+        "seq": 1,
+        "msg": {
+            "market_ticker": "KXGOLDH-26AUG2711-T4615.99",
+            "market_id": "x",
+            "yes_dollars_fp": [["0.0100", "1410.00"]],
+            "no_dollars_fp": [["0.0100", "100.00"], ["0.0200", "2500.00"]],
+        },
+    }
     msg = decode(json.dumps(raw))
     assert isinstance(msg, OrderbookSnapshot)
     assert msg.yes == [(100, 141000)]
@@ -91,46 +105,67 @@ def test_ok_variants_top_level_and_list() -> None:
 
 
 def test_numbers_instead_of_strings_are_read_exactly() -> None:
-    msg = decode(b'{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"M",'
-                 b'"price_dollars":0.56,"delta_fp":-3,"side":"no"}}')
+    msg = decode(
+        b'{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"M",'
+        b'"price_dollars":0.56,"delta_fp":-3,"side":"no"}}'
+    )
     assert isinstance(msg, OrderbookDelta)
     assert (msg.price, msg.delta, msg.side) == (5600, -300, "no")
 
 
 def test_legacy_cent_fields_are_read_when_dollars_are_absent() -> None:
-    msg = decode(b'{"type":"orderbook_delta","sid":1,"seq":3,"msg":{"market_ticker":"M",'
-                 b'"price":51,"delta":-1,"side":"no"}}')
+    msg = decode(
+        b'{"type":"orderbook_delta","sid":1,"seq":3,"msg":{"market_ticker":"M",'
+        b'"price":51,"delta":-1,"side":"no"}}'
+    )
     assert isinstance(msg, OrderbookDelta) and (msg.price, msg.delta) == (5100, -100)
 
 
 def test_empty_last_price_is_none() -> None:
-    msg = decode(b'{"type":"ticker","sid":1,"msg":{"market_ticker":"M","price_dollars":"",'
-                 b'"yes_bid_dollars":"0.4000"}}')
+    msg = decode(
+        b'{"type":"ticker","sid":1,"msg":{"market_ticker":"M","price_dollars":"","yes_bid_dollars":"0.4000"}}'
+    )
     assert isinstance(msg, Ticker) and msg.price is None and msg.yes_bid == 4000
 
 
 def test_unknown_type_and_fields_are_tolerated() -> None:
     msg = decode(b'{"type":"brand_new","sid":5,"seq":9,"msg":{"x":1}}')
     assert isinstance(msg, Unknown) and (msg.type, msg.sid, msg.seq) == ("brand_new", 5, 9)
-    delta = decode(b'{"type":"orderbook_delta","sid":1,"seq":2,"extra":{"a":[1]},"msg":'
-                   b'{"market_ticker":"M","price_dollars":"0.5","delta_fp":"1","side":"yes","new":7}}')
+    delta = decode(
+        b'{"type":"orderbook_delta","sid":1,"seq":2,"extra":{"a":[1]},"msg":'
+        b'{"market_ticker":"M","price_dollars":"0.5","delta_fp":"1","side":"yes","new":7}}'
+    )
     assert isinstance(delta, OrderbookDelta) and delta.price == 5000
 
 
-@pytest.mark.parametrize("raw, reason", [
-    (b"{not json", "bad JSON"),
-    (b"[1,2,3]", "not a JSON object"),
-    (b'{"sid":1}', "envelope"),
-    (b'{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"M","side":"yes"}}',
-     "orderbook_delta"),
-    (b'{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"M","price_dollars":"0.1",'
-     b'"delta_fp":"1_0","side":"yes"}}', "not a decimal"),
-    (b'{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"M","price_dollars":"0.1",'
-     b'"delta_fp":"1","side":"maybe"}}', "yes or no"),
-    (b'{"type":"ticker","sid":"one","msg":{"market_ticker":"M"}}', "envelope"),
-    (b'{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"M","price_dollars":'
-     b'"0.123456","delta_fp":"1","side":"yes"}}', "decimals"),
-])
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        (b"{not json", "bad JSON"),
+        (b"[1,2,3]", "not a JSON object"),
+        (b'{"sid":1}', "envelope"),
+        (
+            b'{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"M","side":"yes"}}',
+            "orderbook_delta",
+        ),
+        (
+            b'{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"M","price_dollars":"0.1",'
+            b'"delta_fp":"1_0","side":"yes"}}',
+            "not a decimal",
+        ),
+        (
+            b'{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"M","price_dollars":"0.1",'
+            b'"delta_fp":"1","side":"maybe"}}',
+            "yes or no",
+        ),
+        (b'{"type":"ticker","sid":"one","msg":{"market_ticker":"M"}}', "envelope"),
+        (
+            b'{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"M","price_dollars":'
+            b'"0.123456","delta_fp":"1","side":"yes"}}',
+            "decimals",
+        ),
+    ],
+)
 def test_malformed_frames_raise_one_error_type(raw: bytes, reason: str) -> None:
     with pytest.raises(ProtocolError) as info:
         decode(raw)
@@ -181,12 +216,17 @@ def test_command_builders() -> None:
     ids = commands.CommandIds()
     first, second = ids(), ids()
     assert (first, second) == (1, 2)
-    sub = msgspec.json.decode(commands.subscribe(1, ["orderbook_delta"], ["A", "B"],
-                                                 use_yes_price=True))
-    assert sub == {"id": 1, "cmd": "subscribe", "params": {
-        "channels": ["orderbook_delta"], "market_tickers": ["A", "B"], "use_yes_price": True}}
+    sub = msgspec.json.decode(commands.subscribe(1, ["orderbook_delta"], ["A", "B"], use_yes_price=True))
+    assert sub == {
+        "id": 1,
+        "cmd": "subscribe",
+        "params": {"channels": ["orderbook_delta"], "market_tickers": ["A", "B"], "use_yes_price": True},
+    }
     upd = msgspec.json.decode(commands.update_subscription(3, 7, commands.GET_SNAPSHOT, ["A"]))
-    assert upd == {"id": 3, "cmd": "update_subscription",
-                   "params": {"sids": [7], "action": "get_snapshot", "market_tickers": ["A"]}}
+    assert upd == {
+        "id": 3,
+        "cmd": "update_subscription",
+        "params": {"sids": [7], "action": "get_snapshot", "market_tickers": ["A"]},
+    }
     assert msgspec.json.decode(commands.unsubscribe(4, [1, 2]))["params"] == {"sids": [1, 2]}
     assert msgspec.json.decode(commands.list_subscriptions(5))["cmd"] == "list_subscriptions"

@@ -14,9 +14,9 @@ from kalshi_tui.sim import Simulator
 
 
 async def test_inject_sends_raw_frames_and_stamps_a_subscription_seq(
-        make_sim: Callable[..., Simulator], ws_connect: Callable[..., object]) -> None:
-    async with make_sim(seed=3, markets=4, start_paused=True) as sim, \
-            ws_connect(sim) as c:  # type: ignore[attr-defined]
+    make_sim: Callable[..., Simulator], ws_connect: Callable[..., object]
+) -> None:
+    async with make_sim(seed=3, markets=4, start_paused=True) as sim, ws_connect(sim) as c:  # type: ignore[attr-defined]
         await c.send("subscribe", {"channels": ["orderbook_delta"], "market_tickers": sim.tickers[:2]})
         frames = await c.sync()
         sid = frames[0]["msg"]["sid"]
@@ -35,8 +35,13 @@ async def test_inject_sends_raw_frames_and_stamps_a_subscription_seq(
 def test_the_oracle_sees_through_the_real_decoder() -> None:
     assert classify("{") == UNREADABLE
     assert classify('{"type":"ok","id":7,"msg":{"market_tickers":1.5}}') == UNREADABLE
-    assert classify('{"type":"orderbook_delta","msg":{"market_ticker":"A","price_dollars":"0.5",'
-                    '"delta_fp":"1.00","side":"yes"}}') == IGNORED  # sane, but on no sid of ours
+    assert (
+        classify(
+            '{"type":"orderbook_delta","msg":{"market_ticker":"A","price_dollars":"0.5",'
+            '"delta_fp":"1.00","side":"yes"}}'
+        )
+        == IGNORED
+    )  # sane, but on no sid of ours
     frames = [Mutator(5, ["A-1"], ["B-2"]).frame() for _ in range(300)]
     assert frames == [Mutator(5, ["A-1"], ["B-2"]).frame() for _ in range(300)]  # seeded
     assert DECODER_BUG not in {classify(f) for f in frames}
@@ -45,17 +50,21 @@ def test_the_oracle_sees_through_the_real_decoder() -> None:
 async def test_a_malformed_ok_frame_no_longer_kills_the_session() -> None:
     # An ok whose market_tickers was not a list raised TypeError out of decode and ended the
     # session task: no reconnect, the dashboard frozen on "live".
-    bad = ['{"type":"ok","id":5,"msg":{"market_tickers":1.5}}',
-           '{"type":"ok","id":6,"msg":{"market_tickers":{"A":1}}}',
-           '{"type":"ok","id":7,"msg":{"market_tickers":"ABC"}}']
+    bad = [
+        '{"type":"ok","id":5,"msg":{"market_tickers":1.5}}',
+        '{"type":"ok","id":6,"msg":{"market_tickers":{"A":1}}}',
+        '{"type":"ok","id":7,"msg":{"market_tickers":"ABC"}}',
+    ]
     for frame in bad:
         try:
             decode(frame)
         except ProtocolError:
             continue
         raise AssertionError(f"decoded: {frame}")
-    async with Simulator(seed=8, rate=300, markets=6, lifecycle_rate=0) as sim, \
-            client(sim, sim.tickers, SOAK_SETTINGS, rest=False) as (store, pool):
+    async with (
+        Simulator(seed=8, rate=300, markets=6, lifecycle_rate=0) as sim,
+        client(sim, sim.tickers, SOAK_SETTINGS, rest=False) as (store, pool),
+    ):
         errors = store.metrics.protocol_errors
         for frame in bad:
             sim.faults.inject(frame)

@@ -32,14 +32,20 @@ REPO = Path(__file__).resolve().parents[1]
 UNKNOWN = "KXNOPE-26DEC31-X"
 
 
-def kalshi(*args: str, env: dict[str, str] | None = None,
-           timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def kalshi(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("KALSHI_TUI_")}
     base["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), base.get("PYTHONPATH")) if p)
     base["KALSHI_TUI_CONFIG"] = "/nonexistent/kalshi-tui/config.toml"
-    return subprocess.run([sys.executable, "-m", "kalshi_tui", *args], env=base | (env or {}),
-                          capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "kalshi_tui", *args],
+        env=base | (env or {}),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def one_line(result: subprocess.CompletedProcess[str], code: int) -> str:
@@ -53,14 +59,27 @@ def one_line(result: subprocess.CompletedProcess[str], code: int) -> str:
 
 
 def _tail_args(key_file: Path) -> list[str]:
-    return ["tail", "--ws-url", "ws://127.0.0.1:9/trade-api/ws/v2", "--key-id", "k",
-            "--key-file", str(key_file), "--markets", "A", "--count", "1"]
+    return [
+        "tail",
+        "--ws-url",
+        "ws://127.0.0.1:9/trade-api/ws/v2",
+        "--key-id",
+        "k",
+        "--key-file",
+        str(key_file),
+        "--markets",
+        "A",
+        "--count",
+        "1",
+    ]
 
 
 # -- key files, through the real command line ---------------------------------------------------
 
-def test_world_readable_key_file_is_refused_with_the_fix(tmp_path: Path,
-                                                         sim_private_key: rsa.RSAPrivateKey) -> None:
+
+def test_world_readable_key_file_is_refused_with_the_fix(
+    tmp_path: Path, sim_private_key: rsa.RSAPrivateKey
+) -> None:
     key = write_private_key(sim_private_key, tmp_path / "k.pem")
     key.chmod(0o644)
     line = one_line(kalshi(*_tail_args(key)), 2)
@@ -82,12 +101,16 @@ def test_unreadable_key_file(tmp_path: Path, sim_private_key: rsa.RSAPrivateKey)
     assert line == f"kalshi-tui: cannot read key file {key}: Permission denied"
 
 
-@pytest.mark.parametrize("passphrase, said", [
-    ("not-the-passphrase", "wrong passphrase for key file {key}"),
-    (None, "key file {key} is encrypted: a passphrase is needed"),
-])
-def test_encrypted_key_with_a_wrong_or_no_passphrase(tmp_path: Path, sim_private_key: rsa.RSAPrivateKey,
-                                                     passphrase: str | None, said: str) -> None:
+@pytest.mark.parametrize(
+    "passphrase, said",
+    [
+        ("not-the-passphrase", "wrong passphrase for key file {key}"),
+        (None, "key file {key} is encrypted: a passphrase is needed"),
+    ],
+)
+def test_encrypted_key_with_a_wrong_or_no_passphrase(
+    tmp_path: Path, sim_private_key: rsa.RSAPrivateKey, passphrase: str | None, said: str
+) -> None:
     key = write_private_key(sim_private_key, tmp_path / "k.pem", passphrase=b"correct horse")
     env = {"KALSHI_TUI_KEY_PASSPHRASE": passphrase} if passphrase else {}
     line = one_line(kalshi(*_tail_args(key), env=env), 2)
@@ -98,14 +121,18 @@ def test_encrypted_key_with_a_wrong_or_no_passphrase(tmp_path: Path, sim_private
 def test_profile_naming_a_missing_key_file(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     gone = tmp_path / "gone.pem"
-    config.write_text(f'[profiles.main]\nkey_id = "k"\nkey_file = "{gone}"\n'
-                      '[profiles.main.watchlists]\nfed = ["A"]\n')
+    config.write_text(
+        f'[profiles.main]\nkey_id = "k"\nkey_file = "{gone}"\n[profiles.main.watchlists]\nfed = ["A"]\n'
+    )
     line = one_line(kalshi("tail", "--count", "1", env={"KALSHI_TUI_CONFIG": str(config)}), 2)
-    assert line == (f"kalshi-tui: {config}: profiles.main.key_file: key file not found: {gone}: "
-                    "fix the path (kalshi-tui init --key-file PATH)")
+    assert line == (
+        f"kalshi-tui: {config}: profiles.main.key_file: key file not found: {gone}: "
+        "fix the path (kalshi-tui init --key-file PATH)"
+    )
 
 
 # -- at the exchange: a skewed clock, an unknown market -----------------------------------------
+
 
 @pytest.mark.parametrize("skew", [-300.0, 300.0])
 async def test_clock_skew_is_named_in_the_401_sentence(skew: float) -> None:
@@ -142,14 +169,17 @@ async def test_unknown_market_in_the_watchlist_is_reported_and_the_rest_keeps_wo
             before = store.metrics.errors_by_code[16]
             await pool.add_markets([sim.tickers[3], UNKNOWN + "2"])
             assert await until(lambda: store.metrics.errors_by_code[16] > before, 5.0)
-            assert await exact_now(sim, store, [*known, sim.tickers[3]], 5.0) is not None, \
+            assert await exact_now(sim, store, [*known, sim.tickers[3]], 5.0) is not None, (
                 "the known market of a refused add_markets never got a book"
+            )
             assert set(pool.markets) == {*known, sim.tickers[3]}
 
 
 async def test_a_watchlist_of_unknown_markets_only_still_takes_a_good_one_later() -> None:
-    async with Simulator(seed=43, rate=400, markets=6, lifecycle_rate=0) as sim, \
-            client(sim, [UNKNOWN], SOAK_SETTINGS, rest=False) as (store, pool):
+    async with (
+        Simulator(seed=43, rate=400, markets=6, lifecycle_rate=0) as sim,
+        client(sim, [UNKNOWN], SOAK_SETTINGS, rest=False) as (store, pool),
+    ):
         assert await until(lambda: store.metrics.errors_by_code[16] > 0, 5.0)
         assert pool.markets == []
         await pool.add_markets([sim.tickers[0]])

@@ -61,7 +61,7 @@ _SIGNATURE_SHAPED = re.compile(r"[A-Za-z0-9+/]{300,}={0,2}")
 def _grams(text: str, n: int = GRAM) -> set[str]:
     out: set[str] = set()
     for run in _B64_RUN.findall(text):
-        out.update(run[i:i + n] for i in range(len(run) - n + 1))
+        out.update(run[i : i + n] for i in range(len(run) - n + 1))
     return out
 
 
@@ -93,9 +93,10 @@ class Secrets:
         assert not leaked, f"{where}: signature fragment(s) {sorted(leaked)[:3]}"
         shaped = _SIGNATURE_SHAPED.search(text)
         assert shaped is None, f"{where}: something signature-shaped: {shaped.group()[:40]}..."
-        unredacted = re.search(rf"{HEADER_SIGNATURE}['\"]?\s*[:=,]\s*['\"]?(?!\[redacted\])\S",
-                               text, re.IGNORECASE)
-        assert unredacted is None, f"{where}: {text[unredacted.start():unredacted.end() + 40]}"
+        unredacted = re.search(
+            rf"{HEADER_SIGNATURE}['\"]?\s*[:=,]\s*['\"]?(?!\[redacted\])\S", text, re.IGNORECASE
+        )
+        assert unredacted is None, f"{where}: {text[unredacted.start() : unredacted.end() + 40]}"
 
 
 @pytest.fixture()
@@ -106,8 +107,9 @@ def key(tmp_path: Path) -> rsa.RSAPrivateKey:
 @pytest.fixture()
 def secrets(key: rsa.RSAPrivateKey) -> Secrets:
     pem = private_key_pem(key)
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     # Fragments every RSA key shares (DER headers), or that the public key shows anyway.
     common = _grams(_pem_body(private_key_pem(generate_key()))) | _grams(_pem_body(public))
     body = _pem_body(pem)
@@ -123,9 +125,16 @@ def _env(config: Path) -> dict[str, str]:
 
 async def _kalshi(config: Path, *args: str, timeout: float = 30) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "kalshi_tui", *args, env=_env(config), cwd=REPO,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "kalshi_tui",
+        *args,
+        env=_env(config),
+        cwd=REPO,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
@@ -156,9 +165,15 @@ class _Pty:
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
         env = _env(config) | {"TERM": "xterm-256color", "TZ": "UTC"}
-        self.proc = subprocess.Popen([sys.executable, "-m", "kalshi_tui", *argv], stdin=slave,
-                                     stdout=slave, stderr=slave, env=env, cwd=REPO,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kalshi_tui", *argv],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            cwd=REPO,
+            start_new_session=True,
+        )
         os.close(slave)
         self.output = b""
 
@@ -191,8 +206,9 @@ class _Pty:
         return self.proc.returncode
 
 
-async def test_no_subcommand_shows_the_key_or_a_signature(tmp_path: Path, key: rsa.RSAPrivateKey,
-                                                          secrets: Secrets) -> None:
+async def test_no_subcommand_shows_the_key_or_a_signature(
+    tmp_path: Path, key: rsa.RSAPrivateKey, secrets: Secrets
+) -> None:
     key_file = write_private_key(key, tmp_path / "kalshi.pem")
     config = tmp_path / "config.toml"
     logs = tmp_path / "logs"
@@ -202,20 +218,51 @@ async def test_no_subcommand_shows_the_key_or_a_signature(tmp_path: Path, key: r
     def log(name: str) -> list[str]:
         return ["--debug-log", str(logs / f"{name}.log")]
 
-    async with Simulator(seed=51, rate=300, markets=6, lifecycle_rate=0, user_share=0.3,
-                         public_key=key.public_key(), key_id=KEY_ID) as sim, \
-            asyncio.timeout(120):
+    async with (
+        Simulator(
+            seed=51,
+            rate=300,
+            markets=6,
+            lifecycle_rate=0,
+            user_share=0.3,
+            public_key=key.public_key(),
+            key_id=KEY_ID,
+        ) as sim,
+        asyncio.timeout(120),
+    ):
         with _record_signatures(sim, secrets.signatures):
             markets = ",".join(sim.tickers[:3])
-            for argv in (["--help"], ["init", "--help"], ["config", "show", "--help"],
-                         ["tail", "--help"], ["sim", "--help"], ["demo", "--help"], ["run", "--help"]):
+            for argv in (
+                ["--help"],
+                ["init", "--help"],
+                ["config", "show", "--help"],
+                ["tail", "--help"],
+                ["sim", "--help"],
+                ["demo", "--help"],
+                ["run", "--help"],
+            ):
                 code, out, err = await _kalshi(config, *argv)
                 assert code == 0, err
                 outputs[" ".join(argv)] = out + err
             code, out, err = await _kalshi(
-                config, *log("init"), "init", "--yes", "--env", "custom", "--ws-url", sim.ws_url,
-                "--rest-url", sim.rest_url, "--key-id", KEY_ID, "--key-file", str(key_file),
-                "--watchlist", f"main={markets}", "--default")
+                config,
+                *log("init"),
+                "init",
+                "--yes",
+                "--env",
+                "custom",
+                "--ws-url",
+                sim.ws_url,
+                "--rest-url",
+                sim.rest_url,
+                "--key-id",
+                KEY_ID,
+                "--key-file",
+                str(key_file),
+                "--watchlist",
+                f"main={markets}",
+                "--default",
+            )
             assert code == 0, err
             outputs["init"] = out + err
             code, out, err = await _kalshi(config, *log("show"), "config", "show")
@@ -223,9 +270,17 @@ async def test_no_subcommand_shows_the_key_or_a_signature(tmp_path: Path, key: r
             outputs["config show"] = out + err
 
             books = tmp_path / "books.json"
-            code, out, err = await _kalshi(config, *log("tail"), "tail", "--count", "200",
-                                           "--channels", "orderbook_delta,ticker,trade,fill",
-                                           "--books-out", str(books))
+            code, out, err = await _kalshi(
+                config,
+                *log("tail"),
+                "tail",
+                "--count",
+                "200",
+                "--channels",
+                "orderbook_delta,ticker,trade,fill",
+                "--books-out",
+                str(books),
+            )
             assert code == 0, err
             assert len(out.splitlines()) == 200
             outputs["tail"] = out + err
@@ -233,9 +288,21 @@ async def test_no_subcommand_shows_the_key_or_a_signature(tmp_path: Path, key: r
 
             # The same key id with another key: the exchange says 401.
             other = write_private_key(generate_key(), tmp_path / "other.pem")
-            code, out, err = await _kalshi(config, *log("tail-401"), "tail", "--ws-url", sim.ws_url,
-                                           "--key-id", KEY_ID, "--key-file", str(other),
-                                           "--markets", markets, "--count", "1")
+            code, out, err = await _kalshi(
+                config,
+                *log("tail-401"),
+                "tail",
+                "--ws-url",
+                sim.ws_url,
+                "--key-id",
+                KEY_ID,
+                "--key-file",
+                str(other),
+                "--markets",
+                markets,
+                "--count",
+                "1",
+            )
             assert code == 3 and "401" in err, err
             outputs["tail with the wrong key"] = out + err
 
@@ -254,11 +321,31 @@ async def test_no_subcommand_shows_the_key_or_a_signature(tmp_path: Path, key: r
     # The standalone simulator, given our public key, with its own debug log; we connect and
     # sign a REST call, so its log sees our signatures.
     pub = tmp_path / "pub.pem"
-    pub.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                  serialization.PublicFormat.SubjectPublicKeyInfo))
-    proc = subprocess.Popen([sys.executable, "-m", "kalshi_tui", *log("sim"), "sim", "--port", "0",
-                             "--public-key", str(pub), "--markets", "3"], env=_env(config),
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pub.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kalshi_tui",
+            *log("sim"),
+            "sim",
+            "--port",
+            "0",
+            "--public-key",
+            str(pub),
+            "--markets",
+            "3",
+        ],
+        env=_env(config),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         banner = ""
@@ -293,12 +380,15 @@ async def test_no_subcommand_shows_the_key_or_a_signature(tmp_path: Path, key: r
     assert "signature" in outputs["debug log tail.log"].lower()  # the headers were logged...
     for where, text in outputs.items():
         secrets.check(where, text)  # ...but never their values
-    print(f"searched {len(secrets.checked)} outputs ({sum(secrets.checked.values()):,} chars) "
-          f"for {len(secrets.key_grams):,} key fragments and {len(secrets.signatures)} signatures")
+    print(
+        f"searched {len(secrets.checked)} outputs ({sum(secrets.checked.values()):,} chars) "
+        f"for {len(secrets.key_grams):,} key fragments and {len(secrets.signatures)} signatures"
+    )
 
 
 async def test_exception_texts_and_connection_errors_hold_no_secret(
-        tmp_path: Path, key: rsa.RSAPrivateKey, secrets: Secrets) -> None:
+    tmp_path: Path, key: rsa.RSAPrivateKey, secrets: Secrets
+) -> None:
     texts: dict[str, str] = {}
     encrypted = write_private_key(key, tmp_path / "enc.pem", passphrase=b"open sesame")
     for passphrase in (None, "wrong"):
@@ -311,16 +401,18 @@ async def test_exception_texts_and_connection_errors_hold_no_secret(
         load_private_key(junk)
     texts["KeyFileError(truncated)"] = str(info.value) + repr(info.value)
 
-    async with Simulator(seed=52, rate=300, markets=5, lifecycle_rate=0,
-                         public_key=key.public_key(), key_id=KEY_ID) as sim:
+    async with Simulator(
+        seed=52, rate=300, markets=5, lifecycle_rate=0, public_key=key.public_key(), key_id=KEY_ID
+    ) as sim:
         signer = Signer(KEY_ID, key)
         texts["repr(signer)"] = repr(signer)
         with _record_signatures(sim, secrets.signatures):
             stranger = Signer(KEY_ID, generate_key())
             store = Store()
             with pytest.raises(AuthRejected) as rejected:
-                await asyncio.wait_for(Pool(sim.ws_url, stranger, store, SOAK_SETTINGS,
-                                            markets=sim.tickers).run(), 10)
+                await asyncio.wait_for(
+                    Pool(sim.ws_url, stranger, store, SOAK_SETTINGS, markets=sim.tickers).run(), 10
+                )
             texts["AuthRejected"] = str(rejected.value) + repr(rejected.value)
             texts["errors after 401"] = repr(store.metrics)
             async with client(sim, sim.tickers, SOAK_SETTINGS, signer=signer) as (live, pool):
@@ -339,9 +431,15 @@ def test_the_search_finds_what_it_looks_for(key: rsa.RSAPrivateKey, secrets: Sec
     sig = Signer(KEY_ID, key).headers()[HEADER_SIGNATURE]
     secrets.signatures.append(sig)
     secrets.check("clean", "connected; KALSHI-ACCESS-SIGNATURE: [redacted] " + "A" * 40)
-    specific = next(body[i:i + 20] for i in range(0, len(body) - 20)
-                    if body[i:i + GRAM] in secrets.key_grams)
-    for leak in (f"oops {specific} oops", "x" + sig[100:120] + "y", f"sig={sig}",
-                 "KALSHI-ACCESS-SIGNATURE: abc", secrets.pem_lines[5]):
+    specific = next(
+        body[i : i + 20] for i in range(0, len(body) - 20) if body[i : i + GRAM] in secrets.key_grams
+    )
+    for leak in (
+        f"oops {specific} oops",
+        "x" + sig[100:120] + "y",
+        f"sig={sig}",
+        "KALSHI-ACCESS-SIGNATURE: abc",
+        secrets.pem_lines[5],
+    ):
         with pytest.raises(AssertionError):
             secrets.check("leaky", leak)

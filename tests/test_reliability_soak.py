@@ -30,9 +30,13 @@ async def test_soak_short_mode() -> None:
     report = await run_soak(plan)
     text = "\n".join(report.lines())
     print(text)
-    assert dict(report.injected) == {"kill": plan.kills, "drop": plan.drops,
-                                     "overflow": plan.overflows, "stall": plan.stalls,
-                                     "refuse": 1}, text
+    assert dict(report.injected) == {
+        "kill": plan.kills,
+        "drop": plan.drops,
+        "overflow": plan.overflows,
+        "stall": plan.stalls,
+        "refuse": 1,
+    }, text
     assert report.frames_dropped >= plan.drops and report.subscriptions_ended > 0, text
     assert not report.unnoticed, text
     assert not report.divergences, text
@@ -51,8 +55,10 @@ async def test_fills_made_while_the_fill_subscription_is_remade_are_not_lost() -
     # Error 25 ends the fill subscription too; the client subscribes again, but over a real
     # network that takes a round trip, and the exchange keeps trading meanwhile.
     ledger = FillLedger()
-    async with Simulator(seed=31, rate=600, markets=10, user_share=0.5, lifecycle_rate=0) as sim, \
-            client(sim, sim.tickers, SOAK_SETTINGS, listener=ledger) as (store, _):
+    async with (
+        Simulator(seed=31, rate=600, markets=10, user_share=0.5, lifecycle_rate=0) as sim,
+        client(sim, sim.tickers, SOAK_SETTINGS, listener=ledger) as (store, _),
+    ):
         assert await until(lambda: len(store.fills) >= 3, 10.0)
         sid = next(s.sid for s in store.metrics.subscriptions if s.channel == commands.CHANNEL_FILL)
         made = len(sim.fills)

@@ -24,8 +24,13 @@ CMD = [sys.executable, "-m", "kalshi_tui", "sim", "--port", "0", "--markets", "4
 
 
 def _start(*extra: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    proc = subprocess.Popen([*CMD, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=Path(__file__).resolve().parents[1])
+    proc = subprocess.Popen(
+        [*CMD, *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert proc.stdout is not None
     info: dict[str, str] = {}
     deadline = time.monotonic() + 15
@@ -56,8 +61,7 @@ async def test_sim_serves_signed_clients_and_stops_cleanly_on_ctrl_c(sim_private
         assert "PRIVATE KEY" not in "".join(info.values())
         signer = Signer.from_file(info["key id"], key_path)
         async with connect(info["WebSocket"], additional_headers=signer.headers()) as ws:
-            await ws.send(json.dumps({"id": 1, "cmd": "subscribe",
-                                      "params": {"channels": ["ticker"]}}))
+            await ws.send(json.dumps({"id": 1, "cmd": "subscribe", "params": {"channels": ["ticker"]}}))
             assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "subscribed"
     finally:
         code, err = _stop(proc)
@@ -84,8 +88,13 @@ async def test_sim_with_a_given_public_key_prints_a_stable_key_id(tmp_path, sim_
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kalshi_tui", "sim", *args], capture_output=True,
-                          text=True, timeout=20, cwd=Path(__file__).resolve().parents[1])
+    return subprocess.run(
+        [sys.executable, "-m", "kalshi_tui", "sim", *args],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        cwd=Path(__file__).resolve().parents[1],
+    )
 
 
 def test_port_in_use_is_one_line_and_exit_2() -> None:
@@ -99,12 +108,15 @@ def test_port_in_use_is_one_line_and_exit_2() -> None:
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    (["--fault", "boom"], "unknown fault"),
-    (["--fault", "stall:x"], "must be numbers"),
-    (["--markets", "0"], "--markets"),
-    (["--public-key", "/nonexistent/pub.pem"], "cannot read public key"),
-])
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--fault", "boom"], "unknown fault"),
+        (["--fault", "stall:x"], "must be numbers"),
+        (["--markets", "0"], "--markets"),
+        (["--public-key", "/nonexistent/pub.pem"], "cannot read public key"),
+    ],
+)
 def test_bad_flags_are_one_line_and_exit_2(args: list[str], words: str) -> None:
     done = _run("--port", "0", *args)
     assert done.returncode == 2, done.stderr

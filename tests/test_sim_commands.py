@@ -17,11 +17,11 @@ def _error(frame: dict[str, Any]) -> int:
 async def test_subscribe_answers_one_subscribed_per_channel_then_snapshots(make_sim, ws_connect):
     async with make_sim(markets=6, start_paused=True) as sim, ws_connect(sim) as c:
         tickers = sim.tickers[:2]
-        cid = await c.send("subscribe", {"channels": ["orderbook_delta", "ticker", "trade"],
-                                         "market_tickers": tickers})
+        cid = await c.send(
+            "subscribe", {"channels": ["orderbook_delta", "ticker", "trade"], "market_tickers": tickers}
+        )
         frames = [await c.recv() for _ in range(5)]
-        assert frames[0] == {"type": "subscribed", "id": cid,
-                             "msg": {"channel": "orderbook_delta", "sid": 1}}
+        assert frames[0] == {"type": "subscribed", "id": cid, "msg": {"channel": "orderbook_delta", "sid": 1}}
         snaps = frames[1:3]
         assert [f["type"] for f in snaps] == ["orderbook_snapshot"] * 2
         assert [(f["sid"], f["seq"]) for f in snaps] == [(1, 1), (1, 2)]
@@ -45,12 +45,16 @@ async def test_subscribing_again_answers_ok_without_a_snapshot(make_sim, ws_conn
 
 async def test_list_subscriptions_and_unsubscribe(make_sim, ws_connect):
     async with make_sim(markets=6, start_paused=True) as sim, ws_connect(sim) as c:
-        await c.send("subscribe", {"channels": ["orderbook_delta", "ticker"],
-                                   "market_tickers": sim.tickers[:1]})
+        await c.send(
+            "subscribe", {"channels": ["orderbook_delta", "ticker"], "market_tickers": sim.tickers[:1]}
+        )
         await c.sync()
         cid = await c.send("list_subscriptions")
-        assert await c.recv() == {"type": "ok", "id": cid, "msg": [
-            {"channel": "orderbook_delta", "sid": 1}, {"channel": "ticker", "sid": 2}]}
+        assert await c.recv() == {
+            "type": "ok",
+            "id": cid,
+            "msg": [{"channel": "orderbook_delta", "sid": 1}, {"channel": "ticker", "sid": 2}],
+        }
         cid = await c.send("unsubscribe", {"sids": [1, 2, 9]})
         a, b, err = [await c.recv() for _ in range(3)]
         assert a == {"type": "unsubscribed", "id": cid, "sid": 1, "seq": 2}  # seq: after snapshot 1
@@ -67,22 +71,36 @@ async def test_update_subscription_add_delete_and_skip_ticker_ack(make_sim, ws_c
         t = sim.tickers
         await c.send("subscribe", {"channels": ["orderbook_delta"], "market_tickers": t[:1]})
         await c.sync()
-        cid = await c.send("update_subscription", {"sids": [1], "action": "add_markets",
-                                                   "market_tickers": [t[1], t[2], t[0]]})
+        cid = await c.send(
+            "update_subscription",
+            {"sids": [1], "action": "add_markets", "market_tickers": [t[1], t[2], t[0]]},
+        )
         ok, s1, s2 = [await c.recv() for _ in range(3)]
-        assert ok == {"type": "ok", "id": cid, "sid": 1, "seq": 2,
-                      "msg": {"market_tickers": [t[0], t[1], t[2]]}}
+        assert ok == {
+            "type": "ok",
+            "id": cid,
+            "sid": 1,
+            "seq": 2,
+            "msg": {"market_tickers": [t[0], t[1], t[2]]},
+        }
         assert [(s["seq"], s["msg"]["market_ticker"]) for s in (s1, s2)] == [(3, t[1]), (4, t[2])]
-        cid = await c.send("update_subscription", {"sid": 1, "action": "delete_markets",
-                                                   "market_ticker": t[0]})
-        assert await c.recv() == {"type": "ok", "id": cid, "sid": 1, "seq": 5,
-                                  "msg": {"market_tickers": [t[1], t[2]]}}
+        cid = await c.send(
+            "update_subscription", {"sid": 1, "action": "delete_markets", "market_ticker": t[0]}
+        )
+        assert await c.recv() == {
+            "type": "ok",
+            "id": cid,
+            "sid": 1,
+            "seq": 5,
+            "msg": {"market_tickers": [t[1], t[2]]},
+        }
         sim.step(2000)
         frames = await c.sync()
         assert frames and {f["msg"]["market_ticker"] for f in frames} <= {t[1], t[2]}
-        cid = await c.send("update_subscription", {"sids": [1], "action": "add_markets",
-                                                   "market_tickers": [t[3]],
-                                                   "skip_ticker_ack": True})
+        cid = await c.send(
+            "update_subscription",
+            {"sids": [1], "action": "add_markets", "market_tickers": [t[3]], "skip_ticker_ack": True},
+        )
         ok = await c.recv()
         assert (ok["type"], ok["id"], ok["sid"], ok["msg"]) == ("ok", cid, 1, {})
 
@@ -95,11 +113,14 @@ async def test_get_snapshot_carries_the_command_id_and_continues_the_seq(make_si
         sim.step(200)
         before = await c.sync()
         last = max(f["seq"] for f in before)
-        cid = await c.send("update_subscription", {"sids": [1], "action": "get_snapshot",
-                                                   "market_tickers": [t[2], t[0]]})
+        cid = await c.send(
+            "update_subscription", {"sids": [1], "action": "get_snapshot", "market_tickers": [t[2], t[0]]}
+        )
         a, b = await c.answers(cid, 2)
         assert [(f["type"], f["sid"], f["seq"], f["msg"]["market_ticker"]) for f in (a, b)] == [
-            ("orderbook_snapshot", 1, last + 1, t[2]), ("orderbook_snapshot", 1, last + 2, t[0])]
+            ("orderbook_snapshot", 1, last + 1, t[2]),
+            ("orderbook_snapshot", 1, last + 2, t[0]),
+        ]
         assert await c.sync() == []  # no ok after get_snapshot (as captured)
 
 
@@ -112,10 +133,10 @@ async def test_control_frames_consume_seq_and_the_stream_has_no_gaps(make_sim, w
         await c.send("update_subscription", {"sids": [1], "action": "get_snapshot"})  # 14
         frames += await c.sync()
         sim.step(300)
-        await c.send("update_subscription", {"sids": [2], "action": "get_snapshot",
-                                             "market_tickers": t[:1]})  # 13 on the trade sid
-        await c.send("update_subscription", {"sids": [1], "action": "add_markets",
-                                             "market_tickers": [t[2]]})
+        await c.send(
+            "update_subscription", {"sids": [2], "action": "get_snapshot", "market_tickers": t[:1]}
+        )  # 13 on the trade sid
+        await c.send("update_subscription", {"sids": [1], "action": "add_markets", "market_tickers": [t[2]]})
         frames += await c.sync()
         sim.step(300)
         await c.send("unsubscribe", {"sids": [1, 2]})
@@ -126,24 +147,24 @@ async def test_control_frames_consume_seq_and_the_stream_has_no_gaps(make_sim, w
             if "seq" in f:
                 assert tracker.check(f["sid"], f["seq"]) == 0, f
                 kinds.add(f["type"])
-        assert {"orderbook_snapshot", "orderbook_delta", "trade", "ok", "error",
-                "unsubscribed"} <= kinds
+        assert {"orderbook_snapshot", "orderbook_delta", "trade", "ok", "error", "unsubscribed"} <= kinds
         errors = [f for f in frames if f["type"] == "error"]
         # Sid-scoped errors carry sid and seq and no id, as the captured 13 and 14 do.
-        assert [(e["msg"]["code"], e["sid"], "id" in e) for e in errors] == [(14, 1, False),
-                                                                            (13, 2, False)]
+        assert [(e["msg"]["code"], e["sid"], "id" in e) for e in errors] == [(14, 1, False), (13, 2, False)]
 
 
 async def test_envelope_errors_1_2_3_4_5(make_sim, ws_connect):
     async with make_sim(markets=4, start_paused=True) as sim, ws_connect(sim) as c:
         await c.ws.send("{not json")
-        assert await c.recv() == {"type": "error", "msg": {"code": 1,
-                                                           "msg": "Unable to process message"}}
+        assert await c.recv() == {"type": "error", "msg": {"code": 1, "msg": "Unable to process message"}}
         await c.ws.send(json.dumps({"id": "seven", "cmd": "subscribe", "params": {}}))
         assert _error(await c.recv()) == 1
         await c.ws.send(json.dumps({"id": 3, "cmd": "subscribe", "params": ["ticker"]}))
-        assert await c.recv() == {"type": "error", "id": 3, "msg": {"code": 1,
-                                                                    "msg": "Unable to process message"}}
+        assert await c.recv() == {
+            "type": "error",
+            "id": 3,
+            "msg": {"code": 1, "msg": "Unable to process message"},
+        }
         cid = await c.send("subscribe")
         assert await c.recv() == {"type": "error", "id": cid, "msg": {"code": 2, "msg": "Params required"}}
         cid = await c.send("subscribe", {})
@@ -151,8 +172,11 @@ async def test_envelope_errors_1_2_3_4_5(make_sim, ws_connect):
         cid = await c.send("subscribe", {"channels": []})
         assert (await c.recv())["msg"]["code"] == 3
         cid = await c.send("unsubscribe", {})
-        assert await c.recv() == {"type": "error", "id": cid,
-                                  "msg": {"code": 4, "msg": "Subscription IDs required"}}
+        assert await c.recv() == {
+            "type": "error",
+            "id": cid,
+            "msg": {"code": 4, "msg": "Subscription IDs required"},
+        }
         cid = await c.send("unsubscribe", {"sids": ["1"]})
         assert _error(await c.recv()) == 1
         cid = await c.send("frobnicate", {})
@@ -162,19 +186,30 @@ async def test_envelope_errors_1_2_3_4_5(make_sim, ws_connect):
 async def test_subscribe_errors_8_11_14_16(make_sim, ws_connect):
     async with make_sim(markets=4, start_paused=True) as sim, ws_connect(sim) as c:
         cid = await c.send("subscribe", {"channels": ["ticker", "ticker_v2"]})
-        assert await c.recv() == {"type": "error", "id": cid,
-                                  "msg": {"code": 8, "msg": "Unknown channel name"}}
+        assert await c.recv() == {
+            "type": "error",
+            "id": cid,
+            "msg": {"code": 8, "msg": "Unknown channel name"},
+        }
         cid = await c.send("subscribe", {"channels": ["ticker"], "market_tickers": [""]})
         assert (await c.recv())["msg"]["code"] == 11
         cid = await c.send("subscribe", {"channels": ["ticker"], "market_tickers": "ABC"})
         assert (await c.recv())["msg"]["code"] == 1
         cid = await c.send("subscribe", {"channels": ["orderbook_delta"]})
-        assert await c.recv() == {"type": "error", "id": cid,
-                                  "msg": {"code": 14, "msg": "Market Ticker required"}}
-        cid = await c.send("subscribe", {"channels": ["orderbook_delta"],
-                                         "market_tickers": [sim.tickers[0], "KXNOPE-26DEC-X"]})
-        assert await c.recv() == {"type": "error", "id": cid, "msg": {
-            "code": 16, "msg": "Market not found", "market_tickers": ["KXNOPE-26DEC-X"]}}
+        assert await c.recv() == {
+            "type": "error",
+            "id": cid,
+            "msg": {"code": 14, "msg": "Market Ticker required"},
+        }
+        cid = await c.send(
+            "subscribe",
+            {"channels": ["orderbook_delta"], "market_tickers": [sim.tickers[0], "KXNOPE-26DEC-X"]},
+        )
+        assert await c.recv() == {
+            "type": "error",
+            "id": cid,
+            "msg": {"code": 16, "msg": "Market not found", "market_tickers": ["KXNOPE-26DEC-X"]},
+        }
         cid = await c.send("subscribe", {"channels": ["ticker"], "use_yes_price": "yes"})
         assert (await c.recv())["msg"]["code"] == 1
         cid = await c.send("list_subscriptions")
@@ -187,53 +222,64 @@ async def test_update_errors_7_12_13_15_16_11(make_sim, ws_connect):
         await c.send("subscribe", {"channels": ["orderbook_delta"], "market_tickers": t[:1]})
         await c.send("subscribe", {"channels": ["ticker"]})
         await c.sync()
-        cid = await c.send("update_subscription", {"sids": [42], "action": "add_markets",
-                                                   "market_tickers": t[:1]})
-        assert await c.recv() == {"type": "error", "id": cid,
-                                  "msg": {"code": 7, "msg": "Unknown subscription ID"}}
+        cid = await c.send(
+            "update_subscription", {"sids": [42], "action": "add_markets", "market_tickers": t[:1]}
+        )
+        assert await c.recv() == {
+            "type": "error",
+            "id": cid,
+            "msg": {"code": 7, "msg": "Unknown subscription ID"},
+        }
         cid = await c.send("update_subscription", {"sids": [1, 2], "action": "add_markets"})
-        assert await c.recv() == {"type": "error", "id": cid, "msg": {
-            "code": 12, "msg": "Exactly one subscription ID is required"}}
+        assert await c.recv() == {
+            "type": "error",
+            "id": cid,
+            "msg": {"code": 12, "msg": "Exactly one subscription ID is required"},
+        }
         cid = await c.send("update_subscription", {"action": "add_markets"})
         assert (await c.recv())["msg"]["code"] == 12
         seq = 1  # the snapshot used 1; each sid-scoped error takes the next
-        for params, code in [({"sid": 1}, 15),
-                             ({"sid": 1, "action": "frobnicate", "market_tickers": t[:1]}, 13),
-                             ({"sid": 1, "action": "add_markets", "market_tickers": ["NOPE"]}, 16),
-                             ({"sid": 1, "action": "get_snapshot", "market_tickers": t[1:2]}, 11)]:
+        for params, code in [
+            ({"sid": 1}, 15),
+            ({"sid": 1, "action": "frobnicate", "market_tickers": t[:1]}, 13),
+            ({"sid": 1, "action": "add_markets", "market_tickers": ["NOPE"]}, 16),
+            ({"sid": 1, "action": "get_snapshot", "market_tickers": t[1:2]}, 11),
+        ]:
             await c.send("update_subscription", params)
             seq += 1
             err = await c.recv()
             assert (err["type"], err["sid"], err["seq"], err["msg"]["code"]) == ("error", 1, seq, code)
-        await c.send("update_subscription", {"sid": 2, "action": "add_markets",
-                                             "market_tickers": t[:1]})
+        await c.send("update_subscription", {"sid": 2, "action": "add_markets", "market_tickers": t[:1]})
         err = await c.recv()  # an every-market subscription has no list to add to
         assert (err["sid"], err["msg"]["code"], "seq" in err) == (2, 13, False)
 
 
 async def test_market_cap_26_and_command_rate_27(make_sim, ws_connect):
-    async with make_sim(markets=8, start_paused=True, market_cap=3, command_rate=3) as sim, \
-            ws_connect(sim) as c:
+    async with (
+        make_sim(markets=8, start_paused=True, market_cap=3, command_rate=3) as sim,
+        ws_connect(sim) as c,
+    ):
         t = sim.tickers
         cid = await c.send("subscribe", {"channels": ["ticker"], "market_tickers": t[:4]})
-        assert await c.recv() == {"type": "error", "id": cid, "msg": {
-            "code": 26, "msg": "Subscription market limit exceeded"}}
+        assert await c.recv() == {
+            "type": "error",
+            "id": cid,
+            "msg": {"code": 26, "msg": "Subscription market limit exceeded"},
+        }
         await c.send("subscribe", {"channels": ["ticker"], "market_tickers": t[:3]})
         await c.sync()
-        await c.send("update_subscription", {"sid": 1, "action": "add_markets",
-                                             "market_tickers": [t[4]]})
+        await c.send("update_subscription", {"sid": 1, "action": "add_markets", "market_tickers": [t[4]]})
         err = await c.recv()
         assert (err["sid"], err["msg"]["code"]) == (1, 26)
         # Two more commands fill the rate window of 3 per second; the next is refused.
         for _ in range(2):
-            await c.send("update_subscription", {"sid": 1, "action": "delete_markets",
-                                                 "market_tickers": [t[0]]})
+            await c.send(
+                "update_subscription", {"sid": 1, "action": "delete_markets", "market_tickers": [t[0]]}
+            )
             assert (await c.recv())["type"] == "ok"
-        await c.send("update_subscription", {"sid": 1, "action": "delete_markets",
-                                             "market_tickers": [t[1]]})
+        await c.send("update_subscription", {"sid": 1, "action": "delete_markets", "market_tickers": [t[1]]})
         err = await c.recv()
-        assert (err["type"], err["sid"], err["msg"]) == ("error", 1, {"code": 27,
-                                                                     "msg": "Too many requests"})
+        assert (err["type"], err["sid"], err["msg"]) == ("error", 1, {"code": 27, "msg": "Too many requests"})
 
 
 async def test_private_channels_need_an_account_key_9(make_sim, ws_connect):
@@ -242,8 +288,11 @@ async def test_private_channels_need_an_account_key_9(make_sim, ws_connect):
         sim.add_key(market_only.key_id, market_only._key.public_key(), account=False)
         async with ws_connect(sim, signer=market_only) as c:
             cid = await c.send("subscribe", {"channels": ["fill"]})
-            assert await c.recv() == {"type": "error", "id": cid,
-                                      "msg": {"code": 9, "msg": "Authentication required"}}
+            assert await c.recv() == {
+                "type": "error",
+                "id": cid,
+                "msg": {"code": 9, "msg": "Authentication required"},
+            }
             cid = await c.send("subscribe", {"channels": ["ticker"]})
             assert (await c.recv())["type"] == "subscribed"
         async with ws_connect(sim) as c:
@@ -254,12 +303,12 @@ async def test_private_channels_need_an_account_key_9(make_sim, ws_connect):
 async def test_ticker_send_initial_snapshot(make_sim, ws_connect):
     async with make_sim(markets=5, start_paused=True) as sim, ws_connect(sim) as c:
         t = sim.tickers[:3]
-        await c.send("subscribe", {"channels": ["ticker"], "market_tickers": t,
-                                   "send_initial_snapshot": True})
+        await c.send(
+            "subscribe", {"channels": ["ticker"], "market_tickers": t, "send_initial_snapshot": True}
+        )
         frames = await c.sync()
         assert frames[0]["type"] == "subscribed"
-        assert [(f["type"], f["msg"]["market_ticker"]) for f in frames[1:]] == [
-            ("ticker", x) for x in t]
+        assert [(f["type"], f["msg"]["market_ticker"]) for f in frames[1:]] == [("ticker", x) for x in t]
         book = sim.book(t[0])
         bid = book.yes_bid
         assert frames[1]["msg"]["yes_bid_dollars"] == f"{(bid.price if bid else 0) / 10_000:.4f}"

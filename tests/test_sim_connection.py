@@ -74,10 +74,16 @@ class _PingRecorder(ClientConnection):
 
 
 async def test_heartbeat_pings_say_heartbeat(make_sim):
-    async with make_sim(markets=2, ping_interval=0.1, ping_timeout=1) as sim, \
-            connect(sim.ws_url, additional_headers=sim.signer.headers(),
-                    create_connection=_PingRecorder, compression=None,
-                    ping_interval=None) as ws:
+    async with (
+        make_sim(markets=2, ping_interval=0.1, ping_timeout=1) as sim,
+        connect(
+            sim.ws_url,
+            additional_headers=sim.signer.headers(),
+            create_connection=_PingRecorder,
+            compression=None,
+            ping_interval=None,
+        ) as ws,
+    ):
         await asyncio.sleep(0.45)
         pings = getattr(ws, "pings", [])
         assert 3 <= len(pings) <= 5 and set(pings) == {b"heartbeat"}
@@ -85,9 +91,12 @@ async def test_heartbeat_pings_say_heartbeat(make_sim):
 
 
 async def test_a_client_that_stops_answering_pings_is_dropped(make_sim):
-    async with make_sim(markets=2, ping_interval=0.1, ping_timeout=0.2) as sim, \
-            connect(sim.ws_url, additional_headers=sim.signer.headers(), compression=None,
-                    ping_interval=None) as ws:
+    async with (
+        make_sim(markets=2, ping_interval=0.1, ping_timeout=0.2) as sim,
+        connect(
+            sim.ws_url, additional_headers=sim.signer.headers(), compression=None, ping_interval=None
+        ) as ws,
+    ):
         await asyncio.sleep(0.3)
         assert sim.connections == 1
         ws.transport.pause_reading()  # pings pile up unread: no pongs go back

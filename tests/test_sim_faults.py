@@ -23,8 +23,7 @@ def _gaps(frames: list[dict], sid: int) -> list[int]:
 
 async def test_drop_frame_leaves_exactly_one_gap(make_sim, ws_connect):
     async with make_sim(seed=1, markets=4, start_paused=True) as sim, ws_connect(sim) as c:
-        await c.send("subscribe", {"channels": ["orderbook_delta", "ticker"],
-                                   "market_tickers": sim.tickers})
+        await c.send("subscribe", {"channels": ["orderbook_delta", "ticker"], "market_tickers": sim.tickers})
         frames = await c.sync()
         sim.step(100)
         frames += await c.sync()
@@ -109,13 +108,16 @@ async def test_garbled_frame_is_not_json_and_leaves_a_gap(make_sim, ws_connect):
 
 async def test_overflow_ends_the_subscription_with_error_25(make_sim, ws_connect):
     async with make_sim(seed=4, markets=3, start_paused=True) as sim, ws_connect(sim) as c:
-        await c.send("subscribe", {"channels": ["orderbook_delta", "trade"],
-                                   "market_tickers": sim.tickers})
+        await c.send("subscribe", {"channels": ["orderbook_delta", "trade"], "market_tickers": sim.tickers})
         frames = await c.sync()
         assert sim.faults.overflow(sid=1) == 1
         err = await c.recv()
-        assert err == {"type": "error", "sid": 1, "seq": len(sim.tickers) + 1,
-                       "msg": {"code": 25, "msg": "Subscription buffer overflow"}}
+        assert err == {
+            "type": "error",
+            "sid": 1,
+            "seq": len(sim.tickers) + 1,
+            "msg": {"code": 25, "msg": "Subscription buffer overflow"},
+        }
         sim.step(500)
         frames = await c.sync()
         assert frames and {f["sid"] for f in frames} == {2}  # only the trade sid still flows
@@ -124,15 +126,15 @@ async def test_overflow_ends_the_subscription_with_error_25(make_sim, ws_connect
 
 
 async def test_a_client_that_reads_too_slowly_gets_error_25(make_sim, ws_connect):
-    async with make_sim(seed=5, markets=6, start_paused=True, max_buffered=300) as sim, \
-            ws_connect(sim) as c:
-        await c.send("subscribe", {"channels": ["orderbook_delta", "ticker"],
-                                   "market_tickers": sim.tickers})
+    async with make_sim(seed=5, markets=6, start_paused=True, max_buffered=300) as sim, ws_connect(sim) as c:
+        await c.send("subscribe", {"channels": ["orderbook_delta", "ticker"], "market_tickers": sim.tickers})
         await c.sync()
         sim.step(1000)  # one burst, queued before the writer can run: more than 300 frames
         errors = [await c.recv(), await c.recv()]
         assert [(e["type"], e["sid"], e["msg"]["code"]) for e in errors] == [
-            ("error", 1, 25), ("error", 2, 25)]
+            ("error", 1, 25),
+            ("error", 2, 25),
+        ]
         assert await c.sync() == []
 
 
@@ -167,10 +169,10 @@ async def test_reject_commands_with_27(make_sim, ws_connect):
         await c.sync()
         sim.faults.reject_commands(5)
         cid = await c.send("subscribe", {"channels": ["ticker"]})
-        assert await c.recv() == {"type": "error", "id": cid,
-                                  "msg": {"code": 27, "msg": "Too many requests"}}
-        await c.send("update_subscription", {"sids": [1], "action": "get_snapshot",
-                                             "market_tickers": sim.tickers[:1]})
+        assert await c.recv() == {"type": "error", "id": cid, "msg": {"code": 27, "msg": "Too many requests"}}
+        await c.send(
+            "update_subscription", {"sids": [1], "action": "get_snapshot", "market_tickers": sim.tickers[:1]}
+        )
         err = await c.recv()
         assert (err["sid"], err["seq"], err["msg"]["code"]) == (1, 2, 27)
         sim.faults.clear()
@@ -188,8 +190,7 @@ def test_parse_fault_flag() -> None:
 
 
 async def test_periodic_fault_schedule(make_sim, ws_connect):
-    async with make_sim(markets=2, faults=[parse_fault("kill@0.2")]) as sim, \
-            ws_connect(sim) as c:
+    async with make_sim(markets=2, faults=[parse_fault("kill@0.2")]) as sim, ws_connect(sim) as c:
         with pytest.raises(ConnectionClosedError):
             async with asyncio.timeout(2):
                 while True:

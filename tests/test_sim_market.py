@@ -14,8 +14,7 @@ from kalshi_tui.sim.engine import Engine
 from kalshi_tui.sim.universe import STATUS_ACTIVE, TickGrid
 
 
-def _rebuild(raw_frames: list[str], tickers: list[str], *, yes_scale: bool = False
-             ) -> dict[str, OrderBook]:
+def _rebuild(raw_frames: list[str], tickers: list[str], *, yes_scale: bool = False) -> dict[str, OrderBook]:
     books = {t: OrderBook(t) for t in tickers}
     seqs = SeqTracker()
     for raw in raw_frames:
@@ -25,8 +24,7 @@ def _rebuild(raw_frames: list[str], tickers: list[str], *, yes_scale: bool = Fal
         if isinstance(m, OrderbookSnapshot):
             assert books[m.market_ticker].apply_snapshot(m.yes, m.no, no_on_yes_scale=yes_scale)
         elif isinstance(m, OrderbookDelta):
-            ok = books[m.market_ticker].apply_delta(m.side, m.price, m.delta,
-                                                   no_on_yes_scale=yes_scale)
+            ok = books[m.market_ticker].apply_delta(m.side, m.price, m.delta, no_on_yes_scale=yes_scale)
             assert ok, (raw, books[m.market_ticker].stale_reason)
     return books
 
@@ -37,8 +35,7 @@ def _same(a: OrderBook, b: OrderBook) -> None:
 
 
 async def test_paced_stream_rebuilds_the_true_books(make_sim, ws_connect):
-    async with make_sim(seed=3, rate=3000, markets=6, start_paused=True) as sim, \
-            ws_connect(sim) as c:
+    async with make_sim(seed=3, rate=3000, markets=6, start_paused=True) as sim, ws_connect(sim) as c:
         tickers = sim.tickers[:5]
         await c.send("subscribe", {"channels": ["orderbook_delta"], "market_tickers": tickers})
         await c.sync()
@@ -56,14 +53,16 @@ async def test_paced_stream_rebuilds_the_true_books(make_sim, ws_connect):
 async def test_use_yes_price_puts_no_levels_on_the_yes_scale(make_sim, ws_connect):
     async with make_sim(seed=4, markets=5, start_paused=True) as sim, ws_connect(sim) as c:
         tickers = sim.tickers[:4]
-        await c.send("subscribe", {"channels": ["orderbook_delta"], "market_tickers": tickers,
-                                   "use_yes_price": True})
+        await c.send(
+            "subscribe", {"channels": ["orderbook_delta"], "market_tickers": tickers, "use_yes_price": True}
+        )
         snaps = await c.sync()
         first = snaps[1]["msg"]
         truth = sim.book(first["market_ticker"])
         # A NO level's price is the YES ask it makes: 1 - NO bid, no complement on the client.
         assert sorted(parse_price(p) for p, _ in first["no_dollars_fp"]) == sorted(
-            ONE_DOLLAR - p for p in truth.no)
+            ONE_DOLLAR - p for p in truth.no
+        )
         sim.step(3000)
         await c.sync()
         books = _rebuild(c.raw, tickers, yes_scale=True)
@@ -84,8 +83,9 @@ async def test_empty_side_has_no_key_in_the_snapshot(make_sim, ws_connect):
 async def test_tickers_and_trades_agree_with_the_book(make_sim, ws_connect):
     async with make_sim(seed=9, markets=4, start_paused=True) as sim, ws_connect(sim) as c:
         tickers = sim.tickers
-        await c.send("subscribe", {"channels": ["orderbook_delta", "ticker", "trade"],
-                                   "market_tickers": tickers})
+        await c.send(
+            "subscribe", {"channels": ["orderbook_delta", "ticker", "trade"], "market_tickers": tickers}
+        )
         await c.sync()
         sim.step(4000)
         await c.sync()
@@ -106,8 +106,7 @@ async def test_tickers_and_trades_agree_with_the_book(make_sim, ws_connect):
                 book = books[m.market_ticker]
                 bid, ask = book.yes_bid, book.yes_ask
                 assert (m.yes_bid, m.yes_bid_size) == ((bid.price, bid.size) if bid else (0, 0))
-                assert (m.yes_ask, m.yes_ask_size) == ((ask.price, ask.size) if ask
-                                                       else (ONE_DOLLAR, 0))
+                assert (m.yes_ask, m.yes_ask_size) == ((ask.price, ask.size) if ask else (ONE_DOLLAR, 0))
                 checked_tickers += 1
             elif kind == "Trade":
                 # The trade took the best level on the side it hit, in the delta just before.
@@ -124,8 +123,7 @@ async def test_tickers_and_trades_agree_with_the_book(make_sim, ws_connect):
 
 
 async def test_demo_account_fills_and_positions(make_sim, ws_connect):
-    async with make_sim(seed=12, markets=4, start_paused=True, user_share=0.5) as sim, \
-            ws_connect(sim) as c:
+    async with make_sim(seed=12, markets=4, start_paused=True, user_share=0.5) as sim, ws_connect(sim) as c:
         await c.send("subscribe", {"channels": ["trade", "fill", "market_positions"]})
         await c.sync()
         sim.step(3000)
@@ -156,10 +154,11 @@ async def test_same_seed_same_stream_however_paced(make_sim, ws_connect):
         return {**frame, "msg": msg}
 
     async def run(seed: int, paced: bool) -> list[dict[str, Any]]:
-        async with make_sim(seed=seed, rate=4000, markets=6, start_paused=True) as sim, \
-                ws_connect(sim) as c:
-            await c.send("subscribe", {"channels": ["orderbook_delta", "ticker", "trade"],
-                                       "market_tickers": sim.tickers})
+        async with make_sim(seed=seed, rate=4000, markets=6, start_paused=True) as sim, ws_connect(sim) as c:
+            await c.send(
+                "subscribe",
+                {"channels": ["orderbook_delta", "ticker", "trade"], "market_tickers": sim.tickers},
+            )
             await c.sync()
             if paced:
                 sim.resume()
@@ -213,8 +212,10 @@ def test_engine_never_crosses_and_stays_on_grid() -> None:
 
 
 async def test_lifecycle_close_determine_settle_and_new_market(make_sim, ws_connect):
-    async with make_sim(seed=2, markets=5, start_paused=True, lifecycle_rate=0.0) as sim, \
-            ws_connect(sim) as c:
+    async with (
+        make_sim(seed=2, markets=5, start_paused=True, lifecycle_rate=0.0) as sim,
+        ws_connect(sim) as c,
+    ):
         t = sim.tickers[0]
         await c.send("subscribe", {"channels": ["market_lifecycle_v2"]})
         await c.send("subscribe", {"channels": ["orderbook_delta"], "market_tickers": [t]})
@@ -226,8 +227,13 @@ async def test_lifecycle_close_determine_settle_and_new_market(make_sim, ws_conn
         frames = await c.sync()
         life = [f for f in frames if f["type"] == "market_lifecycle_v2"]
         events = [(f["msg"]["market_ticker"] == t, f["msg"]["event_type"]) for f in life]
-        assert events == [(True, "close_date_updated"), (False, "created"), (False, "activated"),
-                          (True, "determined"), (True, "settled")]
+        assert events == [
+            (True, "close_date_updated"),
+            (False, "created"),
+            (False, "activated"),
+            (True, "determined"),
+            (True, "settled"),
+        ]
         assert [f["seq"] for f in life] == [1, 2, 3, 4, 5]
         new = life[1]["msg"]["market_ticker"]
         assert new in sim.tickers and t not in sim.tickers
@@ -238,8 +244,10 @@ async def test_lifecycle_close_determine_settle_and_new_market(make_sim, ws_conn
 
 
 async def test_permessage_deflate_clients_get_the_same_stream(make_sim, ws_connect):
-    async with make_sim(seed=3, markets=4, start_paused=True) as sim, \
-            ws_connect(sim, compression="deflate") as c:
+    async with (
+        make_sim(seed=3, markets=4, start_paused=True) as sim,
+        ws_connect(sim, compression="deflate") as c,
+    ):
         assert c.ws.protocol.extensions  # the exchange offers deflate; this client took it
         tickers = sim.tickers
         await c.send("subscribe", {"channels": ["orderbook_delta"], "market_tickers": tickers})

@@ -19,8 +19,9 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def _get(http: httpx.AsyncClient, sim: Any, path: str, *, signed: bool = False,
-               **params: Any) -> httpx.Response:
+async def _get(
+    http: httpx.AsyncClient, sim: Any, path: str, *, signed: bool = False, **params: Any
+) -> httpx.Response:
     headers = sim.signer.headers("GET", "/trade-api/v2" + path) if signed else {}
     return await http.get(sim.rest_url + path, params=params or None, headers=headers)
 
@@ -44,8 +45,11 @@ async def _all_markets(http: httpx.AsyncClient, sim: Any, **params: Any) -> list
 async def test_exchange_status_follows_pause(http, make_sim):
     async with make_sim(markets=3) as sim:
         r = await _get(http, sim, "/exchange/status")
-        assert r.json() == {"exchange_active": True, "trading_active": True,
-                            "exchange_estimated_resume_time": None}
+        assert r.json() == {
+            "exchange_active": True,
+            "trading_active": True,
+            "exchange_estimated_resume_time": None,
+        }
         sim.pause()
         assert (await _get(http, sim, "/exchange/status")).json()["trading_active"] is False
 
@@ -84,14 +88,24 @@ async def test_market_and_orderbook_agree_with_the_book_and_the_socket(http, mak
         assert m["price_ranges"] == [
             {"start": "0.0000", "end": "0.1000", "step": "0.0010"},
             {"start": "0.1000", "end": "0.9000", "step": "0.0100"},
-            {"start": "0.9000", "end": "1.0000", "step": "0.0010"}]
+            {"start": "0.9000", "end": "1.0000", "step": "0.0010"},
+        ]
         assert m["yes_bid_dollars"] == format_price(book.yes_bid.price if book.yes_bid else 0)
-        assert m["yes_ask_dollars"] == format_price(book.yes_ask.price if book.yes_ask
-                                                    else ONE_DOLLAR)
+        assert m["yes_ask_dollars"] == format_price(book.yes_ask.price if book.yes_ask else ONE_DOLLAR)
         assert parse_price(m["no_ask_dollars"]) == ONE_DOLLAR - parse_price(m["yes_bid_dollars"])
-        for key in ("ticker", "event_ticker", "series_ticker", "title", "subtitle",
-                    "yes_sub_title", "status", "last_price_dollars", "volume_fp",
-                    "open_interest_fp", "close_time"):
+        for key in (
+            "ticker",
+            "event_ticker",
+            "series_ticker",
+            "title",
+            "subtitle",
+            "yes_sub_title",
+            "status",
+            "last_price_dollars",
+            "volume_fp",
+            "open_interest_fp",
+            "close_time",
+        ):
             assert m[key] not in (None, ""), key
 
         ob = (await _get(http, sim, f"/markets/{ticker}/orderbook")).json()["orderbook_fp"]
@@ -125,11 +139,13 @@ async def test_trades_match_the_socket_newest_first(http, make_sim, ws_connect):
         assert [t["trade_id"] for t in r["trades"]] == [t["trade_id"] for t in reversed(mine)]
         first = r["trades"][0]
         assert (first["yes_price_dollars"], first["count_fp"], first["taker_side"]) == (
-            mine[-1]["yes_price_dollars"], mine[-1]["count_fp"], mine[-1]["taker_side"])
+            mine[-1]["yes_price_dollars"],
+            mine[-1]["count_fp"],
+            mine[-1]["taker_side"],
+        )
         page = (await _get(http, sim, "/markets/trades", limit=5)).json()
         assert len(page["trades"]) == 5 and page["cursor"]
-        assert [t["trade_id"] for t in page["trades"]] == [
-            t["trade_id"] for t in reversed(ws_trades)][:5]
+        assert [t["trade_id"] for t in page["trades"]] == [t["trade_id"] for t in reversed(ws_trades)][:5]
 
 
 async def test_portfolio_is_signed_and_matches_the_demo_account(http, make_sim):
@@ -138,8 +154,10 @@ async def test_portfolio_is_signed_and_matches_the_demo_account(http, make_sim):
         for path in ("/portfolio/balance", "/portfolio/positions", "/portfolio/fills"):
             assert (await _get(http, sim, path)).status_code == 401
         # A signature over another path does not open this one.
-        r = await http.get(sim.rest_url + "/portfolio/balance",
-                           headers=sim.signer.headers("GET", "/trade-api/v2/portfolio/fills"))
+        r = await http.get(
+            sim.rest_url + "/portfolio/balance",
+            headers=sim.signer.headers("GET", "/trade-api/v2/portfolio/fills"),
+        )
         assert r.status_code == 401
 
         bal = (await _get(http, sim, "/portfolio/balance", signed=True)).json()
@@ -159,7 +177,10 @@ async def test_portfolio_is_signed_and_matches_the_demo_account(http, make_sim):
         assert len(fills) == len(truth) > 10
         for got, want in zip(fills, truth, strict=True):
             assert (got["trade_id"], got["fill_id"], got["order_id"]) == (
-                want.trade_id, want.trade_id, want.order_id)
+                want.trade_id,
+                want.trade_id,
+                want.order_id,
+            )
             assert got["ticker"] == got["market_ticker"] == want.ticker
             assert (got["side"], got["action"]) == (want.side, want.action)
             assert got["yes_price_dollars"] == format_price(want.yes_price)
@@ -169,4 +190,5 @@ async def test_portfolio_is_signed_and_matches_the_demo_account(http, make_sim):
         pos = (await _get(http, sim, "/portfolio/positions", signed=True, limit=1000)).json()
         held = {p.ticker: p for p in sim.positions.values() if p.position}
         assert {p["ticker"]: p["position_fp"] for p in pos["market_positions"]} == {
-            t: format_size(p.position) for t, p in held.items()}
+            t: format_size(p.position) for t, p in held.items()
+        }

@@ -12,20 +12,27 @@ from kalshi_tui.stream.buffer import EventBuffer
 
 
 def _delta(ticker: str, price: int, delta: int, seq: int = 1) -> m.OrderbookDelta:
-    return m.OrderbookDelta(sid=1, seq=seq, market_ticker=ticker, side="yes", price=price,
-                            delta=delta)
+    return m.OrderbookDelta(sid=1, seq=seq, market_ticker=ticker, side="yes", price=price, delta=delta)
 
 
 def _fill(trade_id: str, ts_ms: int, fee: int = 0) -> m.Fill:
-    return m.Fill(trade_id=trade_id, order_id="o", market_ticker="M", side="yes", action="buy",
-                  yes_price=5000, count=100, fee=fee, ts_ms=ts_ms)
+    return m.Fill(
+        trade_id=trade_id,
+        order_id="o",
+        market_ticker="M",
+        side="yes",
+        action="buy",
+        yes_price=5000,
+        count=100,
+        fee=fee,
+        ts_ms=ts_ms,
+    )
 
 
 def test_store_applies_and_reports_changes() -> None:
     now = [100.0]
     store = Store(clock=lambda: now[0])
-    store.apply(m.OrderbookSnapshot(sid=1, seq=1, market_ticker="A", yes=[(4000, 100)],
-                                    no=[(5000, 200)]))
+    store.apply(m.OrderbookSnapshot(sid=1, seq=1, market_ticker="A", yes=[(4000, 100)], no=[(5000, 200)]))
     store.apply(_delta("A", 4100, 300, seq=2))
     store.apply(m.Ticker(market_ticker="B", price=3300, volume=1000))
     changes = store.take_changes()
@@ -42,8 +49,7 @@ def test_change_is_against_the_first_price_seen() -> None:
     for price in (4000, 4200, 3900):
         store.apply(m.Ticker(market_ticker="A", price=price))
     state = store.markets["A"]
-    assert (state.open_price, state.prev_price, state.last_price, state.change) == (
-        4000, 4200, 3900, -100)
+    assert (state.open_price, state.prev_price, state.last_price, state.change) == (4000, 4200, 3900, -100)
 
 
 def test_fills_are_deduplicated_by_trade_id() -> None:
@@ -117,8 +123,7 @@ async def test_event_buffer_conflates_when_full_and_counts() -> None:
     buf.put(_delta("A", 4000, -1))  # merged into the held one
     buf.put(m.Ticker(market_ticker="A", price=1))
     buf.put(m.Ticker(market_ticker="A", price=2))  # replaces the held ticker
-    buf.put(m.Trade(trade_id="t", market_ticker="A", yes_price=1, no_price=9999, count=1,
-                    taker_side="yes"))
+    buf.put(m.Trade(trade_id="t", market_ticker="A", yes_price=1, no_price=9999, count=1, taker_side="yes"))
     assert buf.conflated == 2
     got = [await asyncio.wait_for(buf.get(), 1) for _ in range(len(buf))]
     deltas = [g.delta for g in got if isinstance(g, m.OrderbookDelta)]

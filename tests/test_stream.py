@@ -22,12 +22,12 @@ from kalshi_tui.sim.truth import diverged
 from kalshi_tui.store import DOWN, LIVE, RECONNECTING, Store
 from kalshi_tui.stream import Pool
 
-FAST = StreamSettings(backoff_base=0.05, backoff_cap=0.3, stable_after=5.0,
-                      dead_link_timeout=2.0, commands_per_second=50.0)
+FAST = StreamSettings(
+    backoff_base=0.05, backoff_cap=0.3, stable_after=5.0, dead_link_timeout=2.0, commands_per_second=50.0
+)
 
 
-async def wait_exact(sim: Simulator, store: Store, tickers: list[str],
-                     timeout: float = 10.0) -> float:
+async def wait_exact(sim: Simulator, store: Store, tickers: list[str], timeout: float = 10.0) -> float:
     """Pause the exchange and wait until every book matches it; returns seconds waited."""
     sim.pause()
     start = time.monotonic()
@@ -47,8 +47,9 @@ async def until(cond: object, timeout: float = 10.0, what: str = "condition") ->
 
 
 @contextlib.asynccontextmanager
-async def running(sim: Simulator, markets: list[str], settings: StreamSettings = FAST,
-                  **kw: object) -> AsyncIterator[tuple[Store, Pool]]:
+async def running(
+    sim: Simulator, markets: list[str], settings: StreamSettings = FAST, **kw: object
+) -> AsyncIterator[tuple[Store, Pool]]:
     store = Store()
     assert sim.signer is not None
     pool = Pool(sim.ws_url, sim.signer, store, settings, markets=markets, **kw)  # type: ignore[arg-type]
@@ -60,8 +61,7 @@ async def running(sim: Simulator, markets: list[str], settings: StreamSettings =
 
 
 async def test_books_are_exact_against_the_exchange() -> None:
-    async with Simulator(seed=11, rate=1500, markets=30) as sim, \
-            running(sim, sim.tickers[:20]) as (store, _):
+    async with Simulator(seed=11, rate=1500, markets=30) as sim, running(sim, sim.tickers[:20]) as (store, _):
         await asyncio.sleep(1.0)
         sim.pause()
         await wait_exact(sim, store, sim.tickers[:20])
@@ -73,8 +73,7 @@ async def test_books_are_exact_against_the_exchange() -> None:
 
 
 async def test_reconnect_after_kill_rebuilds_exact_books() -> None:
-    async with Simulator(seed=12, rate=1500, markets=20) as sim, \
-            running(sim, sim.tickers) as (store, _):
+    async with Simulator(seed=12, rate=1500, markets=20) as sim, running(sim, sim.tickers) as (store, _):
         await asyncio.sleep(0.5)
         assert sim.faults.kill_connections() == 1
         await until(lambda: store.metrics.reconnects >= 1, what="reconnect")
@@ -84,16 +83,13 @@ async def test_reconnect_after_kill_rebuilds_exact_books() -> None:
 
 
 async def test_seq_gap_marks_stale_then_resnapshots_to_exact() -> None:
-    async with Simulator(seed=13, rate=800, markets=10) as sim, \
-            running(sim, sim.tickers) as (store, _):
+    async with Simulator(seed=13, rate=800, markets=10) as sim, running(sim, sim.tickers) as (store, _):
         await asyncio.sleep(0.5)
         stale_seen: list[str] = []
 
         def watch() -> bool:
-            stale_seen.extend(t for t, s in store.markets.items()
-                              if s.book.stale_reason == "sequence gap")
-            return store.metrics.resyncs >= 1 and not any(
-                not s.book.synced for s in store.markets.values())
+            stale_seen.extend(t for t, s in store.markets.items() if s.book.stale_reason == "sequence gap")
+            return store.metrics.resyncs >= 1 and not any(not s.book.synced for s in store.markets.values())
 
         sim.faults.slow_commands(0.4, seconds=5)  # keep the resync window long enough to see
         assert sim.faults.drop_frame() >= 1
@@ -105,8 +101,7 @@ async def test_seq_gap_marks_stale_then_resnapshots_to_exact() -> None:
 
 
 async def test_error_25_resubscribes_and_recovers() -> None:
-    async with Simulator(seed=14, rate=800, markets=10) as sim, \
-            running(sim, sim.tickers) as (store, _):
+    async with Simulator(seed=14, rate=800, markets=10) as sim, running(sim, sim.tickers) as (store, _):
         await asyncio.sleep(0.3)
         assert sim.faults.overflow() >= 1
         await until(lambda: store.metrics.errors_by_code[25] >= 1, what="error 25")
@@ -130,8 +125,7 @@ async def test_wrong_key_is_a_clear_auth_failure() -> None:
 
 
 async def test_dead_link_is_detected_and_reconnected() -> None:
-    async with Simulator(seed=16, rate=200, markets=5) as sim, \
-            running(sim, sim.tickers) as (store, _):
+    async with Simulator(seed=16, rate=200, markets=5) as sim, running(sim, sim.tickers) as (store, _):
         await asyncio.sleep(0.3)
         sim.faults.stall(4.0)
         await until(lambda: store.metrics.reconnects >= 1, timeout=8, what="dead link")
@@ -140,8 +134,10 @@ async def test_dead_link_is_detected_and_reconnected() -> None:
 
 
 async def test_watchlist_changes_are_live_without_reconnect() -> None:
-    async with Simulator(seed=17, rate=600, markets=12) as sim, \
-            running(sim, sim.tickers[:4]) as (store, pool):
+    async with (
+        Simulator(seed=17, rate=600, markets=12) as sim,
+        running(sim, sim.tickers[:4]) as (store, pool),
+    ):
         await asyncio.sleep(0.3)
         await pool.add_markets(sim.tickers[4:8])
         await asyncio.sleep(0.5)
@@ -159,10 +155,17 @@ async def test_watchlist_changes_are_live_without_reconnect() -> None:
 
 
 async def test_big_watchlist_is_pooled_over_connections() -> None:
-    settings = StreamSettings(backoff_base=0.05, backoff_cap=0.3, markets_per_subscription=250,
-                              subscriptions_per_connection=2, commands_per_second=50.0)
-    async with Simulator(seed=18, rate=3000, markets=2000) as sim, \
-            running(sim, sim.tickers, settings) as (store, pool):
+    settings = StreamSettings(
+        backoff_base=0.05,
+        backoff_cap=0.3,
+        markets_per_subscription=250,
+        subscriptions_per_connection=2,
+        commands_per_second=50.0,
+    )
+    async with (
+        Simulator(seed=18, rate=3000, markets=2000) as sim,
+        running(sim, sim.tickers, settings) as (store, pool),
+    ):
         assert len(sim.tickers) == 2000
         await pool.wait_connected()
         assert len(pool.sessions) == 4

@@ -82,8 +82,7 @@ async def test_number_keys_switch_tabs_and_focus_follows() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()  # focus lands after the first refresh
-        for key, tab in zip("23451", ("depth", "trades", "fills", "connection", "watchlist"),
-                            strict=True):
+        for key, tab in zip("23451", ("depth", "trades", "fills", "connection", "watchlist"), strict=True):
             await pilot.press(key)
             await pilot.pause()
             assert app.active_tab == tab
@@ -287,8 +286,9 @@ async def test_trades_for_selected_market_or_all_watched() -> None:
         shown = [t for t in reversed(app.store.trades) if t.trade_id in set(grid.row_keys)]
         assert len({t.market_ticker for t in shown}) > 1
         # Newest first.
-        assert grid.row_keys == [t.trade_id for t in reversed(app.store.trades)
-                                 if t.market_ticker in app.watched]
+        assert grid.row_keys == [
+            t.trade_id for t in reversed(app.store.trades) if t.market_ticker in app.watched
+        ]
 
 
 async def test_hidden_tabs_do_no_work() -> None:
@@ -303,8 +303,17 @@ async def test_hidden_tabs_do_no_work() -> None:
         drawn_depth, drawn_trades = ladder.lines_rendered, trades.lines_rendered
         ticker = app.selected
         for i in range(20):
-            store.apply(fx.frame("orderbook_delta", 1, 900 + i, market_ticker=ticker,
-                                 price_dollars="0.5500", delta_fp="1.00", side="yes"))
+            store.apply(
+                fx.frame(
+                    "orderbook_delta",
+                    1,
+                    900 + i,
+                    market_ticker=ticker,
+                    price_dollars="0.5500",
+                    delta_fp="1.00",
+                    side="yes",
+                )
+            )
             app._tick()
         await pilot.pause()
         assert ladder.lines_rendered == drawn_depth
@@ -322,8 +331,7 @@ async def test_a_tick_repaints_only_the_changed_row() -> None:
         await pilot.pause()
         grid = app.watchlist.grid
         before = grid.lines_rendered
-        store.apply(fx.frame("ticker", 2, market_ticker=MACRO[1], price_dollars="0.6100",
-                             volume_fp="10.00"))
+        store.apply(fx.frame("ticker", 2, market_ticker=MACRO[1], price_dollars="0.6100", volume_fp="10.00"))
         app._tick()
         await pilot.pause()
         assert grid.lines_rendered == before + 1
@@ -412,8 +420,11 @@ async def test_bad_or_missing_data_never_crashes() -> None:
     store = Store(clock=lambda: fx.NOW)
     store.apply(fx.frame("ticker", 2, market_ticker="KX-A", price_dollars=""))
     # A delta before any snapshot, pushing a level negative: the book can't be trusted.
-    store.apply(fx.frame("orderbook_delta", 1, 5, market_ticker="KX-B", price_dollars="0.4000",
-                         delta_fp="-3.00", side="no"))
+    store.apply(
+        fx.frame(
+            "orderbook_delta", 1, 5, market_ticker="KX-B", price_dollars="0.4000", delta_fp="-3.00", side="no"
+        )
+    )
     profile = Profile.create("p", "demo", watchlists={"w": ["KX-A", "KX-B", "KX-NOTHING"]})
     app = make_app(store, profile=profile)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -24,8 +24,13 @@ ROWS, COLS = 30, 100
 
 
 def test_demo_groups_markets_by_series() -> None:
-    tickers = ["KXFEDDECISION-26DEC-H0", "KXBTCD-26DEC0217-T99499.99", "KXHIGHNY-26DEC03-T45",
-               "KXNBAGAME-26DEC01GSWBOS-GSW", "KXODD-1"]
+    tickers = [
+        "KXFEDDECISION-26DEC-H0",
+        "KXBTCD-26DEC0217-T99499.99",
+        "KXHIGHNY-26DEC03-T45",
+        "KXNBAGAME-26DEC01GSWBOS-GSW",
+        "KXODD-1",
+    ]
     groups = demo_watchlists(tickers)
     assert groups["all"] == tuple(tickers)
     assert groups["macro"] == ("KXFEDDECISION-26DEC-H0",)
@@ -44,15 +49,18 @@ def test_no_profile_is_one_clear_error(tmp_path: Path) -> None:
 
 def test_a_missing_key_file_is_one_clear_error(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
-    config.write_text('[profiles.main]\nenvironment = "demo"\nkey_id = "abc"\n'
-                      f'key_file = "{tmp_path / "nope.pem"}"\n')
+    config.write_text(
+        f'[profiles.main]\nenvironment = "demo"\nkey_id = "abc"\nkey_file = "{tmp_path / "nope.pem"}"\n'
+    )
     with pytest.raises(ConfigError, match="key_file"):
         run_app(_args(config))
 
 
 def test_launch_and_cli_import_no_textual_until_the_app_starts() -> None:
-    code = ("import sys, kalshi_tui.cli, kalshi_tui.ui.launch\n"
-            "print(any(m == 'textual' or m.startswith('textual.') for m in sys.modules))")
+    code = (
+        "import sys, kalshi_tui.cli, kalshi_tui.ui.launch\n"
+        "print(any(m == 'textual' or m.startswith('textual.') for m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -67,8 +75,13 @@ class Terminal:
         env.pop("TEXTUAL", None)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kalshi_tui", "demo", "--rate", "100", "--markets", "8", *argv],
-            stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True,
-            cwd=Path(__file__).resolve().parents[1])
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            start_new_session=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )
         os.close(slave)
         self.output = b""
         self.started = time.monotonic()
@@ -121,7 +134,7 @@ def test_demo_shows_prices_fast_and_q_restores_the_terminal() -> None:
         os.write(term.master, b"q")
         assert term.wait_exit(10) == 0
         # Quitting hands the terminal back: alternate screen off, cursor shown again.
-        tail = term.output[term.output.rindex(b"\x1b[?1049h"):]
+        tail = term.output[term.output.rindex(b"\x1b[?1049h") :]
         assert b"\x1b[?1049l" in tail
         assert b"\x1b[?25h" in tail
     finally:

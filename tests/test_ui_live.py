@@ -46,20 +46,27 @@ class Live:
 
 
 @asynccontextmanager
-async def live(make_sim: Callable[..., Simulator], watch: slice = slice(0, 6),
-               **sim_kwargs: Any) -> AsyncIterator[Live]:
+async def live(
+    make_sim: Callable[..., Simulator], watch: slice = slice(0, 6), **sim_kwargs: Any
+) -> AsyncIterator[Live]:
     sim_kwargs = {"seed": 7, "rate": 200, "markets": 12, **sim_kwargs}
     async with make_sim(**sim_kwargs) as sim:
         assert sim.signer is not None
-        profile = Profile.create("live", "custom", ws_url=sim.ws_url, rest_url=sim.rest_url,
-                                 key_id=sim.key_id, watchlists={"live": sim.tickers[watch]},
-                                 stream=FAST)
+        profile = Profile.create(
+            "live",
+            "custom",
+            ws_url=sim.ws_url,
+            rest_url=sim.rest_url,
+            key_id=sim.key_id,
+            watchlists={"live": sim.tickers[watch]},
+            stream=FAST,
+        )
         store = Store()
         rest = RestClient(sim.rest_url, sim.signer)
-        pool = Pool(sim.ws_url, sim.signer, store, profile.stream, markets=profile.tickers,
-                    rest=rest)
-        app = KalshiApp(store, feed=pool, rest=rest, profile=profile,
-                        theme_folders=[REPO_THEMES], watch_terminal=False)
+        pool = Pool(sim.ws_url, sim.signer, store, profile.stream, markets=profile.tickers, rest=rest)
+        app = KalshiApp(
+            store, feed=pool, rest=rest, profile=profile, theme_folders=[REPO_THEMES], watch_terminal=False
+        )
         try:
             async with app.run_test(size=SIZE) as pilot:
                 env = Live(sim, app, pilot, pool)
@@ -81,19 +88,26 @@ async def test_live_data_reaches_every_tab(make_sim: Callable[..., Simulator]) -
         watched = env.sim.tickers[:6]
         await env.until(lambda: all(quoted(app, t) for t in watched), "quotes in every row")
         # Names come over REST into the title column.
-        await env.until(lambda: app.watchlist.grid.cells(watched[0])[1][0] != "",  # type: ignore[index]
-                        "market titles")
+        await env.until(
+            lambda: app.watchlist.grid.cells(watched[0])[1][0] != "",  # type: ignore[index]
+            "market titles",
+        )
         await env.pilot.press("2")
         await env.until(lambda: any(line.strip() for line in env.ladder()), "a depth ladder")
         await env.pilot.press("right_square_bracket")
         assert app.selected == watched[1]
-        await env.until(lambda: watched[1] in str(app.query_one("#depth-title").render()),
-                        "the next market's depth")
+        await env.until(
+            lambda: watched[1] in str(app.query_one("#depth-title").render()), "the next market's depth"
+        )
         await env.pilot.press("3", "m")
         await env.until(lambda: app.query_one("#trades-grid").row_count > 0, "live trades")
         await env.pilot.press("5")
-        await env.until(lambda: any(s.channel == "orderbook_delta" and s.sid is not None
-                                    for s in app.store.metrics.subscriptions), "subscriptions")
+        await env.until(
+            lambda: any(
+                s.channel == "orderbook_delta" and s.sid is not None for s in app.store.metrics.subscriptions
+            ),
+            "subscriptions",
+        )
         await env.pilot.pause(0.2)
         subs = app.query_one("#conn-subs")
         text = "\n".join(strip.text for strip in subs.render_lines(subs.region.reset_offset))
@@ -101,8 +115,7 @@ async def test_live_data_reaches_every_tab(make_sim: Callable[..., Simulator]) -
         assert app.query_one(StatusHeader).badge_text.startswith("● LIVE")
 
 
-async def test_depth_follows_deltas_and_matches_the_exchange(
-        make_sim: Callable[..., Simulator]) -> None:
+async def test_depth_follows_deltas_and_matches_the_exchange(make_sim: Callable[..., Simulator]) -> None:
     async with live(make_sim) as env:
         app = env.app
         ticker = env.sim.tickers[0]
@@ -142,8 +155,7 @@ async def test_add_and_remove_a_market_live(make_sim: Callable[..., Simulator]) 
         assert app.profile.watchlists["live"] == tuple(env.sim.tickers[:3])
 
 
-async def test_a_gap_shows_the_stale_banner_until_the_resync(
-        make_sim: Callable[..., Simulator]) -> None:
+async def test_a_gap_shows_the_stale_banner_until_the_resync(make_sim: Callable[..., Simulator]) -> None:
     async with live(make_sim) as env:
         app = env.app
         await env.until(lambda: all(quoted(app, t) for t in env.sim.tickers[:6]), "quotes")
@@ -159,8 +171,7 @@ async def test_a_gap_shows_the_stale_banner_until_the_resync(
         assert app.store.metrics.gaps >= 1
 
 
-async def test_a_dropped_exchange_shows_reconnecting_then_live(
-        make_sim: Callable[..., Simulator]) -> None:
+async def test_a_dropped_exchange_shows_reconnecting_then_live(make_sim: Callable[..., Simulator]) -> None:
     async with live(make_sim) as env:
         app = env.app
         header = app.query_one(StatusHeader)

@@ -17,8 +17,18 @@ from kalshi_tui.ui.themes import (
 from tests import ui_fixtures as fx
 
 BUNDLED = ("kalshi-dark", "kalshi-light", "kalshi-high-contrast")
-REQUIRED = ("primary", "secondary", "accent", "background", "surface", "panel", "foreground",
-            "success", "warning", "error")
+REQUIRED = (
+    "primary",
+    "secondary",
+    "accent",
+    "background",
+    "surface",
+    "panel",
+    "foreground",
+    "success",
+    "warning",
+    "error",
+)
 
 
 def test_bundled_themes_define_every_colour() -> None:
@@ -41,7 +51,7 @@ def test_a_bad_file_is_reported_and_the_rest_still_load(tmp_path: Path) -> None:
     (tmp_path / "good.toml").write_text('primary = "#112233"\n[variables]\nup = "green"\n')
     (tmp_path / "typo.toml").write_text('primary = "#112233"\nprimry = "#000"\n')
     (tmp_path / "colour.toml").write_text('primary = "not-a-colour"\n')
-    (tmp_path / "syntax.toml").write_text('primary = \n')
+    (tmp_path / "syntax.toml").write_text("primary = \n")
     loaded = load_themes([tmp_path])
     assert [t.name for t in loaded.themes] == ["good"]  # named after the file
     assert len(loaded.problems) == 3

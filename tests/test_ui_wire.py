@@ -67,10 +67,16 @@ class GridApp(App[None]):
         yield LiveGrid(COLUMNS, id="grid")
 
 
-def cells(name: str, price: int, size: int, age: str = "<1s",
-          flashy: bool = False) -> tuple[tuple[str, str], ...]:
-    return ((name, "bold"), (f"title of {name} 中文", ""), (f"{price}¢", "up" if flashy else ""),
-            (str(size), "dim"), (age, ""))
+def cells(
+    name: str, price: int, size: int, age: str = "<1s", flashy: bool = False
+) -> tuple[tuple[str, str], ...]:
+    return (
+        (name, "bold"),
+        (f"title of {name} 中文", ""),
+        (f"{price}¢", "up" if flashy else ""),
+        (str(size), "dim"),
+        (age, ""),
+    )
 
 
 async def test_partial_repaints_send_only_changed_cells_and_keep_the_screen_right() -> None:
@@ -99,12 +105,12 @@ async def test_partial_repaints_send_only_changed_cells_and_keep_the_screen_righ
 
         compositor.render_partial_update = spy  # type: ignore[method-assign]
         steps = [
-            lambda: grid.set_row("m2", cells("m2", 99, 20)),       # price only
-            lambda: grid.set_row("m3", cells("m3", 53, 31337)),    # size only
+            lambda: grid.set_row("m2", cells("m2", 99, 20)),  # price only
+            lambda: grid.set_row("m3", cells("m3", 53, 31337)),  # size only
             lambda: grid.set_row("m4", cells("m4", 54, 40, "3s")),  # age only
             lambda: grid.set_row("m5", cells("m5", 7, 1, "9s", flashy=True)),
             lambda: grid.flash("m6", 2, True, 1e9),
-            lambda: grid.tick(2e9),                                 # the flash ends
+            lambda: grid.tick(2e9),  # the flash ends
             lambda: grid.move_cursor_to("m1"),
         ]
         for step in steps:

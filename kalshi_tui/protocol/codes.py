@@ -39,8 +39,7 @@ _TABLE = [
     (20, "invalid_shard_key", "Shard key parameter invalid.", False),
     (21, "shard_key_out_of_range", "Shard key is out of range for the shard factor.", False),
     (22, "shard_params_mismatch", "Shard parameters do not match the subscription.", False),
-    (25, "buffer_overflow", "The exchange dropped a subscription because it was read too slowly.",
-     True),
+    (25, "buffer_overflow", "The exchange dropped a subscription because it was read too slowly.", True),
     (26, "market_limit", "Too many markets on one subscription.", False),
     (27, "too_many_requests", "Too many commands on one subscription: slowing down.", False),
 ]

@@ -40,9 +40,15 @@ def _command(cmd_id: int, cmd: str, params: dict[str, Any]) -> bytes:
     return _encode({"id": cmd_id, "cmd": cmd, "params": params})
 
 
-def subscribe(cmd_id: int, channels: Iterable[str], markets: Iterable[str] = (), *,
-              send_initial_snapshot: bool = False, skip_ticker_ack: bool = False,
-              use_yes_price: bool = False) -> bytes:
+def subscribe(
+    cmd_id: int,
+    channels: Iterable[str],
+    markets: Iterable[str] = (),
+    *,
+    send_initial_snapshot: bool = False,
+    skip_ticker_ack: bool = False,
+    use_yes_price: bool = False,
+) -> bytes:
     params: dict[str, Any] = {"channels": list(channels)}
     tickers = list(markets)
     if tickers:
@@ -61,8 +67,9 @@ def unsubscribe(cmd_id: int, sids: Iterable[int]) -> bytes:
 
 
 def update_subscription(cmd_id: int, sid: int, action: str, markets: Iterable[str]) -> bytes:
-    return _command(cmd_id, "update_subscription",
-                    {"sids": [sid], "action": action, "market_tickers": list(markets)})
+    return _command(
+        cmd_id, "update_subscription", {"sids": [sid], "action": action, "market_tickers": list(markets)}
+    )
 
 
 def list_subscriptions(cmd_id: int) -> bytes:

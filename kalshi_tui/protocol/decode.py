@@ -32,6 +32,7 @@ class ProtocolError(Exception):
 
 # ---- wire shapes (as sent), one per known type -------------------------------------------
 
+
 class _Frame(msgspec.Struct, tag_field="type", kw_only=True, gc=False):
     sid: int | None = None
     seq: int | None = None
@@ -182,12 +183,32 @@ class _Lifecycle(_Frame, tag="market_lifecycle_v2"):
 
 
 _WIRE_TYPES: tuple[type[_Frame], ...] = (
-    _Subscribed, _Ok, _Unsubscribed, _Error, _Snapshot, _Delta, _Ticker, _Trade, _Fill,
-    _Position, _Lifecycle,
+    _Subscribed,
+    _Ok,
+    _Unsubscribed,
+    _Error,
+    _Snapshot,
+    _Delta,
+    _Ticker,
+    _Trade,
+    _Fill,
+    _Position,
+    _Lifecycle,
 )
 _BY_TAG: dict[str, type[_Frame]] = {t.__struct_config__.tag: t for t in _WIRE_TYPES}  # type: ignore[misc]
-_fast = msgspec.json.Decoder(_Subscribed | _Ok | _Unsubscribed | _Error | _Snapshot | _Delta
-                             | _Ticker | _Trade | _Fill | _Position | _Lifecycle)
+_fast = msgspec.json.Decoder(
+    _Subscribed
+    | _Ok
+    | _Unsubscribed
+    | _Error
+    | _Snapshot
+    | _Delta
+    | _Ticker
+    | _Trade
+    | _Fill
+    | _Position
+    | _Lifecycle
+)
 _generic = msgspec.json.Decoder()
 
 
@@ -199,6 +220,7 @@ class _Envelope(msgspec.Struct, gc=False):
 
 
 # ---- conversion wire -> typed message ------------------------------------------------------
+
 
 def _opt_price(v: Num | None) -> int | None:
     return None if v is None or v == "" else parse_price(v)
@@ -232,12 +254,17 @@ def _ok(f: _Ok) -> m.Ok:
             subscriptions = tuple((str(s["channel"]), int(s["sid"])) for s in subs)
         except (TypeError, KeyError, ValueError):
             raise ProtocolError("ok: malformed subscriptions list") from None
-    if tickers is not None and (not isinstance(tickers, list)
-                                or not all(isinstance(t, str) for t in tickers)):
+    if tickers is not None and (
+        not isinstance(tickers, list) or not all(isinstance(t, str) for t in tickers)
+    ):
         raise ProtocolError("ok: market_tickers must be a list of strings")
-    return m.Ok(sid=f.sid, seq=f.seq, id=f.id,
-                market_tickers=tuple(tickers) if tickers is not None else None,
-                subscriptions=subscriptions)
+    return m.Ok(
+        sid=f.sid,
+        seq=f.seq,
+        id=f.id,
+        market_tickers=tuple(tickers) if tickers is not None else None,
+        subscriptions=subscriptions,
+    )
 
 
 def _convert(f: _Frame) -> m.AnyMessage:
@@ -247,38 +274,68 @@ def _convert(f: _Frame) -> m.AnyMessage:
         side = d.side
         if side != "yes" and side != "no":
             _side(side, "side")
-        return m.OrderbookDelta(sid=f.sid, seq=f.seq, market_ticker=d.market_ticker, side=side,
-                                price=parse_price(d.price_dollars), delta=parse_size(d.delta_fp),
-                                ts_ms=d.ts_ms, client_order_id=d.client_order_id)
+        return m.OrderbookDelta(
+            sid=f.sid,
+            seq=f.seq,
+            market_ticker=d.market_ticker,
+            side=side,
+            price=parse_price(d.price_dollars),
+            delta=parse_size(d.delta_fp),
+            ts_ms=d.ts_ms,
+            client_order_id=d.client_order_id,
+        )
     if t is _Ticker:
         k = f.msg  # type: ignore[attr-defined]
-        return m.Ticker(sid=f.sid, seq=f.seq, market_ticker=k.market_ticker,
-                        price=_opt_price(k.price_dollars), yes_bid=_opt_price(k.yes_bid_dollars),
-                        yes_ask=_opt_price(k.yes_ask_dollars),
-                        yes_bid_size=_opt_size(k.yes_bid_size_fp),
-                        yes_ask_size=_opt_size(k.yes_ask_size_fp), volume=_opt_size(k.volume_fp),
-                        open_interest=_opt_size(k.open_interest_fp),
-                        dollar_volume=k.dollar_volume,
-                        dollar_open_interest=k.dollar_open_interest, ts_ms=k.ts_ms)
+        return m.Ticker(
+            sid=f.sid,
+            seq=f.seq,
+            market_ticker=k.market_ticker,
+            price=_opt_price(k.price_dollars),
+            yes_bid=_opt_price(k.yes_bid_dollars),
+            yes_ask=_opt_price(k.yes_ask_dollars),
+            yes_bid_size=_opt_size(k.yes_bid_size_fp),
+            yes_ask_size=_opt_size(k.yes_ask_size_fp),
+            volume=_opt_size(k.volume_fp),
+            open_interest=_opt_size(k.open_interest_fp),
+            dollar_volume=k.dollar_volume,
+            dollar_open_interest=k.dollar_open_interest,
+            ts_ms=k.ts_ms,
+        )
     if t is _Snapshot:
         s = f.msg  # type: ignore[attr-defined]
-        return m.OrderbookSnapshot(sid=f.sid, seq=f.seq, id=f.id, market_ticker=s.market_ticker,
-                                   market_id=s.market_id, yes=_levels(s.yes_dollars_fp),
-                                   no=_levels(s.no_dollars_fp))
+        return m.OrderbookSnapshot(
+            sid=f.sid,
+            seq=f.seq,
+            id=f.id,
+            market_ticker=s.market_ticker,
+            market_id=s.market_id,
+            yes=_levels(s.yes_dollars_fp),
+            no=_levels(s.no_dollars_fp),
+        )
     if t is _Trade:
         r = f.msg  # type: ignore[attr-defined]
         yes_price = parse_price(r.yes_price_dollars)
         no_price = _opt_price(r.no_price_dollars)
-        return m.Trade(sid=f.sid, seq=f.seq, trade_id=r.trade_id, market_ticker=r.market_ticker,
-                       yes_price=yes_price,
-                       no_price=10_000 - yes_price if no_price is None else no_price,
-                       count=parse_size(r.count_fp),
-                       taker_side=_side(r.taker_outcome_side or r.taker_side, "taker side"),
-                       taker_book_side=r.taker_book_side, is_block_trade=r.is_block_trade,
-                       ts_ms=r.ts_ms)
+        return m.Trade(
+            sid=f.sid,
+            seq=f.seq,
+            trade_id=r.trade_id,
+            market_ticker=r.market_ticker,
+            yes_price=yes_price,
+            no_price=10_000 - yes_price if no_price is None else no_price,
+            count=parse_size(r.count_fp),
+            taker_side=_side(r.taker_outcome_side or r.taker_side, "taker side"),
+            taker_book_side=r.taker_book_side,
+            is_block_trade=r.is_block_trade,
+            ts_ms=r.ts_ms,
+        )
     if t is _Subscribed:
-        return m.Subscribed(sid=f.msg.sid, seq=f.seq, id=f.id,  # type: ignore[attr-defined]
-                            channel=f.msg.channel)  # type: ignore[attr-defined]
+        return m.Subscribed(
+            sid=f.msg.sid,
+            seq=f.seq,
+            id=f.id,  # type: ignore[attr-defined]
+            channel=f.msg.channel,
+        )  # type: ignore[attr-defined]
     if t is _Ok:
         return _ok(f)  # type: ignore[arg-type]
     if t is _Unsubscribed:
@@ -286,40 +343,60 @@ def _convert(f: _Frame) -> m.AnyMessage:
     if t is _Error:
         e = f.msg  # type: ignore[attr-defined]
         tickers = tuple(e.market_tickers or ()) or ((e.market_ticker,) if e.market_ticker else ())
-        return m.Error(sid=f.sid, seq=f.seq, id=f.id, code=e.code, text=e.msg,
-                       market_tickers=tickers)
+        return m.Error(sid=f.sid, seq=f.seq, id=f.id, code=e.code, text=e.msg, market_tickers=tickers)
     if t is _Fill:
         x = f.msg  # type: ignore[attr-defined]
         ts_ms = x.ts_ms if x.ts_ms is not None else (x.ts * 1000 if type(x.ts) is int else None)
-        return m.Fill(sid=f.sid, seq=f.seq, trade_id=x.trade_id, order_id=x.order_id,
-                      market_ticker=x.market_ticker,
-                      side=_side(x.outcome_side or x.purchased_side or x.side, "fill side"),
-                      action=x.action, yes_price=parse_price(x.yes_price_dollars),
-                      count=parse_size(x.count_fp), fee=_opt_price(x.fee_cost) or 0,
-                      is_taker=x.is_taker, book_side=x.book_side,
-                      post_position=_opt_size(x.post_position_fp),
-                      client_order_id=x.client_order_id, ts_ms=ts_ms)
+        return m.Fill(
+            sid=f.sid,
+            seq=f.seq,
+            trade_id=x.trade_id,
+            order_id=x.order_id,
+            market_ticker=x.market_ticker,
+            side=_side(x.outcome_side or x.purchased_side or x.side, "fill side"),
+            action=x.action,
+            yes_price=parse_price(x.yes_price_dollars),
+            count=parse_size(x.count_fp),
+            fee=_opt_price(x.fee_cost) or 0,
+            is_taker=x.is_taker,
+            book_side=x.book_side,
+            post_position=_opt_size(x.post_position_fp),
+            client_order_id=x.client_order_id,
+            ts_ms=ts_ms,
+        )
     if t is _Position:
         p = f.msg  # type: ignore[attr-defined]
-        return m.MarketPosition(sid=f.sid, seq=f.seq, market_ticker=p.market_ticker,
-                                position=parse_size(p.position_fp),
-                                position_cost=_opt_price(p.position_cost_dollars),
-                                realized_pnl=_opt_price(p.realized_pnl_dollars),
-                                fees_paid=_opt_price(p.fees_paid_dollars),
-                                volume=_opt_size(p.volume_fp))
+        return m.MarketPosition(
+            sid=f.sid,
+            seq=f.seq,
+            market_ticker=p.market_ticker,
+            position=parse_size(p.position_fp),
+            position_cost=_opt_price(p.position_cost_dollars),
+            realized_pnl=_opt_price(p.realized_pnl_dollars),
+            fees_paid=_opt_price(p.fees_paid_dollars),
+            volume=_opt_size(p.volume_fp),
+        )
     if t is _Lifecycle:
         c = f.msg  # type: ignore[attr-defined]
         ranges = None
         if c.price_ranges is not None:
-            ranges = tuple((parse_price(r.start), parse_price(r.end), parse_price(r.step))
-                           for r in c.price_ranges)
-        return m.Lifecycle(sid=f.sid, seq=f.seq, market_ticker=c.market_ticker,
-                           event_type=c.event_type, result=c.result, close_ts=c.close_ts,
-                           price_ranges=ranges)
+            ranges = tuple(
+                (parse_price(r.start), parse_price(r.end), parse_price(r.step)) for r in c.price_ranges
+            )
+        return m.Lifecycle(
+            sid=f.sid,
+            seq=f.seq,
+            market_ticker=c.market_ticker,
+            event_type=c.event_type,
+            result=c.result,
+            close_ts=c.close_ts,
+            price_ranges=ranges,
+        )
     raise AssertionError(t)  # pragma: no cover - every wire type is handled above
 
 
 # ---- legacy integer-cent fields, read only when the dollar field is absent ------------------
+
 
 def _cents(v: Any) -> Any:
     return format_price(v * 100) if type(v) is int else v
@@ -328,13 +405,23 @@ def _cents(v: Any) -> Any:
 _LEGACY: dict[str, tuple[tuple[str, str, bool], ...]] = {
     # type: (old field, new field, old field is cents (else whole contracts))
     "orderbook_delta": (("price", "price_dollars", True), ("delta", "delta_fp", False)),
-    "ticker": (("price", "price_dollars", True), ("yes_bid", "yes_bid_dollars", True),
-               ("yes_ask", "yes_ask_dollars", True), ("volume", "volume_fp", False),
-               ("open_interest", "open_interest_fp", False)),
-    "trade": (("yes_price", "yes_price_dollars", True), ("no_price", "no_price_dollars", True),
-              ("count", "count_fp", False)),
-    "fill": (("yes_price", "yes_price_dollars", True), ("count", "count_fp", False),
-             ("post_position", "post_position_fp", False)),
+    "ticker": (
+        ("price", "price_dollars", True),
+        ("yes_bid", "yes_bid_dollars", True),
+        ("yes_ask", "yes_ask_dollars", True),
+        ("volume", "volume_fp", False),
+        ("open_interest", "open_interest_fp", False),
+    ),
+    "trade": (
+        ("yes_price", "yes_price_dollars", True),
+        ("no_price", "no_price_dollars", True),
+        ("count", "count_fp", False),
+    ),
+    "fill": (
+        ("yes_price", "yes_price_dollars", True),
+        ("count", "count_fp", False),
+        ("post_position", "post_position_fp", False),
+    ),
     "market_position": (("position", "position_fp", False),),
 }
 
@@ -348,8 +435,7 @@ def _upgrade_legacy(kind: str, msg: dict[str, Any]) -> None:
             legacy = msg.get(side)
             if f"{side}_dollars_fp" not in msg and isinstance(legacy, list):
                 msg[f"{side}_dollars_fp"] = [
-                    [_cents(lv[0]), lv[1]] if isinstance(lv, list) and len(lv) == 2 else lv
-                    for lv in legacy
+                    [_cents(lv[0]), lv[1]] if isinstance(lv, list) and len(lv) == 2 else lv for lv in legacy
                 ]
 
 

@@ -126,6 +126,16 @@ class Unknown(Message, kw_only=True, gc=False):
 
 
 AnyMessage = (
-    Subscribed | Ok | Unsubscribed | Error | OrderbookSnapshot | OrderbookDelta | Ticker
-    | Trade | Fill | MarketPosition | Lifecycle | Unknown
+    Subscribed
+    | Ok
+    | Unsubscribed
+    | Error
+    | OrderbookSnapshot
+    | OrderbookDelta
+    | Ticker
+    | Trade
+    | Fill
+    | MarketPosition
+    | Lifecycle
+    | Unknown
 )

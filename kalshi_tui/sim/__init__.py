@@ -8,5 +8,4 @@ from kalshi_tui.sim.engine import Position, TradeRecord, UserFill
 from kalshi_tui.sim.faults import Faults, FaultSpec, parse_fault
 from kalshi_tui.sim.simulator import Simulator
 
-__all__ = ["FaultSpec", "Faults", "Position", "Simulator", "TradeRecord", "UserFill",
-           "parse_fault"]
+__all__ = ["FaultSpec", "Faults", "Position", "Simulator", "TradeRecord", "UserFill", "parse_fault"]

@@ -27,8 +27,7 @@ from kalshi_tui.sim.simulator import Simulator
 
 def key_id_for(public_key: rsa.RSAPublicKey) -> str:
     """A stable key id for a given public key, so a profile keeps working across runs."""
-    der = public_key.public_bytes(serialization.Encoding.DER,
-                                  serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return str(uuid.UUID(bytes=hashlib.sha256(der).digest()[:16], version=4))
 
 
@@ -64,9 +63,16 @@ def build(args: argparse.Namespace) -> Simulator:
     _check(args)
     specs = _faults(list(getattr(args, "fault", None) or []))
     public = _public_key(args.public_key) if getattr(args, "public_key", None) else None
-    return Simulator(seed=args.seed, rate=args.rate, markets=args.markets, host=args.host,
-                     port=args.port, public_key=public,
-                     key_id=key_id_for(public) if public is not None else None, faults=specs)
+    return Simulator(
+        seed=args.seed,
+        rate=args.rate,
+        markets=args.markets,
+        host=args.host,
+        port=args.port,
+        public_key=public,
+        key_id=key_id_for(public) if public is not None else None,
+        faults=specs,
+    )
 
 
 def _banner(sim: Simulator, args: argparse.Namespace) -> str:
@@ -79,9 +85,11 @@ def _banner(sim: Simulator, args: argparse.Namespace) -> str:
     ]
     if sim.key_path is not None:
         lines.append(f"  key file   {sim.key_path}  (throwaway: deleted when the simulator stops)")
-        lines.append(f"try: kalshi-tui tail --ws-url {sim.ws_url} --rest-url {sim.rest_url} "
-                     f"--key-id {sim.key_id} --key-file {sim.key_path} "
-                     f"--markets {','.join(sim.tickers[:3])}")
+        lines.append(
+            f"try: kalshi-tui tail --ws-url {sim.ws_url} --rest-url {sim.rest_url} "
+            f"--key-id {sim.key_id} --key-file {sim.key_path} "
+            f"--markets {','.join(sim.tickers[:3])}"
+        )
     else:
         lines.append(f"  sign with the private key that matches {args.public_key}")
     if getattr(args, "fault", None):
@@ -96,10 +104,11 @@ async def _serve(sim: Simulator, args: argparse.Namespace) -> None:
     except OSError as exc:
         await sim.stop()
         if exc.errno == errno.EADDRINUSE:
-            raise UserError(f"port {args.port} on {args.host} is already in use: pick another "
-                            "with --port (0 picks a free one)") from None
-        raise UserError(f"cannot listen on {args.host}:{args.port}: "
-                        f"{exc.strerror or exc}") from None
+            raise UserError(
+                f"port {args.port} on {args.host} is already in use: pick another "
+                "with --port (0 picks a free one)"
+            ) from None
+        raise UserError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     print(_banner(sim, args), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -73,8 +73,15 @@ def _flag(params: dict[str, Any], name: str) -> bool:
 class Commands:
     """Runs one client's commands against the engine and the hub."""
 
-    def __init__(self, engine: Engine, hub: Hub, *, market_cap: int, command_rate: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        hub: Hub,
+        *,
+        market_cap: int,
+        command_rate: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.engine = engine
         self.hub = hub
         self.market_cap = market_cap
@@ -190,20 +197,27 @@ class Commands:
             if len(markets) > self.market_cap:
                 raise CommandError(26)
         for channel in channels:
-            existing = next((s for s in client.subs.values()
-                             if s.channel == channel and s.covers(markets)), None)
+            existing = next(
+                (s for s in client.subs.values() if s.channel == channel and s.covers(markets)), None
+            )
             if existing is not None:
                 # Already subscribed: the exchange answers ok and sends no snapshot.
                 self._ok(client, cmd_id, existing)
                 continue
-            sub = Subscription(client, client.new_sid(), channel, markets, yes_scale=yes_scale,
-                               skip_ticker_ack=skip_ack, send_initial_snapshot=initial)
+            sub = Subscription(
+                client,
+                client.new_sid(),
+                channel,
+                markets,
+                yes_scale=yes_scale,
+                skip_ticker_ack=skip_ack,
+                send_initial_snapshot=initial,
+            )
             self.hub.add(sub)
             client.push(wire.subscribed(cmd_id, channel, sub.sid))
             self._initial(sub, sub.markets)
 
-    def _initial(self, sub: Subscription, markets: list[str] | None,
-                 cmd_id: int | None = None) -> None:
+    def _initial(self, sub: Subscription, markets: list[str] | None, cmd_id: int | None = None) -> None:
         """Snapshots for order books; current tickers when asked for."""
         engine = self.engine
         if sub.channel == DELTA and markets:
@@ -213,8 +227,7 @@ class Commands:
         elif sub.channel == TICKER and sub.send_initial_snapshot:
             for t in markets if markets is not None else list(engine.states):
                 st = engine.state(t)
-                msg = wire.ticker_msg(t, st.market.market_id, engine.ticker_values(t),
-                                      engine.ts_ms)
+                msg = wire.ticker_msg(t, st.market.market_id, engine.ticker_values(t), engine.ts_ms)
                 sub.client.push(wire.data_frame(TICKER, sub.sid, None, wire.encode(msg)))
 
     def _unsubscribe(self, client: Client, cmd_id: int | None, params: dict[str, Any]) -> None:
@@ -232,8 +245,7 @@ class Commands:
             self.hub.remove(sub)
             client.push(wire.unsubscribed(cmd_id, sid, seq))
 
-    def _update_subscription(self, client: Client, cmd_id: int | None,
-                             params: dict[str, Any]) -> None:
+    def _update_subscription(self, client: Client, cmd_id: int | None, params: dict[str, Any]) -> None:
         sid = params.get("sid")
         sids = params.get("sids")
         if sid is not None and not _is_int(sid):
@@ -299,7 +311,6 @@ class Commands:
         tickers = None if sub.skip_ticker_ack or sub.markets is None else list(sub.markets)
         client.push(wire.ok_tickers(cmd_id, sub.sid, sub.next_seq(), tickers))
 
-    def _list_subscriptions(self, client: Client, cmd_id: int | None,
-                            params: dict[str, Any]) -> None:
+    def _list_subscriptions(self, client: Client, cmd_id: int | None, params: dict[str, Any]) -> None:
         del params
         client.push(wire.ok_list(cmd_id, [(s.channel, s.sid) for s in client.subs.values()]))

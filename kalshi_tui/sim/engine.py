@@ -87,8 +87,18 @@ class Output:
 class TickerValues:
     """What a ticker frame says about one market at one moment."""
 
-    __slots__ = ("dollar_oi", "dollar_volume", "last_price", "last_size", "oi", "volume",
-                 "yes_ask", "yes_ask_size", "yes_bid", "yes_bid_size")
+    __slots__ = (
+        "dollar_oi",
+        "dollar_volume",
+        "last_price",
+        "last_size",
+        "oi",
+        "volume",
+        "yes_ask",
+        "yes_ask_size",
+        "yes_bid",
+        "yes_bid_size",
+    )
 
     def __init__(self, st: MarketState) -> None:
         yb = max(st.yes) if st.yes else None
@@ -107,8 +117,18 @@ class TickerValues:
 
 
 class MarketState:
-    __slots__ = ("dollar_volume", "last_price", "last_size", "market", "no", "open_interest",
-                 "top", "trades", "volume", "yes")
+    __slots__ = (
+        "dollar_volume",
+        "last_price",
+        "last_size",
+        "market",
+        "no",
+        "open_interest",
+        "top",
+        "trades",
+        "volume",
+        "yes",
+    )
 
     def __init__(self, market: Market) -> None:
         self.market = market
@@ -182,16 +202,21 @@ class Position:
 
 def fee_for(count: int, price: int, rate: Fraction) -> int:
     """Kalshi's fee, rounded up to the cent, in 1/10,000 dollar."""
-    dollars = rate * Fraction(count, SIZE_SCALE) * Fraction(price, ONE_DOLLAR) \
+    dollars = (
+        rate
+        * Fraction(count, SIZE_SCALE)
+        * Fraction(price, ONE_DOLLAR)
         * Fraction(ONE_DOLLAR - price, ONE_DOLLAR)
+    )
     return ceil(dollars * 100) * (ONE_DOLLAR // 100)
 
 
 class Engine:
     """The exchange's state and its seeded random process."""
 
-    def __init__(self, seed: int, markets: int, *, lifecycle_rate: float = 1 / 20_000,
-                 user_share: float = 0.05) -> None:
+    def __init__(
+        self, seed: int, markets: int, *, lifecycle_rate: float = 1 / 20_000, user_share: float = 0.05
+    ) -> None:
         self.rng = random.Random(seed)
         self.universe = Universe(self.rng, markets)
         self.lifecycle_rate = lifecycle_rate
@@ -324,8 +349,9 @@ class Engine:
             return
         self._cancel_level(st, yes_side, self.rng.choice(list(levels)), out)
 
-    def _cancel_level(self, st: MarketState, yes_side: bool, price: int,
-                      out: list[Output] | None, *, full: bool = False) -> None:
+    def _cancel_level(
+        self, st: MarketState, yes_side: bool, price: int, out: list[Output] | None, *, full: bool = False
+    ) -> None:
         levels = st.yes if yes_side else st.no
         size = levels[price]
         whole = size // SIZE_SCALE
@@ -362,8 +388,7 @@ class Engine:
         ts = self.ts_ms
         out.append(Output(DELTA, m, (NO if taker_yes else YES, price, -count), ts))
         yes_price = ONE_DOLLAR - price if taker_yes else price
-        trade = TradeRecord(new_uuid(rng), m.ticker, yes_price, count,
-                            YES if taker_yes else NO, ts)
+        trade = TradeRecord(new_uuid(rng), m.ticker, yes_price, count, YES if taker_yes else NO, ts)
         st.trades.append(trade)
         self.recent_trades.append(trade)
         st.last_price = yes_price
@@ -396,9 +421,20 @@ class Engine:
         self._apply_fill(pos, side, side_price, count, fee)
         pos.updated_ms = trade.ts_ms
         self._fill_count += 1
-        fill = UserFill(trade.trade_id, new_uuid(rng), f"sim-{self._fill_count}",
-                        st.market.ticker, side, "buy", trade.yes_price, count, fee, is_taker,
-                        pos.position, trade.ts_ms)
+        fill = UserFill(
+            trade.trade_id,
+            new_uuid(rng),
+            f"sim-{self._fill_count}",
+            st.market.ticker,
+            side,
+            "buy",
+            trade.yes_price,
+            count,
+            fee,
+            is_taker,
+            pos.position,
+            trade.ts_ms,
+        )
         self.fills.append(fill)
         out.append(Output(FILL, st.market, fill, trade.ts_ms))
         out.append(Output(POSITION, st.market, _copy(pos), trade.ts_ms))
@@ -418,8 +454,7 @@ class Engine:
         closed = min(count, held)
         basis = pos.cost * closed // held
         # Each closed pair pays $1: proceeds of selling the held side at 1 - side_price.
-        pos.realized_pnl += closed * ONE_DOLLAR // SIZE_SCALE - closed * side_price // SIZE_SCALE \
-            - basis
+        pos.realized_pnl += closed * ONE_DOLLAR // SIZE_SCALE - closed * side_price // SIZE_SCALE - basis
         self.balance += closed * ONE_DOLLAR // SIZE_SCALE
         pos.cost -= basis
         pos.position += closed if signed > 0 else -closed
@@ -453,8 +488,9 @@ class Engine:
         m.status = STATUS_CLOSED
         close_s = self.ts_ms // 1000
         m.close_ts = close_s
-        self._lifecycle(m, {"market_ticker": m.ticker, "event_type": "close_date_updated",
-                            "close_ts": close_s}, out)
+        self._lifecycle(
+            m, {"market_ticker": m.ticker, "event_type": "close_date_updated", "close_ts": close_s}, out
+        )
         for yes_side, levels in ((True, st.yes), (False, st.no)):
             for price in sorted(levels):
                 self._cancel_level(st, yes_side, price, out, full=True)
@@ -469,15 +505,24 @@ class Engine:
         m = st.market
         m.status = STATUS_DETERMINED
         m.result = result
-        self._lifecycle(m, {"market_ticker": m.ticker, "event_type": "determined",
-                            "result": result, "determination_ts": self.ts_ms // 1000,
-                            "settlement_value": "1.0000" if result == YES else "0.0000"}, out)
+        self._lifecycle(
+            m,
+            {
+                "market_ticker": m.ticker,
+                "event_type": "determined",
+                "result": result,
+                "determination_ts": self.ts_ms // 1000,
+                "settlement_value": "1.0000" if result == YES else "0.0000",
+            },
+            out,
+        )
 
     def _settle(self, st: MarketState, out: list[Output]) -> None:
         m = st.market
         m.status = STATUS_FINALIZED
-        self._lifecycle(m, {"market_ticker": m.ticker, "event_type": "settled",
-                            "settled_ts": self.ts_ms // 1000}, out)
+        self._lifecycle(
+            m, {"market_ticker": m.ticker, "event_type": "settled", "settled_ts": self.ts_ms // 1000}, out
+        )
         pos = self.positions.get(m.ticker)
         if pos is not None and pos.position:
             won = (pos.position > 0) == (m.result == YES)
@@ -495,30 +540,45 @@ class Engine:
         self.universe.markets[m.ticker] = m
         st = MarketState(m)
         self.states[m.ticker] = st
-        self._lifecycle(m, {
-            # The documented "created" shape; the tick grid's ranges come from REST.
-            "market_ticker": m.ticker, "event_type": "created", "exchange_index": 0,
-            "open_ts": m.open_ts, "close_ts": m.close_ts,
-            "price_level_structure": m.grid.structure,
-            "additional_metadata": {
-                "name": m.subtitle, "title": m.title, "yes_sub_title": m.yes_sub_title,
-                "no_sub_title": m.no_sub_title, "rules_primary": m.rules_primary,
-                "event_ticker": m.event_ticker, "strike_type": m.strike_type,
-                "can_close_early": True,
+        self._lifecycle(
+            m,
+            {
+                # The documented "created" shape; the tick grid's ranges come from REST.
+                "market_ticker": m.ticker,
+                "event_type": "created",
+                "exchange_index": 0,
+                "open_ts": m.open_ts,
+                "close_ts": m.close_ts,
+                "price_level_structure": m.grid.structure,
+                "additional_metadata": {
+                    "name": m.subtitle,
+                    "title": m.title,
+                    "yes_sub_title": m.yes_sub_title,
+                    "no_sub_title": m.no_sub_title,
+                    "rules_primary": m.rules_primary,
+                    "event_ticker": m.event_ticker,
+                    "strike_type": m.strike_type,
+                    "can_close_early": True,
+                },
             },
-        }, out)
+            out,
+        )
         self._at(5, lambda o: self._activate(st, o))
 
     def _activate(self, st: MarketState, out: list[Output]) -> None:
         st.market.status = STATUS_ACTIVE
         self.active.append(st)
-        self._lifecycle(st.market, {"market_ticker": st.market.ticker, "event_type": "activated",
-                                    "is_deactivated": False}, out)
+        self._lifecycle(
+            st.market,
+            {"market_ticker": st.market.ticker, "event_type": "activated", "is_deactivated": False},
+            out,
+        )
 
 
 def _copy(pos: Position) -> Position:
-    return Position(pos.ticker, pos.position, pos.cost, pos.realized_pnl, pos.fees, pos.volume,
-                    pos.updated_ms)
+    return Position(
+        pos.ticker, pos.position, pos.cost, pos.realized_pnl, pos.fees, pos.volume, pos.updated_ms
+    )
 
 
 # At the end: wire needs this module's names, and Output.body needs wire on every call.

@@ -178,8 +178,9 @@ class FaultSpec(NamedTuple):
             "overflow": faults.overflow,
             "refuse": lambda: faults.refuse_handshakes(arg or 0.0),
             # A repeating slow/reject window lasts ARG seconds; a one-off slow lasts forever.
-            "slow": lambda: faults.slow_commands(arg or 0.0, None if self.every is None
-                                                 else min(arg or 0.0, self.every)),
+            "slow": lambda: faults.slow_commands(
+                arg or 0.0, None if self.every is None else min(arg or 0.0, self.every)
+            ),
             "reject": lambda: faults.reject_commands(arg or 0.0),
         }
         actions[self.kind]()
@@ -207,6 +208,7 @@ def parse_fault(text: str) -> FaultSpec:
 
 async def run_schedule(faults: Faults, specs: list[FaultSpec]) -> None:
     """Apply one-off faults now and repeat the periodic ones until cancelled."""
+
     async def repeat(spec: FaultSpec) -> None:
         assert spec.every is not None
         while True:

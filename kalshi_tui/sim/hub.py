@@ -26,13 +26,32 @@ PRIVATE_CHANNELS = frozenset({FILL, POSITION})
 
 
 class Subscription:
-    __slots__ = ("active", "channel", "client", "command_times", "drop_next", "has_seq",
-                 "markets", "send_initial_snapshot", "seq", "sid", "skip_ticker_ack",
-                 "yes_scale")
+    __slots__ = (
+        "active",
+        "channel",
+        "client",
+        "command_times",
+        "drop_next",
+        "has_seq",
+        "markets",
+        "send_initial_snapshot",
+        "seq",
+        "sid",
+        "skip_ticker_ack",
+        "yes_scale",
+    )
 
-    def __init__(self, client: Client, sid: int, channel: str, markets: list[str] | None, *,
-                 yes_scale: bool = False, skip_ticker_ack: bool = False,
-                 send_initial_snapshot: bool = False) -> None:
+    def __init__(
+        self,
+        client: Client,
+        sid: int,
+        channel: str,
+        markets: list[str] | None,
+        *,
+        yes_scale: bool = False,
+        skip_ticker_ack: bool = False,
+        send_initial_snapshot: bool = False,
+    ) -> None:
         self.client = client
         self.sid = sid
         self.channel = channel

@@ -40,12 +40,14 @@ class HttpError(Exception):
 
 def json_response(status: int, payload: Any) -> Response:
     body = wire.encode(payload)
-    headers = Headers([
-        ("Date", email.utils.formatdate(usegmt=True)),
-        ("Connection", "close"),
-        ("Content-Type", "application/json"),
-        ("Content-Length", str(len(body))),
-    ])
+    headers = Headers(
+        [
+            ("Date", email.utils.formatdate(usegmt=True)),
+            ("Connection", "close"),
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+        ]
+    )
     return Response(status, HTTPStatus(status).phrase, headers, body)
 
 
@@ -78,18 +80,18 @@ def _limit(query: dict[str, list[str]], default: int = 100) -> int:
     return int(raw)
 
 
-def _page(items: Sequence[Any], query: dict[str, list[str]], default: int = 100
-          ) -> tuple[Sequence[Any], str]:
+def _page(items: Sequence[Any], query: dict[str, list[str]], default: int = 100) -> tuple[Sequence[Any], str]:
     limit = _limit(query, default)
     start = _offset(query.get("cursor", [""])[-1])
-    return items[start:start + limit], _cursor(start + limit, len(items))
+    return items[start : start + limit], _cursor(start + limit, len(items))
 
 
 class Rest:
     """Routes ``GET /trade-api/v2/...`` to the engine's state."""
 
-    def __init__(self, engine: Engine, authorized: Callable[[Headers, str, str], bool],
-                 trading: Callable[[], bool]) -> None:
+    def __init__(
+        self, engine: Engine, authorized: Callable[[Headers, str, str], bool], trading: Callable[[], bool]
+    ) -> None:
         self.engine = engine
         self.authorized = authorized
         self.trading = trading
@@ -98,18 +100,20 @@ class Rest:
         try:
             return json_response(200, self._route(request))
         except HttpError as exc:
-            return json_response(exc.status, {"error": {"code": exc.code,
-                                                        "message": exc.message}})
+            return json_response(exc.status, {"error": {"code": exc.code, "message": exc.message}})
 
     def _route(self, request: Request) -> Any:
         parts = urlsplit(request.path)
         path = unquote(parts.path)
         query = parse_qs(parts.query, keep_blank_values=True)
-        rest = path[len(REST_PREFIX):].rstrip("/")
+        rest = path[len(REST_PREFIX) :].rstrip("/")
         segs = rest.split("/")[1:]
         if segs == ["exchange", "status"]:
-            return {"exchange_active": True, "trading_active": self.trading(),
-                    "exchange_estimated_resume_time": None}
+            return {
+                "exchange_active": True,
+                "trading_active": self.trading(),
+                "exchange_estimated_resume_time": None,
+            }
         if segs == ["markets"]:
             return self._markets(query)
         if segs == ["markets", "trades"]:
@@ -141,24 +145,35 @@ class Rest:
         m = st.market
         v = self.engine.ticker_values(m.ticker)
         out: dict[str, Any] = {
-            "ticker": m.ticker, "event_ticker": m.event_ticker, "series_ticker": m.series_ticker,
-            "market_type": "binary", "title": m.title, "subtitle": m.subtitle,
-            "yes_sub_title": m.yes_sub_title, "no_sub_title": m.no_sub_title,
-            "open_time": _iso_s(m.open_ts), "close_time": _iso_s(m.close_ts),
+            "ticker": m.ticker,
+            "event_ticker": m.event_ticker,
+            "series_ticker": m.series_ticker,
+            "market_type": "binary",
+            "title": m.title,
+            "subtitle": m.subtitle,
+            "yes_sub_title": m.yes_sub_title,
+            "no_sub_title": m.no_sub_title,
+            "open_time": _iso_s(m.open_ts),
+            "close_time": _iso_s(m.close_ts),
             "expected_expiration_time": _iso_s(m.close_ts),
             "latest_expiration_time": _iso_s(m.close_ts + 7 * 86_400),
-            "status": m.status, "result": m.result, "can_close_early": True,
-            "yes_bid_dollars": format_price(v.yes_bid), "yes_ask_dollars": format_price(v.yes_ask),
+            "status": m.status,
+            "result": m.result,
+            "can_close_early": True,
+            "yes_bid_dollars": format_price(v.yes_bid),
+            "yes_ask_dollars": format_price(v.yes_ask),
             "no_bid_dollars": format_price(ONE_DOLLAR - v.yes_ask),
             "no_ask_dollars": format_price(ONE_DOLLAR - v.yes_bid),
             "yes_bid_size_fp": format_size(v.yes_bid_size),
             "yes_ask_size_fp": format_size(v.yes_ask_size),
             "last_price_dollars": format_price(v.last_price),
-            "volume_fp": format_size(v.volume), "open_interest_fp": format_size(v.oi),
+            "volume_fp": format_size(v.volume),
+            "open_interest_fp": format_size(v.oi),
             "notional_value_dollars": "1.0000",
             "price_level_structure": m.grid.structure,
             "price_ranges": [r.wire() for r in m.grid.ranges],
-            "rules_primary": m.rules_primary, "strike_type": m.strike_type,
+            "rules_primary": m.rules_primary,
+            "strike_type": m.strike_type,
         }
         if m.floor_strike is not None:
             out["floor_strike"] = m.floor_strike
@@ -185,8 +200,7 @@ class Rest:
             names = set(tickers.split(","))
             markets = [m for m in markets if m.ticker in names]
         page, cursor = _page(markets, query)
-        return {"markets": [self.market(self.engine.states[m.ticker]) for m in page],
-                "cursor": cursor}
+        return {"markets": [self.market(self.engine.states[m.ticker]) for m in page], "cursor": cursor}
 
     def _orderbook(self, st: MarketState, query: dict[str, list[str]]) -> dict[str, Any]:
         raw = query.get("depth", ["0"])[-1]
@@ -208,12 +222,22 @@ class Rest:
         source = self._state(ticker).trades if ticker else self.engine.recent_trades
         trades = list(reversed(source))  # newest first
         page, cursor = _page(trades, query)
-        return {"trades": [{
-            "trade_id": t.trade_id, "ticker": t.ticker,
-            "yes_price_dollars": format_price(t.yes_price),
-            "no_price_dollars": format_price(t.no_price), "count_fp": format_size(t.count),
-            "taker_side": t.taker_side, "created_time": wire.iso(t.ts_ms), "ts": t.ts_ms // 1000,
-        } for t in page], "cursor": cursor}
+        return {
+            "trades": [
+                {
+                    "trade_id": t.trade_id,
+                    "ticker": t.ticker,
+                    "yes_price_dollars": format_price(t.yes_price),
+                    "no_price_dollars": format_price(t.no_price),
+                    "count_fp": format_size(t.count),
+                    "taker_side": t.taker_side,
+                    "created_time": wire.iso(t.ts_ms),
+                    "ts": t.ts_ms // 1000,
+                }
+                for t in page
+            ],
+            "cursor": cursor,
+        }
 
     # -- the demo account ---------------------------------------------------------------------
 
@@ -226,8 +250,12 @@ class Rest:
                 # Mark open contracts at what they would sell for now.
                 bid = v.yes_bid if pos.position > 0 else ONE_DOLLAR - v.yes_ask
                 value += abs(pos.position) * bid // 100
-        return {"balance": engine.balance // 100, "balance_dollars": format_price(engine.balance),
-                "portfolio_value": value // 100, "updated_ts": engine.ts_ms // 1000}
+        return {
+            "balance": engine.balance // 100,
+            "balance_dollars": format_price(engine.balance),
+            "portfolio_value": value // 100,
+            "updated_ts": engine.ts_ms // 1000,
+        }
 
     def _positions(self, query: dict[str, list[str]]) -> dict[str, Any]:
         positions = [p for p in self.engine.positions.values() if p.position]
@@ -242,20 +270,29 @@ class Rest:
             agg["pnl"] += p.realized_pnl
             agg["fees"] += p.fees
         return {
-            "market_positions": [{
-                "ticker": p.ticker, "position_fp": format_size(p.position),
-                "market_exposure_dollars": format_price(p.cost),
-                "realized_pnl_dollars": format_price(p.realized_pnl),
-                "fees_paid_dollars": format_price(p.fees),
-                "total_traded_dollars": format_price(p.cost),
-                "resting_orders_count": 0, "last_updated_ts": wire.iso(p.updated_ms),
-            } for p in page],
-            "event_positions": [{
-                "event_ticker": ev, "event_exposure_dollars": format_price(a["exposure"]),
-                "realized_pnl_dollars": format_price(a["pnl"]),
-                "fees_paid_dollars": format_price(a["fees"]),
-                "total_cost_dollars": format_price(a["exposure"]),
-            } for ev, a in events.items()],
+            "market_positions": [
+                {
+                    "ticker": p.ticker,
+                    "position_fp": format_size(p.position),
+                    "market_exposure_dollars": format_price(p.cost),
+                    "realized_pnl_dollars": format_price(p.realized_pnl),
+                    "fees_paid_dollars": format_price(p.fees),
+                    "total_traded_dollars": format_price(p.cost),
+                    "resting_orders_count": 0,
+                    "last_updated_ts": wire.iso(p.updated_ms),
+                }
+                for p in page
+            ],
+            "event_positions": [
+                {
+                    "event_ticker": ev,
+                    "event_exposure_dollars": format_price(a["exposure"]),
+                    "realized_pnl_dollars": format_price(a["pnl"]),
+                    "fees_paid_dollars": format_price(a["fees"]),
+                    "total_cost_dollars": format_price(a["exposure"]),
+                }
+                for ev, a in events.items()
+            ],
             "cursor": cursor,
         }
 
@@ -263,20 +300,36 @@ class Rest:
         fills = list(reversed(self.engine.fills))  # newest first
         if ticker := query.get("ticker", [""])[-1]:
             fills = [f for f in fills if f.ticker == ticker]
-        for name, keep in (("min_ts", lambda f, ts: f.ts_ms // 1000 >= ts),
-                           ("max_ts", lambda f, ts: f.ts_ms // 1000 <= ts)):
+        for name, keep in (
+            ("min_ts", lambda f, ts: f.ts_ms // 1000 >= ts),
+            ("max_ts", lambda f, ts: f.ts_ms // 1000 <= ts),
+        ):
             raw = query.get(name, [""])[-1]
             if raw:
                 if not raw.isdigit():
                     raise HttpError(400, "invalid_parameters", f"{name} must be a Unix time")
                 fills = [f for f in fills if keep(f, int(raw))]
         page, cursor = _page(fills, query)
-        return {"fills": [{
-            "fill_id": f.trade_id, "trade_id": f.trade_id, "order_id": f.order_id,
-            "client_order_id": f.client_order_id, "ticker": f.ticker, "market_ticker": f.ticker,
-            "side": f.side, "action": f.action, "count_fp": format_size(f.count),
-            "yes_price_dollars": format_price(f.yes_price),
-            "no_price_dollars": format_price(f.no_price), "is_taker": f.is_taker,
-            "fee_cost": wire.fee_text(f.fee), "created_time": wire.iso(f.ts_ms),
-            "ts": f.ts_ms // 1000,
-        } for f in page], "cursor": cursor}
+        return {
+            "fills": [
+                {
+                    "fill_id": f.trade_id,
+                    "trade_id": f.trade_id,
+                    "order_id": f.order_id,
+                    "client_order_id": f.client_order_id,
+                    "ticker": f.ticker,
+                    "market_ticker": f.ticker,
+                    "side": f.side,
+                    "action": f.action,
+                    "count_fp": format_size(f.count),
+                    "yes_price_dollars": format_price(f.yes_price),
+                    "no_price_dollars": format_price(f.no_price),
+                    "is_taker": f.is_taker,
+                    "fee_cost": wire.fee_text(f.fee),
+                    "created_time": wire.iso(f.ts_ms),
+                    "ts": f.ts_ms // 1000,
+                }
+                for f in page
+            ],
+            "cursor": cursor,
+        }

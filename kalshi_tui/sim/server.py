@@ -52,9 +52,19 @@ def _header(headers: Headers, name: str) -> str | None:
 
 
 class ExchangeServer:
-    def __init__(self, hub: Hub, commands: Commands, rest: Rest, faults: Faults, *,
-                 keys: dict[str, ApiKey], ping_interval: float, ping_timeout: float,
-                 skew_ms: int, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        commands: Commands,
+        rest: Rest,
+        faults: Faults,
+        *,
+        keys: dict[str, ApiKey],
+        ping_interval: float,
+        ping_timeout: float,
+        skew_ms: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.hub = hub
         self.commands = commands
         self.rest = rest

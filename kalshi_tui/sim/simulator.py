@@ -62,15 +62,29 @@ class Simulator:
     ``add_key`` registers more.
     """
 
-    def __init__(self, *, seed: int = 7, rate: float = 50.0, markets: int = 40,
-                 host: str = "127.0.0.1", port: int = 0, ping_interval: float = 10.0,
-                 ping_timeout: float = 10.0, skew_ms: int = 30_000, market_cap: int = 1000,
-                 command_rate: float = 20.0, max_buffered: int = 200_000,
-                 lifecycle_rate: float = 1 / 20_000, user_share: float = 0.05,
-                 start_paused: bool = False, compression: bool = True,
-                 private_key: rsa.RSAPrivateKey | None = None,
-                 public_key: rsa.RSAPublicKey | None = None, key_id: str | None = None,
-                 faults: list[FaultSpec] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int = 7,
+        rate: float = 50.0,
+        markets: int = 40,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ping_interval: float = 10.0,
+        ping_timeout: float = 10.0,
+        skew_ms: int = 30_000,
+        market_cap: int = 1000,
+        command_rate: float = 20.0,
+        max_buffered: int = 200_000,
+        lifecycle_rate: float = 1 / 20_000,
+        user_share: float = 0.05,
+        start_paused: bool = False,
+        compression: bool = True,
+        private_key: rsa.RSAPrivateKey | None = None,
+        public_key: rsa.RSAPublicKey | None = None,
+        key_id: str | None = None,
+        faults: list[FaultSpec] | None = None,
+    ) -> None:
         if rate < 0:
             raise ValueError("rate must be >= 0")
         self.seed = seed
@@ -98,12 +112,18 @@ class Simulator:
             self.key_path = write_private_key(private, self._key_dir / "sim-key.pem")
             self.signer = Signer(self.key_id, private)
             self.add_key(self.key_id, private.public_key())
-        commands = Commands(self.engine, self.hub, market_cap=market_cap,
-                            command_rate=command_rate)
+        commands = Commands(self.engine, self.hub, market_cap=market_cap, command_rate=command_rate)
         rest = Rest(self.engine, self._authorized, lambda: not self._paused)
-        self.server = ExchangeServer(self.hub, commands, rest, self.faults, keys=self.keys,
-                                     ping_interval=ping_interval, ping_timeout=ping_timeout,
-                                     skew_ms=skew_ms)
+        self.server = ExchangeServer(
+            self.hub,
+            commands,
+            rest,
+            self.faults,
+            keys=self.keys,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            skew_ms=skew_ms,
+        )
         self._ws: Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -115,11 +135,16 @@ class Simulator:
     async def start(self) -> Simulator:
         """Listen and start the market. Raises OSError if the port is taken."""
         self._ws = await serve(
-            self.server.handler, self.host, self._port,
+            self.server.handler,
+            self.host,
+            self._port,
             process_request=self.server.process_request,
-            ping_interval=None, ping_timeout=None,  # the exchange's own heartbeat instead
+            ping_interval=None,
+            ping_timeout=None,  # the exchange's own heartbeat instead
             compression="deflate" if self._compression else None,
-            max_size=1 << 20, close_timeout=1.0, logger=_log,
+            max_size=1 << 20,
+            close_timeout=1.0,
+            logger=_log,
         )
         self._port = self._ws.sockets[0].getsockname()[1]
         if not self._paused:
@@ -151,8 +176,9 @@ class Simulator:
     async def __aenter__(self) -> Simulator:
         return await self.start()
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.stop()
 
     async def serve_forever(self) -> None:

@@ -17,7 +17,6 @@ def diverged(sim: Simulator, store: Store, tickers: Iterable[str]) -> list[str]:
     for ticker in tickers:
         truth = sim.book(ticker)
         state = store.markets.get(ticker)
-        if state is None or not state.book.synced or state.book.yes != truth.yes \
-                or state.book.no != truth.no:
+        if state is None or not state.book.synced or state.book.yes != truth.yes or state.book.no != truth.no:
             bad.append(ticker)
     return bad

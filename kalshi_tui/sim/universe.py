@@ -25,16 +25,22 @@ class PriceRange(NamedTuple):
     step: int
 
     def wire(self) -> dict[str, str]:
-        return {"start": format_price(self.start), "end": format_price(self.end),
-                "step": format_price(self.step)}
+        return {
+            "start": format_price(self.start),
+            "end": format_price(self.end),
+            "step": format_price(self.step),
+        }
 
 
 # Kalshi's named structures and the ranges they stand for.
 STRUCTURES: dict[str, tuple[PriceRange, ...]] = {
     "linear_cent": (PriceRange(0, ONE_DOLLAR, 100),),
     "deci_cent": (PriceRange(0, ONE_DOLLAR, 10),),
-    "tapered_deci_cent": (PriceRange(0, 1000, 10), PriceRange(1000, 9000, 100),
-                          PriceRange(9000, ONE_DOLLAR, 10)),
+    "tapered_deci_cent": (
+        PriceRange(0, 1000, 10),
+        PriceRange(1000, 9000, 100),
+        PriceRange(9000, ONE_DOLLAR, 10),
+    ),
 }
 
 
@@ -131,13 +137,14 @@ Outcome = tuple[str, str, str, float | None, float | None]  # suffix, yes_sub, s
 
 def _fed(rng: random.Random, d: datetime) -> tuple[str, str, str, list[Outcome], datetime]:
     month = MONTHS[d.month - 1]
-    outs: list[Outcome] = [("H0", "Hold rate", "", None, None),
-                           ("C25", "Cut 25bps", "", None, None),
-                           ("C26", "Cut >25bps", "", None, None),
-                           ("H25", "Hike 25bps", "", None, None)]
+    outs: list[Outcome] = [
+        ("H0", "Hold rate", "", None, None),
+        ("C25", "Cut 25bps", "", None, None),
+        ("C26", "Cut >25bps", "", None, None),
+        ("H25", "Hike 25bps", "", None, None),
+    ]
     close = d.replace(hour=19)
-    return (f"{d.year % 100:02d}{month}", f"Fed decision in {d:%b %Y}?", f"{d:%b %Y} meeting",
-            outs, close)
+    return (f"{d.year % 100:02d}{month}", f"Fed decision in {d:%b %Y}?", f"{d:%b %Y} meeting", outs, close)
 
 
 def _crypto(symbol: str, name: str, center: float, width: float) -> object:
@@ -146,11 +153,16 @@ def _crypto(symbol: str, name: str, center: float, width: float) -> object:
         outs: list[Outcome] = []
         for k in range(-3, 4):
             strike = mid + k * width
-            outs.append((f"T{strike - 0.01:.2f}", f"${strike:,.0f} or above", "greater",
-                         strike - 0.01, None))
+            outs.append((f"T{strike - 0.01:.2f}", f"${strike:,.0f} or above", "greater", strike - 0.01, None))
         close = d.replace(hour=22)
-        return (f"{_date_code(d)}17", f"{name} price on {d:%b %-d, %Y} at 5pm EST?",
-                f"{d:%b %-d} at 5pm EST", outs, close)
+        return (
+            f"{_date_code(d)}17",
+            f"{name} price on {d:%b %-d, %Y} at 5pm EST?",
+            f"{d:%b %-d} at 5pm EST",
+            outs,
+            close,
+        )
+
     del symbol
     return make
 
@@ -165,8 +177,14 @@ def _high(city: str, base: int) -> object:
         top = lo + 9
         outs.append((f"T{top}", f"{top}° or above", "greater", float(top), None))
         close = (d + timedelta(days=1)).replace(hour=5)
-        return (_date_code(d), f"Highest temperature in {city} on {d:%b %-d, %Y}?",
-                f"{d:%b %-d, %Y}", outs, close)
+        return (
+            _date_code(d),
+            f"Highest temperature in {city} on {d:%b %-d, %Y}?",
+            f"{d:%b %-d, %Y}",
+            outs,
+            close,
+        )
+
     return make
 
 
@@ -175,8 +193,8 @@ def _game(league: str, teams: tuple[tuple[str, str], ...]) -> object:
         (a, an), (b, bn) = rng.sample(teams, 2)
         outs: list[Outcome] = [(a, an, "", None, None), (b, bn, "", None, None)]
         close = (d + timedelta(days=14)).replace(hour=4)
-        return (f"{_date_code(d)}{a}{b}", f"{an} vs {bn} winner?", f"{league} {d:%b %-d}",
-                outs, close)
+        return (f"{_date_code(d)}{a}{b}", f"{an} vs {bn} winner?", f"{league} {d:%b %-d}", outs, close)
+
     return make
 
 
@@ -185,26 +203,49 @@ def _index(rng: random.Random, d: datetime) -> tuple[str, str, str, list[Outcome
     outs: list[Outcome] = []
     for k in range(-2, 3):
         lo = mid + 50 * k
-        outs.append((f"B{lo + 25}", f"{lo:,} to {lo + 49.99:,.2f}", "between", float(lo),
-                     lo + 49.99))
+        outs.append((f"B{lo + 25}", f"{lo:,} to {lo + 49.99:,.2f}", "between", float(lo), lo + 49.99))
     close = d.replace(hour=21)
-    return (f"{_date_code(d)}H1600", f"S&P 500 on {d:%b %-d, %Y} at 4pm EST?",
-            f"{d:%b %-d} close", outs, close)
+    return (
+        f"{_date_code(d)}H1600",
+        f"S&P 500 on {d:%b %-d, %Y} at 4pm EST?",
+        f"{d:%b %-d} close",
+        outs,
+        close,
+    )
 
 
 def _cpi(rng: random.Random, d: datetime) -> tuple[str, str, str, list[Outcome], datetime]:
     base = 2.4 + rng.randrange(0, 4) / 10
-    outs: list[Outcome] = [(f"T{base + k / 10:.1f}", f"Above {base + k / 10:.1f}%", "greater",
-                            base + k / 10, None) for k in range(4)]
+    outs: list[Outcome] = [
+        (f"T{base + k / 10:.1f}", f"Above {base + k / 10:.1f}%", "greater", base + k / 10, None)
+        for k in range(4)
+    ]
     close = (d + timedelta(days=12)).replace(hour=13)
-    return (f"{d.year % 100:02d}{MONTHS[d.month - 1]}", f"CPI year-over-year in {d:%b %Y}?",
-            f"{d:%b %Y} report", outs, close)
+    return (
+        f"{d.year % 100:02d}{MONTHS[d.month - 1]}",
+        f"CPI year-over-year in {d:%b %Y}?",
+        f"{d:%b %Y} report",
+        outs,
+        close,
+    )
 
 
-NBA = (("LAL", "Los Angeles L"), ("BOS", "Boston"), ("GSW", "Golden State"), ("NYK", "New York"),
-       ("MIA", "Miami"), ("DEN", "Denver"))
-NFL = (("KC", "Kansas City"), ("BUF", "Buffalo"), ("PHI", "Philadelphia"), ("DAL", "Dallas"),
-       ("SF", "San Francisco"), ("DET", "Detroit"))
+NBA = (
+    ("LAL", "Los Angeles L"),
+    ("BOS", "Boston"),
+    ("GSW", "Golden State"),
+    ("NYK", "New York"),
+    ("MIA", "Miami"),
+    ("DEN", "Denver"),
+)
+NFL = (
+    ("KC", "Kansas City"),
+    ("BUF", "Buffalo"),
+    ("PHI", "Philadelphia"),
+    ("DAL", "Dallas"),
+    ("SF", "San Francisco"),
+    ("DET", "Detroit"),
+)
 
 TEMPLATES: tuple[tuple[str, str, object], ...] = (
     ("KXFEDDECISION", "linear_cent", _fed),
@@ -236,16 +277,27 @@ def _events(rng: random.Random, start: datetime) -> Iterator[list[Market]]:
             grid = TickGrid(structure)
             markets = []
             for out_suffix, yes_sub, strike_type, floor, cap in outcomes:
-                markets.append(Market(
-                    ticker=f"{event}-{out_suffix}", event_ticker=event, series_ticker=series,
-                    market_id=new_uuid(rng), title=title, subtitle=subtitle,
-                    yes_sub_title=yes_sub, no_sub_title=yes_sub,
-                    rules_primary=f"If the outcome is {yes_sub} for {subtitle}, then the market "
-                                  f"resolves to Yes.",
-                    grid=grid, open_ts=_ts(day - timedelta(days=30)), close_ts=_ts(close),
-                    strike_type=strike_type, floor_strike=floor, cap_strike=cap,
-                    fair=_initial_fair(rng, grid),
-                ))
+                markets.append(
+                    Market(
+                        ticker=f"{event}-{out_suffix}",
+                        event_ticker=event,
+                        series_ticker=series,
+                        market_id=new_uuid(rng),
+                        title=title,
+                        subtitle=subtitle,
+                        yes_sub_title=yes_sub,
+                        no_sub_title=yes_sub,
+                        rules_primary=f"If the outcome is {yes_sub} for {subtitle}, then the market "
+                        f"resolves to Yes.",
+                        grid=grid,
+                        open_ts=_ts(day - timedelta(days=30)),
+                        close_ts=_ts(close),
+                        strike_type=strike_type,
+                        floor_strike=floor,
+                        cap_strike=cap,
+                        fair=_initial_fair(rng, grid),
+                    )
+                )
             yield markets
         cycle += 1
 

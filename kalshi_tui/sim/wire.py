@@ -33,12 +33,18 @@ from kalshi_tui.sim.engine import (
 encode = msgspec.json.Encoder().encode
 
 # The frame type each channel's data goes out as.
-FRAME_TYPE = {DELTA: "orderbook_delta", TICKER: "ticker", TRADE: "trade", FILL: "fill",
-              POSITION: "market_position", LIFECYCLE: "market_lifecycle_v2"}
-_SEQ_ENVELOPE = {kind: b'{"type":"%s","sid":%%d,"seq":%%d,"msg":%%b}' % t.encode()
-                 for kind, t in FRAME_TYPE.items()}
-_ENVELOPE = {kind: b'{"type":"%s","sid":%%d,"msg":%%b}' % t.encode()
-             for kind, t in FRAME_TYPE.items()}
+FRAME_TYPE = {
+    DELTA: "orderbook_delta",
+    TICKER: "ticker",
+    TRADE: "trade",
+    FILL: "fill",
+    POSITION: "market_position",
+    LIFECYCLE: "market_lifecycle_v2",
+}
+_SEQ_ENVELOPE = {
+    kind: b'{"type":"%s","sid":%%d,"seq":%%d,"msg":%%b}' % t.encode() for kind, t in FRAME_TYPE.items()
+}
+_ENVELOPE = {kind: b'{"type":"%s","sid":%%d,"msg":%%b}' % t.encode() for kind, t in FRAME_TYPE.items()}
 
 _iso_cache: tuple[int, str] = (-1, "")
 _CACHE_LIMIT = 1 << 16
@@ -83,6 +89,7 @@ def data_frame(kind: str, sid: int, seq: int | None, body: bytes) -> bytes:
 
 # ---- message bodies ----------------------------------------------------------------------------
 
+
 def render(out: Output, yes_scale: bool) -> bytes:
     kind = out.kind
     m = out.market
@@ -90,9 +97,17 @@ def render(out: Output, yes_scale: bool) -> bytes:
         side, price, delta = out.data  # type: ignore[misc]
         if yes_scale and side == NO:
             price = ONE_DOLLAR - price  # use_yes_price: a NO bid is quoted as the YES ask
-        return encode({"market_ticker": m.ticker, "market_id": m.market_id,
-                       "price_dollars": price_text(price), "delta_fp": size_text(delta),
-                       "side": side, "ts": iso(out.ts_ms), "ts_ms": out.ts_ms})
+        return encode(
+            {
+                "market_ticker": m.ticker,
+                "market_id": m.market_id,
+                "price_dollars": price_text(price),
+                "delta_fp": size_text(delta),
+                "side": side,
+                "ts": iso(out.ts_ms),
+                "ts_ms": out.ts_ms,
+            }
+        )
     if kind == TICKER:
         return encode(ticker_msg(m.ticker, m.market_id, out.data, out.ts_ms))  # type: ignore[arg-type]
     if kind == TRADE:
@@ -108,28 +123,39 @@ def render(out: Output, yes_scale: bool) -> bytes:
 
 def ticker_msg(ticker: str, market_id: str, v: TickerValues, ts_ms: int) -> dict[str, Any]:
     return {
-        "market_ticker": ticker, "market_id": market_id,
+        "market_ticker": ticker,
+        "market_id": market_id,
         "price_dollars": price_text(v.last_price),
-        "yes_bid_dollars": price_text(v.yes_bid), "yes_ask_dollars": price_text(v.yes_ask),
+        "yes_bid_dollars": price_text(v.yes_bid),
+        "yes_ask_dollars": price_text(v.yes_ask),
         "yes_bid_size_fp": size_text(v.yes_bid_size),
         "yes_ask_size_fp": size_text(v.yes_ask_size),
         "last_trade_size_fp": size_text(v.last_size),
         # Volumes only grow: through the cache they would just churn it.
-        "volume_fp": format_size(v.volume), "open_interest_fp": format_size(v.oi),
-        "dollar_volume": v.dollar_volume, "dollar_open_interest": v.dollar_oi,
-        "ts": ts_ms // 1000, "ts_ms": ts_ms, "time": iso(ts_ms),
+        "volume_fp": format_size(v.volume),
+        "open_interest_fp": format_size(v.oi),
+        "dollar_volume": v.dollar_volume,
+        "dollar_open_interest": v.dollar_oi,
+        "ts": ts_ms // 1000,
+        "ts_ms": ts_ms,
+        "time": iso(ts_ms),
     }
 
 
 def trade_msg(t: TradeRecord, ticker: str) -> dict[str, Any]:
     return {
-        "trade_id": t.trade_id, "market_ticker": ticker,
+        "trade_id": t.trade_id,
+        "market_ticker": ticker,
         "yes_price_dollars": price_text(t.yes_price),
-        "no_price_dollars": price_text(t.no_price), "count_fp": size_text(t.count),
-        "taker_side": t.taker_side, "taker_outcome_side": t.taker_side,
+        "no_price_dollars": price_text(t.no_price),
+        "count_fp": size_text(t.count),
+        "taker_side": t.taker_side,
+        "taker_outcome_side": t.taker_side,
         # A YES taker bids in the YES book; a NO taker is selling YES: an ask.
         "taker_book_side": "bid" if t.taker_side == "yes" else "ask",
-        "is_block_trade": False, "ts": t.ts_ms // 1000, "ts_ms": t.ts_ms,
+        "is_block_trade": False,
+        "ts": t.ts_ms // 1000,
+        "ts_ms": t.ts_ms,
     }
 
 
@@ -140,19 +166,31 @@ def fee_text(fee: int) -> str:
 
 def fill_msg(f: UserFill) -> dict[str, Any]:
     return {
-        "trade_id": f.trade_id, "order_id": f.order_id, "client_order_id": f.client_order_id,
-        "market_ticker": f.ticker, "exchange_index": 0, "is_taker": f.is_taker,
-        "side": f.side, "purchased_side": f.side, "outcome_side": f.side,
-        "book_side": f.book_side, "action": f.action,
-        "yes_price_dollars": price_text(f.yes_price), "count_fp": size_text(f.count),
-        "fee_cost": fee_text(f.fee), "post_position_fp": size_text(f.post_position),
-        "subaccount": 0, "ts": f.ts_ms // 1000, "ts_ms": f.ts_ms,
+        "trade_id": f.trade_id,
+        "order_id": f.order_id,
+        "client_order_id": f.client_order_id,
+        "market_ticker": f.ticker,
+        "exchange_index": 0,
+        "is_taker": f.is_taker,
+        "side": f.side,
+        "purchased_side": f.side,
+        "outcome_side": f.side,
+        "book_side": f.book_side,
+        "action": f.action,
+        "yes_price_dollars": price_text(f.yes_price),
+        "count_fp": size_text(f.count),
+        "fee_cost": fee_text(f.fee),
+        "post_position_fp": size_text(f.post_position),
+        "subaccount": 0,
+        "ts": f.ts_ms // 1000,
+        "ts_ms": f.ts_ms,
     }
 
 
 def position_msg(p: Position) -> dict[str, Any]:
     return {
-        "user_id": "sim-user", "market_ticker": p.ticker,
+        "user_id": "sim-user",
+        "market_ticker": p.ticker,
         "position_fp": format_size(p.position),
         "position_cost_dollars": format_price(p.cost),
         "realized_pnl_dollars": format_price(p.realized_pnl),
@@ -175,11 +213,11 @@ def snapshot_msg(st: MarketState, yes_scale: bool) -> bytes:
 
 # ---- control frames ------------------------------------------------------------------------------
 
+
 def snapshot_frame(sid: int, seq: int, body: bytes, cmd_id: int | None = None) -> bytes:
     if cmd_id is None:
         return b'{"type":"orderbook_snapshot","sid":%d,"seq":%d,"msg":%b}' % (sid, seq, body)
-    return b'{"type":"orderbook_snapshot","id":%d,"sid":%d,"seq":%d,"msg":%b}' % (
-        cmd_id, sid, seq, body)
+    return b'{"type":"orderbook_snapshot","id":%d,"sid":%d,"seq":%d,"msg":%b}' % (cmd_id, sid, seq, body)
 
 
 def _frame(**fields: Any) -> bytes:
@@ -204,18 +242,36 @@ def unsubscribed(cmd_id: int | None, sid: int, seq: int | None) -> bytes:
 
 
 ERROR_TEXT = {
-    1: "Unable to process message", 2: "Params required", 3: "Channels required",
-    4: "Subscription IDs required", 5: "Unknown command", 7: "Unknown subscription ID",
-    8: "Unknown channel name", 9: "Authentication required", 10: "Channel error",
-    11: "Invalid parameter", 12: "Exactly one subscription ID is required",
-    13: "Unsupported action", 14: "Market Ticker required", 15: "Action required",
-    16: "Market not found", 17: "Internal error", 25: "Subscription buffer overflow",
-    26: "Subscription market limit exceeded", 27: "Too many requests",
+    1: "Unable to process message",
+    2: "Params required",
+    3: "Channels required",
+    4: "Subscription IDs required",
+    5: "Unknown command",
+    7: "Unknown subscription ID",
+    8: "Unknown channel name",
+    9: "Authentication required",
+    10: "Channel error",
+    11: "Invalid parameter",
+    12: "Exactly one subscription ID is required",
+    13: "Unsupported action",
+    14: "Market Ticker required",
+    15: "Action required",
+    16: "Market not found",
+    17: "Internal error",
+    25: "Subscription buffer overflow",
+    26: "Subscription market limit exceeded",
+    27: "Too many requests",
 }
 
 
-def error(code: int, *, cmd_id: int | None = None, sid: int | None = None, seq: int | None = None,
-          tickers: list[str] | None = None) -> bytes:
+def error(
+    code: int,
+    *,
+    cmd_id: int | None = None,
+    sid: int | None = None,
+    seq: int | None = None,
+    tickers: list[str] | None = None,
+) -> bytes:
     msg: dict[str, Any] = {"code": code, "msg": ERROR_TEXT.get(code, "Error")}
     if tickers:
         msg["market_tickers"] = tickers

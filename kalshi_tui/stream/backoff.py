@@ -11,8 +11,9 @@ class Backoff:
     ``disconnected(at)`` reset the schedule only if the session lasted ``stable_after``
     seconds: an exchange that accepts and then drops us at once still gets backed off."""
 
-    def __init__(self, base: float, cap: float, stable_after: float,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self, base: float, cap: float, stable_after: float, rng: random.Random | None = None
+    ) -> None:
         self.base = base
         self.cap = cap
         self.stable_after = stable_after

@@ -34,8 +34,14 @@ class EventBuffer:
                 self._deltas[key] = msg
             else:
                 self._deltas[key] = m.OrderbookDelta(
-                    sid=msg.sid, seq=msg.seq, market_ticker=msg.market_ticker, side=msg.side,
-                    price=msg.price, delta=held.delta + msg.delta, ts_ms=msg.ts_ms)
+                    sid=msg.sid,
+                    seq=msg.seq,
+                    market_ticker=msg.market_ticker,
+                    side=msg.side,
+                    price=msg.price,
+                    delta=held.delta + msg.delta,
+                    ts_ms=msg.ts_ms,
+                )
                 self.conflated += 1
         elif type(msg) is m.Ticker:
             if msg.market_ticker in self._tickers:

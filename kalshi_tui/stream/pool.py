@@ -19,16 +19,31 @@ from kalshi_tui.protocol import messages as m
 from kalshi_tui.store import Store
 from kalshi_tui.stream.session import Listener, Session, Sub
 
-DEFAULT_CHANNELS = (commands.CHANNEL_ORDERBOOK, commands.CHANNEL_TICKER, commands.CHANNEL_TRADE,
-                    commands.CHANNEL_FILL, commands.CHANNEL_POSITIONS, commands.CHANNEL_LIFECYCLE)
+DEFAULT_CHANNELS = (
+    commands.CHANNEL_ORDERBOOK,
+    commands.CHANNEL_TICKER,
+    commands.CHANNEL_TRADE,
+    commands.CHANNEL_FILL,
+    commands.CHANNEL_POSITIONS,
+    commands.CHANNEL_LIFECYCLE,
+)
 
 
 class Pool:
-    def __init__(self, ws_url: str, signer: Signer, store: Store,
-                 settings: StreamSettings | None = None, *,
-                 channels: Sequence[str] = DEFAULT_CHANNELS, markets: Iterable[str] = (),
-                 rest: object | None = None, listener: Listener | None = None,
-                 use_yes_price: bool = False, compression: str | None = None) -> None:
+    def __init__(
+        self,
+        ws_url: str,
+        signer: Signer,
+        store: Store,
+        settings: StreamSettings | None = None,
+        *,
+        channels: Sequence[str] = DEFAULT_CHANNELS,
+        markets: Iterable[str] = (),
+        rest: object | None = None,
+        listener: Listener | None = None,
+        use_yes_price: bool = False,
+        compression: str | None = None,
+    ) -> None:
         self.ws_url = ws_url
         self.signer = signer
         self.store = store
@@ -60,10 +75,17 @@ class Pool:
     # -- placement ---------------------------------------------------------------------------
 
     def _new_session(self) -> Session:
-        session = Session(self.ws_url, self.signer, self.store, self.settings,
-                          index=len(self.sessions), listener=self.listener,
-                          use_yes_price=self.use_yes_price, compression=self.compression,
-                          on_fill_subscribed=self._on_fill_subscribed)
+        session = Session(
+            self.ws_url,
+            self.signer,
+            self.store,
+            self.settings,
+            index=len(self.sessions),
+            listener=self.listener,
+            use_yes_price=self.use_yes_price,
+            compression=self.compression,
+            on_fill_subscribed=self._on_fill_subscribed,
+        )
         self.sessions.append(session)
         if self._running:
             self._start(session)
@@ -91,8 +113,7 @@ class Pool:
                 chunk, remaining = remaining[:room], remaining[room:]
                 await session.add_markets(sub, chunk)
                 continue
-            session = next((s for s in self.sessions
-                            if len(self._subs_for(s, channel)) < per_conn), None)
+            session = next((s for s in self.sessions if len(self._subs_for(s, channel)) < per_conn), None)
             if session is None:
                 session = self._new_session()
             chunk, remaining = remaining[:cap], remaining[cap:]
@@ -198,8 +219,7 @@ class Pool:
                 await task
 
     async def wait_connected(self, timeout: float = 10.0) -> None:
-        await asyncio.wait_for(asyncio.gather(*(s.connected.wait() for s in self.sessions)),
-                               timeout)
+        await asyncio.wait_for(asyncio.gather(*(s.connected.wait() for s in self.sessions)), timeout)
 
     # -- fills backfill ----------------------------------------------------------------------
 
@@ -219,8 +239,7 @@ class Pool:
         self._backfills.add(task)
         task.add_done_callback(self._backfills.discard)
 
-    async def _backfill(self, backfill: Callable[..., Awaitable[list[m.Fill]]],
-                        since: int | None) -> None:
+    async def _backfill(self, backfill: Callable[..., Awaitable[list[m.Fill]]], since: int | None) -> None:
         try:
             fills: list[m.Fill] = await backfill(min_ts=None if since is None else since // 1000 - 60)
         except Exception as exc:
@@ -232,5 +251,3 @@ class Pool:
     def _latest_fill_ms(self) -> int | None:
         stamps = [f.ts_ms for f in self.store.fills.values() if f.ts_ms is not None]
         return max(stamps) if stamps else None
-
-

@@ -44,8 +44,9 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE = 64 * 1024 * 1024  # the exchange's documented frame limit
 DOWN_AFTER_ATTEMPTS = 3  # failed connects in a row before the badge says "down"
 RESYNC_TIMEOUT = 5.0  # s to wait for get_snapshot answers before resubscribing instead
-_DATA_TYPES = frozenset({m.OrderbookDelta, m.OrderbookSnapshot, m.Ticker, m.Trade, m.Fill,
-                         m.MarketPosition, m.Lifecycle})
+_DATA_TYPES = frozenset(
+    {m.OrderbookDelta, m.OrderbookSnapshot, m.Ticker, m.Trade, m.Fill, m.MarketPosition, m.Lifecycle}
+)
 
 Listener = Callable[[m.Message], None]
 
@@ -86,11 +87,19 @@ def clock_offset(date_header: str | None, now: float | None = None) -> float | N
 
 
 class Session:
-    def __init__(self, url: str, signer: Signer, store: Store,
-                 settings: StreamSettings | None = None, *, index: int = 0,
-                 listener: Listener | None = None, use_yes_price: bool = False,
-                 compression: str | None = None,
-                 on_fill_subscribed: Callable[[Session], object] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        signer: Signer,
+        store: Store,
+        settings: StreamSettings | None = None,
+        *,
+        index: int = 0,
+        listener: Listener | None = None,
+        use_yes_price: bool = False,
+        compression: str | None = None,
+        on_fill_subscribed: Callable[[Session], object] | None = None,
+    ) -> None:
         self.url = url
         self.path = urlsplit(url).path or "/"
         self.signer = signer
@@ -104,8 +113,9 @@ class Session:
         self.subs: list[Sub] = []
         self.by_sid: dict[int, Sub] = {}
         self.seq = SeqTracker()
-        self.backoff = Backoff(self.settings.backoff_base, self.settings.backoff_cap,
-                               self.settings.stable_after)
+        self.backoff = Backoff(
+            self.settings.backoff_base, self.settings.backoff_cap, self.settings.stable_after
+        )
         self.ws: ClientConnection | None = None
         self.connected = asyncio.Event()
         self.ever_connected = False
@@ -136,8 +146,12 @@ class Session:
             return
         sub.markets.update(new)
         if self.ws is not None and sub.sid is not None:
-            await self._command(commands.update_subscription(
-                self._next_id("update", sub), sub.sid, commands.ADD_MARKETS, new), sub.sid)
+            await self._command(
+                commands.update_subscription(
+                    self._next_id("update", sub), sub.sid, commands.ADD_MARKETS, new
+                ),
+                sub.sid,
+            )
         self._publish_subscriptions()
 
     async def remove_markets(self, sub: Sub, tickers: Iterable[str]) -> None:
@@ -147,13 +161,16 @@ class Session:
         sub.markets.difference_update(gone)
         if self.ws is not None and sub.sid is not None:
             if sub.markets:
-                await self._command(commands.update_subscription(
-                    self._next_id("update", sub), sub.sid, commands.DELETE_MARKETS, gone), sub.sid)
+                await self._command(
+                    commands.update_subscription(
+                        self._next_id("update", sub), sub.sid, commands.DELETE_MARKETS, gone
+                    ),
+                    sub.sid,
+                )
             else:
                 # An empty subscription is not a thing: drop it.
                 self.by_sid.pop(sub.sid, None)
-                await self._command(commands.unsubscribe(self._next_id("unsubscribe", sub),
-                                                         [sub.sid]))
+                await self._command(commands.unsubscribe(self._next_id("unsubscribe", sub), [sub.sid]))
         if not sub.markets:
             self.subs.remove(sub)
         self._publish_subscriptions()
@@ -169,20 +186,25 @@ class Session:
                 self._set_state(RECONNECTING if self.ever_connected else CONNECTING)
             try:
                 ws = await connect(
-                    self.url, additional_headers=self.signer.headers("GET", self.path),
-                    compression=self.compression, max_size=MAX_MESSAGE, max_queue=4096,
+                    self.url,
+                    additional_headers=self.signer.headers("GET", self.path),
+                    compression=self.compression,
+                    max_size=MAX_MESSAGE,
+                    max_queue=4096,
                     ping_interval=self.settings.dead_link_timeout / 2,
                     ping_timeout=self.settings.dead_link_timeout / 2,
                     # After an unanswered ping the peer is gone: don't wait the library's
                     # default 10 s for it to answer our close frame too.
                     close_timeout=min(2.0, self.settings.dead_link_timeout / 4),
-                    open_timeout=10, proxy=None, user_agent_header="kalshi-tui")
+                    open_timeout=10,
+                    proxy=None,
+                    user_agent_header="kalshi-tui",
+                )
             except InvalidStatus as exc:
                 if not self._handshake_refused(exc):
                     raise
             except (OSError, InvalidHandshake, TimeoutError) as exc:
-                self.store.record_error(None, f"{self.url}: {exc}",
-                                        "Cannot reach the exchange; retrying.")
+                self.store.record_error(None, f"{self.url}: {exc}", "Cannot reach the exchange; retrying.")
                 if self.backoff.attempt >= DOWN_AFTER_ATTEMPTS:
                     self._set_state(DOWN)
             else:
@@ -203,8 +225,10 @@ class Session:
         offset = clock_offset(exc.response.headers.get("Date"), self.signer.now())
         self.store.metrics.clock_offset = offset
         skew = f" Local clock is {offset:+.1f} s off the exchange's." if offset is not None else ""
-        sentence = (f"The exchange refused our key (HTTP {status}): check the key id, the key "
-                    f"file and that the key belongs to this environment.{skew}")
+        sentence = (
+            f"The exchange refused our key (HTTP {status}): check the key id, the key "
+            f"file and that the key belongs to this environment.{skew}"
+        )
         self.store.record_error(None, f"HTTP {status}", sentence)
         self._set_state(AUTH_FAILED)
         if not self.ever_connected:
@@ -247,8 +271,7 @@ class Session:
                 self._set_state(RECONNECTING)  # now, not after the backoff sleep
                 self.store.metrics.reconnects += 1
                 # Sids and seqs start over on the next connection: nothing here is current.
-                self.store.mark_stale({t for s in self.subs if s.is_book for t in s.markets},
-                                      "reconnecting")
+                self.store.mark_stale({t for s in self.subs if s.is_book for t in s.markets}, "reconnecting")
 
     def _reset_connection_state(self) -> None:
         self._ids = commands.CommandIds()
@@ -309,8 +332,11 @@ class Session:
                 # Only data of a subscription we hold, for a market in it (books: with a seq),
                 # is applied. The rest is in flight after an unsubscribe, or not the
                 # exchange's at all, and must not touch a book.
-                if sub is None or (sub.markets and msg.market_ticker not in sub.markets) \
-                        or (msg.seq is None and sub.is_book):  # type: ignore[attr-defined]
+                if (
+                    sub is None
+                    or (sub.markets and msg.market_ticker not in sub.markets)
+                    or (msg.seq is None and sub.is_book)
+                ):  # type: ignore[attr-defined]
                     store.metrics.ignored += 1
                     continue
                 if t is m.OrderbookDelta:
@@ -345,28 +371,39 @@ class Session:
         metrics.gaps += 1
         sub = self.by_sid.get(sid)
         log.debug("seq gap on sid %d: %d missing", sid, missed)
-        self.store.record_error(None, f"sid {sid}: {missed} frame(s) missing",
-                                "Sequence gap: resyncing the affected books.")
+        self.store.record_error(
+            None, f"sid {sid}: {missed} frame(s) missing", "Sequence gap: resyncing the affected books."
+        )
         if sub is None or not sub.is_book or not sub.markets:
             return
         self.store.mark_stale(sub.markets, "sequence gap")
         metrics.resyncs += 1
         sub.resync_deadline = time.monotonic() + RESYNC_TIMEOUT
-        await self._command(commands.update_subscription(
-            self._next_id("snapshot", sub), sid, commands.GET_SNAPSHOT, sorted(sub.markets)), sid)
+        await self._command(
+            commands.update_subscription(
+                self._next_id("snapshot", sub), sid, commands.GET_SNAPSHOT, sorted(sub.markets)
+            ),
+            sid,
+        )
 
     async def _on_desync(self, sub: Sub, state: MarketState) -> None:
         """A frame of our subscription left a book impossible (a level below zero, a price
         off the scale, a crossed book): it no longer matches the exchange's; fetch it again."""
-        self.store.record_error(None, f"{state.ticker}: {state.book.stale_reason}",
-                                "An order book went out of sync: resyncing it.")
+        self.store.record_error(
+            None,
+            f"{state.ticker}: {state.book.stale_reason}",
+            "An order book went out of sync: resyncing it.",
+        )
         if sub.sid is None or sub.resync_deadline is not None:
             return  # a resync of this subscription is on its way already
         self.store.metrics.resyncs += 1
         sub.resync_deadline = time.monotonic() + RESYNC_TIMEOUT
-        await self._command(commands.update_subscription(
-            self._next_id("snapshot", sub), sub.sid, commands.GET_SNAPSHOT, [state.ticker]),
-            sub.sid)
+        await self._command(
+            commands.update_subscription(
+                self._next_id("snapshot", sub), sub.sid, commands.GET_SNAPSHOT, [state.ticker]
+            ),
+            sub.sid,
+        )
 
     async def _on_control(self, msg: m.Message) -> None:
         t = type(msg)
@@ -382,8 +419,7 @@ class Session:
             if sub is not None and msg.sid is not None:
                 if sub not in self.subs:
                     # Dropped from the watchlist while the subscribe was on its way.
-                    await self._command(commands.unsubscribe(self._next_id("unsubscribe", None),
-                                                             [msg.sid]))
+                    await self._command(commands.unsubscribe(self._next_id("unsubscribe", None), [msg.sid]))
                     return
                 sub.sid = msg.sid
                 self.by_sid[msg.sid] = sub
@@ -431,8 +467,7 @@ class Session:
                     self.subs.remove(sub)
                 if sub.sid is not None:
                     self.by_sid.pop(sub.sid, None)
-                    await self._command(commands.unsubscribe(self._next_id("unsubscribe", None),
-                                                             [sub.sid]))
+                    await self._command(commands.unsubscribe(self._next_id("unsubscribe", None), [sub.sid]))
             elif pending is not None and pending.kind == "subscribe":
                 await self._subscribe(sub)
             elif sub.sid is not None:
@@ -468,8 +503,9 @@ class Session:
         sub.yes_scale = yes_scale
         cmd_id = self._next_id("subscribe", sub)
         sub.asked = frozenset(sub.markets)
-        await self._command(commands.subscribe(cmd_id, [sub.channel], sorted(sub.markets),
-                                               use_yes_price=yes_scale))
+        await self._command(
+            commands.subscribe(cmd_id, [sub.channel], sorted(sub.markets), use_yes_price=yes_scale)
+        )
 
     async def _catch_up(self, sub: Sub, sid: int) -> None:
         """The watchlist changed while the subscribe was on its way (edits wait for a sid):
@@ -478,11 +514,17 @@ class Session:
         gone = sorted(sub.asked - sub.markets)
         sub.asked = frozenset(sub.markets)
         if new:
-            await self._command(commands.update_subscription(
-                self._next_id("update", sub), sid, commands.ADD_MARKETS, new), sid)
+            await self._command(
+                commands.update_subscription(self._next_id("update", sub), sid, commands.ADD_MARKETS, new),
+                sid,
+            )
         if gone:
-            await self._command(commands.update_subscription(
-                self._next_id("update", sub), sid, commands.DELETE_MARKETS, gone), sid)
+            await self._command(
+                commands.update_subscription(
+                    self._next_id("update", sub), sid, commands.DELETE_MARKETS, gone
+                ),
+                sid,
+            )
 
     async def _resubscribe(self, sub: Sub, *, unsubscribe_first: bool) -> None:
         old = sub.sid

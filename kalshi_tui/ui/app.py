@@ -39,8 +39,13 @@ from kalshi_tui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes, 
 from kalshi_tui.ui.trades import TradesPane
 from kalshi_tui.ui.watchlist import WatchlistPane
 
-TAB_LABELS = {"watchlist": "1 Watchlist", "depth": "2 Depth", "trades": "3 Trades",
-              "fills": "4 Fills", "connection": "5 Connection"}
+TAB_LABELS = {
+    "watchlist": "1 Watchlist",
+    "depth": "2 Depth",
+    "trades": "3 Trades",
+    "fills": "4 Fills",
+    "connection": "5 Connection",
+}
 TOAST_EVERY = 10.0  # s: the same error code is toasted at most this often (the tab keeps all)
 
 
@@ -56,8 +61,9 @@ class Feed(Protocol):
 class MarketSource(Protocol):
     """What the app needs from REST (kalshi_tui.rest.RestClient)."""
 
-    async def markets(self, tickers: Sequence[str] | None = None,
-                      status: str | None = None) -> list[MarketMeta]: ...
+    async def markets(
+        self, tickers: Sequence[str] | None = None, status: str | None = None
+    ) -> list[MarketMeta]: ...
 
 
 class KalshiApp(App[int]):
@@ -66,13 +72,20 @@ class KalshiApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = APP_BINDINGS
     COMMANDS = App.COMMANDS | {MarketSearch, AppCommands}
 
-    def __init__(self, store: Store, *, feed: Feed | None = None, rest: MarketSource | None = None,
-                 profile: Profile | None = None, theme: str | None = None,
-                 save_profile: Callable[[Profile], Any] | None = None,
-                 clock: Callable[[], float] | None = None,
-                 wall_clock: Callable[[], float] | None = None,
-                 theme_folders: Sequence[Path] | None = None,
-                 watch_terminal: bool = True) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        feed: Feed | None = None,
+        rest: MarketSource | None = None,
+        profile: Profile | None = None,
+        theme: str | None = None,
+        save_profile: Callable[[Profile], Any] | None = None,
+        clock: Callable[[], float] | None = None,
+        wall_clock: Callable[[], float] | None = None,
+        theme_folders: Sequence[Path] | None = None,
+        watch_terminal: bool = True,
+    ) -> None:
         super().__init__()
         wire.install()  # partial repaints send only the changed cells, not whole lines
         self.store = store
@@ -105,8 +118,7 @@ class KalshiApp(App[int]):
         self._header_second = -1
         self._header_age: float | None = None
         self._last_state = store.metrics.state
-        self._seen_error: object | None = (store.metrics.last_errors[-1]
-                                           if store.metrics.last_errors else None)
+        self._seen_error: object | None = store.metrics.last_errors[-1] if store.metrics.last_errors else None
         self._toasted: dict[int | None, float] = {}
         self._feed_closing = False
         self.ticks = 0  # refresh ticks run: for tests and the benchmark
@@ -129,8 +141,15 @@ class KalshiApp(App[int]):
                 yield ConnectionPane()
         yield Footer(compact=True)
 
-    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
-               timeout: float | None = None, markup: bool = False) -> None:
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
         # Plain text by default: messages carry tickers, paths and exchange text, where a
         # "[" would otherwise be read as markup.
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
@@ -167,16 +186,23 @@ class KalshiApp(App[int]):
             return
         fallback = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
         ours = sorted(t.name for t in loaded.themes)
-        self.notify(f"No theme named {wanted!r}; using {fallback}. "
-                    f"Themes: {', '.join(ours) or 'none found'}.",
-                    title="Theme", severity="warning", timeout=12)
+        self.notify(
+            f"No theme named {wanted!r}; using {fallback}. Themes: {', '.join(ours) or 'none found'}.",
+            title="Theme",
+            severity="warning",
+            timeout=12,
+        )
         self.theme = fallback
 
     def _setup_keymap(self) -> None:
         unknown = check_keymap(self.keymap)
         if unknown:
-            self.notify(f"Unknown binding id(s) in the profile: {', '.join(unknown)}. "
-                        "Press ? for the list.", title="Keys", severity="warning", timeout=12)
+            self.notify(
+                f"Unknown binding id(s) in the profile: {', '.join(unknown)}. Press ? for the list.",
+                title="Keys",
+                severity="warning",
+                timeout=12,
+            )
         self.set_keymap(self.keymap)
 
     # -- the refresh tick ------------------------------------------------------------------
@@ -220,10 +246,13 @@ class KalshiApp(App[int]):
     def _count_unsynced(self) -> None:
         """Watched books that were live and lost sync (a gap, a bad delta): resyncing."""
         markets = self.store.markets
-        self._unsynced = sum(1 for t in self.watched
-                             if t in markets and not markets[t].book.synced
-                             and markets[t].book.stale_reason not in
-                             ("waiting for snapshot", "not subscribed"))
+        self._unsynced = sum(
+            1
+            for t in self.watched
+            if t in markets
+            and not markets[t].book.synced
+            and markets[t].book.stale_reason not in ("waiting for snapshot", "not subscribed")
+        )
 
     def _refresh_header(self, now: float) -> None:
         # The age is read on whole seconds of the clock, the same tick the watchlist's ages
@@ -266,8 +295,12 @@ class KalshiApp(App[int]):
                 continue
             self._toasted[ev.code] = wall
             title = f"Error {ev.code}" if ev.code is not None else "Connection"
-            self.notify(ev.sentence + (f"\n{ev.detail}" if ev.detail else ""), title=title,
-                        severity="error" if ev.code in (9, 10, 25) else "warning", timeout=6)
+            self.notify(
+                ev.sentence + (f"\n{ev.detail}" if ev.detail else ""),
+                title=title,
+                severity="error" if ev.code in (9, 10, 25) else "warning",
+                timeout=6,
+            )
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -350,9 +383,12 @@ class KalshiApp(App[int]):
         self.show_group(names[i])
 
     def open_add_market(self) -> None:
-        self.push_screen(CommandPalette(
-            providers=[AddMarket],
-            placeholder=f"Add to {self.current_group}: a ticker, or words from a market's title…"))
+        self.push_screen(
+            CommandPalette(
+                providers=[AddMarket],
+                placeholder=f"Add to {self.current_group}: a ticker, or words from a market's title…",
+            )
+        )
 
     def add_market(self, ticker: str, group: str | None = None) -> None:
         group = group or self.current_group
@@ -421,16 +457,17 @@ class KalshiApp(App[int]):
             assert self.save_profile is not None
             self.save_profile(profile)
         except Exception as exc:
-            self.call_from_thread(self.notify, f"Couldn't save the watchlist: {exc}",
-                                  severity="error", timeout=10)
+            self.call_from_thread(
+                self.notify, f"Couldn't save the watchlist: {exc}", severity="error", timeout=10
+            )
 
     def _feed_call(self, method: str, tickers: list[str]) -> None:
         async def call() -> None:
             try:
                 await getattr(self.feed, method)(tickers)
             except Exception as exc:
-                self.store.record_error(None, f"{method} failed: {exc}",
-                                        "Couldn't change the subscription.")
+                self.store.record_error(None, f"{method} failed: {exc}", "Couldn't change the subscription.")
+
         self.run_worker(call(), group="feed-commands", exit_on_error=False)
 
     # -- background work -------------------------------------------------------------------
@@ -441,8 +478,12 @@ class KalshiApp(App[int]):
             await self.feed.run()  # the feed was built with the watchlist's markets
         except AuthRejected as exc:
             self.store.set_state(st.AUTH_FAILED)
-            self.notify(f"{exc}\nPress q to quit, then check the key with kalshi-tui config show.",
-                        title="Sign-in failed", severity="error", timeout=3600)
+            self.notify(
+                f"{exc}\nPress q to quit, then check the key with kalshi-tui config show.",
+                title="Sign-in failed",
+                severity="error",
+                timeout=3600,
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -477,8 +518,9 @@ class KalshiApp(App[int]):
             self.query_one("#tabs", TabbedContent).active = tab
 
     def action_search_markets(self) -> None:
-        self.push_screen(CommandPalette(providers=[MarketSearch],
-                                        placeholder="Jump to a market: ticker or title…"))
+        self.push_screen(
+            CommandPalette(providers=[MarketSearch], placeholder="Jump to a market: ticker or title…")
+        )
 
     def action_show_keys(self) -> None:
         self.push_screen(KeysScreen(self.keymap))

@@ -54,15 +54,23 @@ class MarketSearch(_MarketProvider):
         app = self.kapp
         for score, ticker, text in self._scored(query):
             where = app.group_of(ticker)
-            yield Hit(score, matcher.highlight(text), partial(app.jump_to_market, ticker),
-                      text=text, help=f"in {where}" if where else "not in a watchlist: opens depth")
+            yield Hit(
+                score,
+                matcher.highlight(text),
+                partial(app.jump_to_market, ticker),
+                text=text,
+                help=f"in {where}" if where else "not in a watchlist: opens depth",
+            )
 
     async def discover(self) -> Hits:
         app = self.kapp
         for ticker in app.groups.get(app.current_group, []):
             title = app.market_names().get(ticker, "")
-            yield DiscoveryHit(f"{ticker}  {title}".rstrip(), partial(app.jump_to_market, ticker),
-                               help=f"in {app.current_group}")
+            yield DiscoveryHit(
+                f"{ticker}  {title}".rstrip(),
+                partial(app.jump_to_market, ticker),
+                help=f"in {app.current_group}",
+            )
 
 
 class AddMarket(_MarketProvider):
@@ -79,12 +87,22 @@ class AddMarket(_MarketProvider):
             if ticker in present:
                 continue
             known = known or ticker == exact
-            yield Hit(score, matcher.highlight(text), partial(app.add_market, ticker),
-                      text=text, help=f"add to {group}")
+            yield Hit(
+                score,
+                matcher.highlight(text),
+                partial(app.add_market, ticker),
+                text=text,
+                help=f"add to {group}",
+            )
         if exact and not known and " " not in exact and exact not in present:
             # A ticker the app has no metadata for yet: let the exchange decide.
-            yield Hit(0.01, f"{exact}  (add as typed)", partial(app.add_market, exact),
-                      text=exact, help=f"add to {group}; names load from the exchange")
+            yield Hit(
+                0.01,
+                f"{exact}  (add as typed)",
+                partial(app.add_market, exact),
+                text=exact,
+                help=f"add to {group}; names load from the exchange",
+            )
 
     async def discover(self) -> Hits:
         app = self.kapp
@@ -93,8 +111,11 @@ class AddMarket(_MarketProvider):
             if n >= MAX_HITS:
                 break
             if ticker not in present:
-                yield DiscoveryHit(f"{ticker}  {title}".rstrip(), partial(app.add_market, ticker),
-                                   help=f"add to {app.current_group}")
+                yield DiscoveryHit(
+                    f"{ticker}  {title}".rstrip(),
+                    partial(app.add_market, ticker),
+                    help=f"add to {app.current_group}",
+                )
 
 
 class AppCommands(Provider):
@@ -104,13 +125,23 @@ class AppCommands(Provider):
         app = cast("KalshiApp", self.app)
         out: list[tuple[str, object, str]] = []
         for group in app.groups:
-            out.append((f"Watchlist group: {group}", partial(app.show_group, group),
-                        f"{len(app.groups[group])} markets"))
+            out.append(
+                (
+                    f"Watchlist group: {group}",
+                    partial(app.show_group, group),
+                    f"{len(app.groups[group])} markets",
+                )
+            )
         for tab in ("watchlist", "depth", "trades", "fills", "connection"):
             out.append((f"Show tab: {tab.title()}", partial(app.action_show_tab, tab), ""))
         out.append(("Add a market to this group", app.open_add_market, "a"))
-        out.append(("Toggle price flashes", app.action_toggle_flash,
-                    "flashes on" if app.flash_enabled else "flashes off"))
+        out.append(
+            (
+                "Toggle price flashes",
+                app.action_toggle_flash,
+                "flashes on" if app.flash_enabled else "flashes off",
+            )
+        )
         out.append(("Show keys", app.action_show_keys, "every binding and its id"))
         return out
 
@@ -119,8 +150,13 @@ class AppCommands(Provider):
         for name, callback, help_text in self._commands():
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), callback,  # type: ignore[arg-type]
-                          text=name, help=help_text)
+                yield Hit(
+                    score,
+                    matcher.highlight(name),
+                    callback,  # type: ignore[arg-type]
+                    text=name,
+                    help=help_text,
+                )
 
     async def discover(self) -> Hits:
         for name, callback, help_text in self._commands():

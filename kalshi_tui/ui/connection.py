@@ -53,16 +53,27 @@ def summary_text(mt: Metrics, wall_now: float) -> Text:
 
 
 def errors_table(mt: Metrics) -> Table:
-    table = Table(box=None, expand=True, show_edge=False, pad_edge=False,
-                  title="Last errors", title_justify="left", title_style="bold")
+    table = Table(
+        box=None,
+        expand=True,
+        show_edge=False,
+        pad_edge=False,
+        title="Last errors",
+        title_justify="left",
+        title_style="bold",
+    )
     table.add_column("Time", no_wrap=True, width=8)
     table.add_column("Code", no_wrap=True, justify="right", width=4)
     table.add_column("What happened", ratio=3, overflow="ellipsis", no_wrap=True)
     table.add_column("Detail", ratio=2, overflow="ellipsis", no_wrap=True, style="dim")
     shown = list(mt.last_errors)[-MAX_ERRORS_SHOWN:]
     for ev in reversed(shown):
-        table.add_row(time.strftime("%H:%M:%S", time.localtime(ev.at)),
-                      str(ev.code) if ev.code is not None else c.DASH, ev.sentence, ev.detail)
+        table.add_row(
+            time.strftime("%H:%M:%S", time.localtime(ev.at)),
+            str(ev.code) if ev.code is not None else c.DASH,
+            ev.sentence,
+            ev.detail,
+        )
     if not shown:
         table.add_row("", "", Text("No errors.", style="dim"), "")
     if mt.errors_by_code:
@@ -73,15 +84,23 @@ def errors_table(mt: Metrics) -> Table:
 
 
 def subscriptions_table(mt: Metrics) -> Table:
-    table = Table(box=None, expand=True, show_edge=False, pad_edge=False,
-                  title="Subscriptions", title_justify="left", title_style="bold")
+    table = Table(
+        box=None,
+        expand=True,
+        show_edge=False,
+        pad_edge=False,
+        title="Subscriptions",
+        title_justify="left",
+        title_style="bold",
+    )
     table.add_column("#", justify="right", width=2)
     table.add_column("Channel", ratio=1, min_width=15, no_wrap=True, overflow="ellipsis")
     table.add_column("sid", justify="right", width=4)
     table.add_column("Mkts", justify="right", width=6)
     for sub in mt.subscriptions:
-        table.add_row(str(sub.connection), sub.channel,
-                      str(sub.sid) if sub.sid is not None else "…", f"{sub.markets:,}")
+        table.add_row(
+            str(sub.connection), sub.channel, str(sub.sid) if sub.sid is not None else "…", f"{sub.markets:,}"
+        )
     if not mt.subscriptions:
         table.add_row("", Text("none yet", style="dim"), "", "")
     return table
@@ -124,8 +143,11 @@ class ConnectionPane(Pane, can_focus=True):
         self._update("conn-byte-label", f"bytes/s  {c.bytes_text(byte_rate)}")
         self._spark("conn-msg-spark", _window(mt.msg_rate.history))
         self._spark("conn-byte-spark", _window(mt.byte_rate.history))
-        err_key = (len(mt.last_errors), id(mt.last_errors[-1]) if mt.last_errors else 0,
-                   tuple(sorted(mt.errors_by_code.items())))
+        err_key = (
+            len(mt.last_errors),
+            id(mt.last_errors[-1]) if mt.last_errors else 0,
+            tuple(sorted(mt.errors_by_code.items())),
+        )
         if full or self._shown.get("err-key") != err_key:
             self._shown["err-key"] = err_key
             self.query_one("#conn-errors", Static).update(errors_table(mt))

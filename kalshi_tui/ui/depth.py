@@ -50,7 +50,11 @@ class DepthLadder(Widget, can_focus=True):
     """Two ladders in one widget so a line covers both sides and repaints as one."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "ladder--header", "ladder--yes", "ladder--no", "ladder--dim", "ladder--stale",
+        "ladder--header",
+        "ladder--yes",
+        "ladder--no",
+        "ladder--dim",
+        "ladder--stale",
     }
 
     def __init__(self, id: str | None = None) -> None:
@@ -77,8 +81,11 @@ class DepthLadder(Widget, can_focus=True):
     def _style(self, name: str) -> Style:
         style = self._styles.get(name)
         if style is None:
-            style = self.rich_style if not name else self.rich_style + \
-                self.get_component_rich_style(f"ladder--{name}", partial=True)
+            style = (
+                self.rich_style
+                if not name
+                else self.rich_style + self.get_component_rich_style(f"ladder--{name}", partial=True)
+            )
             self._styles[name] = style
         return style
 
@@ -99,9 +106,15 @@ class DepthLadder(Widget, can_focus=True):
         for i in range(max(len(yes), len(no))):
             y = yes[i] if i < len(yes) else None
             n = no[i] if i < len(no) else None
-            lines.append((y, n,
-                          bar_eighths(y.size, biggest, bar_width) if y else 0,
-                          bar_eighths(n.size, biggest, bar_width) if n else 0, synced))
+            lines.append(
+                (
+                    y,
+                    n,
+                    bar_eighths(y.size, biggest, bar_width) if y else 0,
+                    bar_eighths(n.size, biggest, bar_width) if n else 0,
+                    synced,
+                )
+            )
         old = self._lines
         self._lines = lines
         if synced != self.synced:
@@ -136,17 +149,19 @@ class DepthLadder(Widget, can_focus=True):
         self._cache[i] = (data, strip)
         return strip
 
-    def _half(self, level: DepthLevel | None, eighths: int, width: int,
-              colour: str) -> list[Segment]:
+    def _half(self, level: DepthLevel | None, eighths: int, width: int, colour: str) -> list[Segment]:
         if level is None:
             return [Segment(" " * width, self._style(""))]
-        text = (f" {fit(c.cents(level.price), 7, 'right')} {fit(c.contracts(level.size), 9, 'right')}"
-                f" {fit(c.contracts(level.cumulative), 10, 'right')} ")
+        text = (
+            f" {fit(c.cents(level.price), 7, 'right')} {fit(c.contracts(level.size), 9, 'right')}"
+            f" {fit(c.contracts(level.cumulative), 10, 'right')} "
+        )
         text = fit(text, min(width, NUMBERS_WIDTH), "left")
         numbers = "stale" if colour == "stale" else ""
-        return [Segment(text, self._style(numbers)),
-                Segment(fit(bar_text(eighths), max(0, width - len(text)), "left"),
-                        self._style(colour))]
+        return [
+            Segment(text, self._style(numbers)),
+            Segment(fit(bar_text(eighths), max(0, width - len(text)), "left"), self._style(colour)),
+        ]
 
     def _header(self, width: int, half: int) -> Strip:
         style = self._style("header")
@@ -199,20 +214,24 @@ class DepthPane(Pane):
             spread = c.cents(book.spread) if book.spread is not None else c.DASH
             mid = _mid_text(book)
             bid, ask = book.yes_bid, book.yes_ask
-            quote = (f"YES {c.cents(bid.price) if bid else c.DASH} / "
-                     f"{c.cents(ask.price) if ask else c.DASH}")
+            quote = f"YES {c.cents(bid.price) if bid else c.DASH} / {c.cents(ask.price) if ask else c.DASH}"
             levels = f"levels {len(book.yes)}/{len(book.no)}"
         else:
             spread = mid = c.DASH
             quote, levels = "YES —/—", "no book"
         last = c.cents(state.last_price) if state else c.DASH
-        self._set("depth-stats", f"{quote}   spread {spread}   mid {mid}   last {last}   "
-                                 f"{levels}   grouping {label} (g)")
+        self._set(
+            "depth-stats",
+            f"{quote}   spread {spread}   mid {mid}   last {last}   {levels}   grouping {label} (g)",
+        )
         banner = self.query_one("#depth-banner", Static)
         if book is None or not book.synced:
             reason = book.stale_reason if book is not None else "no data for this market yet"
-            self._set("depth-banner", f"⚠ Book not in sync: {reason}. Showing the last known "
-                                      "levels, dimmed, until a fresh snapshot arrives.")
+            self._set(
+                "depth-banner",
+                f"⚠ Book not in sync: {reason}. Showing the last known "
+                "levels, dimmed, until a fresh snapshot arrives.",
+            )
             banner.display = True
         else:
             banner.display = False

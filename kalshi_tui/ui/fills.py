@@ -64,8 +64,9 @@ class FillsPane(Pane):
         store = self.kapp.store
         fills = store.fills_newest_first()
         backfilled = sum(1 for f in fills if f.backfilled)
-        summary = (f"{len(fills)} fills   total fees {c.dollars(store.total_fees())}"
-                   + (f"   {backfilled} backfilled after a reconnect (↺)" if backfilled else ""))
+        summary = f"{len(fills)} fills   total fees {c.dollars(store.total_fees())}" + (
+            f"   {backfilled} backfilled after a reconnect (↺)" if backfilled else ""
+        )
         if summary != self._summary:
             self._summary = summary
             self.query_one("#fills-summary", Static).update(summary)

@@ -63,7 +63,9 @@ class LiveGrid(ScrollView, can_focus=True):
     """Rows keyed by a string, a header line, a cursor row; cached per-row strips."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "livegrid--header", "livegrid--cursor", "livegrid--empty",
+        "livegrid--header",
+        "livegrid--cursor",
+        "livegrid--empty",
         *(f"livegrid--{name}" for name in (*STYLE_NAMES, FLASH_UP, FLASH_DOWN)),
     }
 
@@ -112,9 +114,15 @@ class LiveGrid(ScrollView, can_focus=True):
     class Selected(Highlighted):
         """Enter was pressed on ``key``."""
 
-    def __init__(self, columns: Sequence[Column], *, empty_text: str = "Nothing here yet.",
-                 name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        *,
+        empty_text: str = "Nothing here yet.",
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.columns = list(columns)
         self.empty_text = empty_text
@@ -150,7 +158,7 @@ class LiveGrid(ScrollView, can_focus=True):
         """Keys of the rows on screen now."""
         top = int(self.scroll_y)
         body = max(0, self.scrollable_content_region.height - 1)
-        return self._order[top:top + body]
+        return self._order[top : top + body]
 
     def cells(self, key: str) -> tuple[Cell, ...] | None:
         return self._cells.get(key)
@@ -181,8 +189,10 @@ class LiveGrid(ScrollView, can_focus=True):
             return True
         if sort is not None:
             values = tuple(sort)
-            if self.sort_column is not None and self._sort_values.get(key, values)[
-                    self.sort_column] != values[self.sort_column]:
+            if (
+                self.sort_column is not None
+                and self._sort_values.get(key, values)[self.sort_column] != values[self.sort_column]
+            ):
                 self._resort = True
             self._sort_values[key] = values
         old = self._cells.get(key)
@@ -256,8 +266,9 @@ class LiveGrid(ScrollView, can_focus=True):
         col = self.sort_column
         if col is not None:
             values = self._sort_values
-            order.sort(key=lambda k: _sort_key(values[k][col] if k in values else None),
-                       reverse=self.sort_reverse)
+            order.sort(
+                key=lambda k: _sort_key(values[k][col] if k in values else None), reverse=self.sort_reverse
+            )
             if self.sort_reverse:
                 # keep missing values last when reversed too
                 order.sort(key=lambda k: values.get(k, (None,) * (col + 1))[col] is None)
@@ -379,8 +390,9 @@ class LiveGrid(ScrollView, can_focus=True):
             drop = min(shown, key=lambda i: (self.columns[i].priority, -i))
             shown.remove(drop)
         share = max(0, room) // len(flex) if flex else 0
-        self._layout = [(i, self.columns[i].width or min(share, self.columns[i].max_width or share))
-                        for i in shown]
+        self._layout = [
+            (i, self.columns[i].width or min(share, self.columns[i].max_width or share)) for i in shown
+        ]
         x = 0
         self._spans = {}
         for i, w in self._layout:
@@ -399,8 +411,7 @@ class LiveGrid(ScrollView, can_focus=True):
             if name == "":
                 style = self.rich_style
             else:
-                style = self.rich_style + self.get_component_rich_style(
-                    f"livegrid--{name}", partial=True)
+                style = self.rich_style + self.get_component_rich_style(f"livegrid--{name}", partial=True)
             self._styles[name] = style
         return style
 
@@ -444,8 +455,9 @@ class LiveGrid(ScrollView, can_focus=True):
         row = y - 1 + int(self.scroll_y)
         if row >= len(self._order):
             if row == 0 and self.empty_text:
-                return Strip([Segment(fit(" " + self.empty_text, width, "left"),
-                                      self._style("empty"))], width)
+                return Strip(
+                    [Segment(fit(" " + self.empty_text, width, "left"), self._style("empty"))], width
+                )
             return Strip.blank(width, self._style(""))
         key = self._order[row]
         is_cursor = key == self.cursor_key
@@ -474,8 +486,11 @@ class LiveGrid(ScrollView, can_focus=True):
         cursor: Style | None = None
         if is_cursor:
             # Unfocused: keep the cursor visible but quiet.
-            cursor = (self.get_component_rich_style("livegrid--cursor", partial=True)
-                      if self.has_focus else Style(underline=True))
+            cursor = (
+                self.get_component_rich_style("livegrid--cursor", partial=True)
+                if self.has_focus
+                else Style(underline=True)
+            )
         base = self._style("") if cursor is None else self._style("") + cursor
         segments: list[Segment] = []
         for n, (i, w) in enumerate(self._layout):

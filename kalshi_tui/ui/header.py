@@ -55,8 +55,7 @@ class StatusHeader(Horizontal):
         text, css = badge_for(state, age, unsynced)
         if self._set("badge", f" {text} ", self._badge):
             self._badge.set_classes(css)
-        self._set("age", f"data {age_text(age)}" if age is not None else "no data yet",
-                  self._age)
+        self._set("age", f"data {age_text(age)}" if age is not None else "no data yet", self._age)
         self._set("note", note, self._note)
 
     def _set(self, part: str, text: str, widget: Static) -> bool:

@@ -36,8 +36,10 @@ def keys_table(keymap: dict[str, str], key_display: object) -> Table:
             if not isinstance(b, Binding):
                 continue
             keys = keymap.get(b.id or "", b.key)
-            shown = ", ".join(key_display(Binding(k.strip(), b.action))  # type: ignore[operator]
-                              for k in keys.split(","))
+            shown = ", ".join(
+                key_display(Binding(k.strip(), b.action))  # type: ignore[operator]
+                for k in keys.split(",")
+            )
             table.add_row(shown, b.description, b.id or "")
     table.add_row("[b u]Also[/]", "", "")
     table.add_row("ctrl+q", "quit", "")
@@ -56,6 +58,9 @@ class KeysScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="keys-box"):
-            yield Static("Keys  (remap any of them by id in your profile's [bindings] table; "
-                         "escape closes)", id="keys-title", markup=False)
+            yield Static(
+                "Keys  (remap any of them by id in your profile's [bindings] table; escape closes)",
+                id="keys-title",
+                markup=False,
+            )
             yield Static(keys_table(self._remaps, self.app.get_key_display), id="keys-table")

@@ -12,14 +12,15 @@ from textual.binding import Binding, BindingType
 TABS = ("watchlist", "depth", "trades", "fills", "connection")
 
 APP_BINDINGS: list[BindingType] = [
-    *(Binding(str(n), f"show_tab('{tab}')", tab.title(), id=f"tab-{tab}", show=False)
-      for n, tab in enumerate(TABS, 1)),
+    *(
+        Binding(str(n), f"show_tab('{tab}')", tab.title(), id=f"tab-{tab}", show=False)
+        for n, tab in enumerate(TABS, 1)
+    ),
     Binding("right_square_bracket", "step_market(1)", "Next mkt", id="market-next"),
     Binding("left_square_bracket", "step_market(-1)", "Prev mkt", show=False, id="market-prev"),
     Binding("slash", "search_markets", "Search", id="search"),
     Binding("question_mark", "show_keys", "Keys", id="help"),
-    Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True,
-            id="command-palette"),
+    Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, id="command-palette"),
     Binding("T", "switch_theme", "Theme", show=False, id="theme"),
     Binding("f", "toggle_flash", "Flashes on/off", show=False, id="flash-toggle"),
     Binding("q", "quit", "Quit", id="quit"),
@@ -48,8 +49,7 @@ def binding_ids() -> dict[str, str]:
     from kalshi_tui.ui.grid import LiveGrid
 
     out: dict[str, str] = {}
-    for group in (APP_BINDINGS, WATCHLIST_BINDINGS, DEPTH_BINDINGS, TRADES_BINDINGS,
-                  LiveGrid.BINDINGS):
+    for group in (APP_BINDINGS, WATCHLIST_BINDINGS, DEPTH_BINDINGS, TRADES_BINDINGS, LiveGrid.BINDINGS):
         for b in group:
             if isinstance(b, Binding) and b.id:
                 out[b.id] = b.description

@@ -61,19 +61,26 @@ async def _demo(args: argparse.Namespace) -> int:
     from kalshi_tui.config import Profile
     from kalshi_tui.sim import Simulator
 
-    async with Simulator(seed=getattr(args, "seed", 7), rate=getattr(args, "rate", 50.0),
-                         markets=getattr(args, "markets", 40)) as sim:
+    async with Simulator(
+        seed=getattr(args, "seed", 7), rate=getattr(args, "rate", 50.0), markets=getattr(args, "markets", 40)
+    ) as sim:
         assert sim.signer is not None
         profile = Profile.create(
-            "demo", "custom", ws_url=sim.ws_url, rest_url=sim.rest_url, key_id=sim.key_id,
+            "demo",
+            "custom",
+            ws_url=sim.ws_url,
+            rest_url=sim.rest_url,
+            key_id=sim.key_id,
             watchlists=demo_watchlists(sim.tickers),
-            theme=getattr(args, "theme", None) or "kalshi-dark")
+            theme=getattr(args, "theme", None) or "kalshi-dark",
+        )
         # Demo watchlist edits live for the session only: there is no profile to save to.
         return await _serve(profile, sim.signer, getattr(args, "theme", None), None)
 
 
-async def _serve(profile: Profile, signer: Signer, theme: str | None,
-                 save: Callable[[Profile], Any] | None) -> int:
+async def _serve(
+    profile: Profile, signer: Signer, theme: str | None, save: Callable[[Profile], Any] | None
+) -> int:
     from kalshi_tui.rest import RestClient
     from kalshi_tui.store import Store
     from kalshi_tui.stream import Pool

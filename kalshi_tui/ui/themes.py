@@ -28,8 +28,19 @@ from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 DEFAULT_THEME = "kalshi-dark"
-COLOUR_FIELDS = ("primary", "secondary", "accent", "background", "surface", "panel",
-                 "foreground", "success", "warning", "error", "boost")
+COLOUR_FIELDS = (
+    "primary",
+    "secondary",
+    "accent",
+    "background",
+    "surface",
+    "panel",
+    "foreground",
+    "success",
+    "warning",
+    "error",
+    "boost",
+)
 APP_VARIABLES = ("up", "down", "bid", "ask", "stale")
 #: For themes that don't set them (Textual's own, or a minimal user theme).
 VARIABLE_DEFAULTS = {
@@ -68,20 +79,20 @@ def theme_dirs(config_dir: Path | None = None) -> list[Path]:
 
 def _colour(value: object, where: str, path: Path) -> str:
     if not isinstance(value, str):
-        raise ThemeFileError(f"{path}: {where} must be a colour string like \"#22c55e\"")
+        raise ThemeFileError(f'{path}: {where} must be a colour string like "#22c55e"')
     try:
         Color.parse(value)
     except ColorParseError:
-        raise ThemeFileError(f"{path}: {where} = {value!r} is not a colour "
-                             "(use #rrggbb, rgb(...) or a colour name)") from None
+        raise ThemeFileError(
+            f"{path}: {where} = {value!r} is not a colour (use #rrggbb, rgb(...) or a colour name)"
+        ) from None
     return value
 
 
 def parse_theme(data: dict[str, object], path: Path) -> Theme:
     unknown = sorted(set(data) - _KNOWN)
     if unknown:
-        raise ThemeFileError(f"{path}: unknown setting {unknown[0]!r} "
-                             f"(known: {', '.join(sorted(_KNOWN))})")
+        raise ThemeFileError(f"{path}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(_KNOWN))})")
     name = data.get("name", path.stem)
     if not isinstance(name, str) or not name.strip():
         raise ThemeFileError(f"{path}: name must be a non-empty string")

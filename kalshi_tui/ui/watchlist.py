@@ -49,10 +49,23 @@ class Row:
 def market_row(ticker: str, state: MarketState | None, age: float | None) -> Row:
     if state is None:
         empty = (c.DASH, "dim")
-        return Row((
-            (ticker, "bold"), ("", ""), empty, empty, empty, empty, empty, empty, empty,
-            ("", ""), (c.age_text(None), "dim"),
-        ), (ticker, "", *([None] * 8), None), (None,) * 7)
+        return Row(
+            (
+                (ticker, "bold"),
+                ("", ""),
+                empty,
+                empty,
+                empty,
+                empty,
+                empty,
+                empty,
+                empty,
+                ("", ""),
+                (c.age_text(None), "dim"),
+            ),
+            (ticker, "", *([None] * 8), None),
+            (None,) * 7,
+        )
     book = state.book
     if book.synced:
         bid, ask, quote_style = book.yes_bid, book.yes_ask, ""
@@ -71,12 +84,14 @@ def market_row(ticker: str, state: MarketState | None, age: float | None) -> Row
     chg_style = "up" if change and change > 0 else "down" if change and change < 0 else "dim"
     last_style = ""
     if state.prev_price is not None and state.last_price is not None:
-        last_style = "up" if state.last_price > state.prev_price else (
-            "down" if state.last_price < state.prev_price else "")
+        last_style = (
+            "up"
+            if state.last_price > state.prev_price
+            else ("down" if state.last_price < state.prev_price else "")
+        )
     status = state.status or (state.meta.status if state.meta else "")
     status_style = "dim" if status in ("", "active", "open") else "warn"
-    resyncing = not book.synced and book.stale_reason not in (
-        None, "waiting for snapshot", "not subscribed")
+    resyncing = not book.synced and book.stale_reason not in (None, "waiting for snapshot", "not subscribed")
     if resyncing:
         age_cell: Cell = ("stale", "warn")
     else:
@@ -94,8 +109,7 @@ def market_row(ticker: str, state: MarketState | None, age: float | None) -> Row
         (status, status_style),
         age_cell,
     )
-    sort = (ticker, title, state.last_price, change, bid_p, bid_s, ask_p, ask_s,
-            state.volume, status, age)
+    sort = (ticker, title, state.last_price, change, bid_p, bid_s, ask_p, ask_s, state.volume, status, age)
     raw = (state.last_price, change, bid_p, bid_s, ask_p, ask_s, state.volume)
     return Row(cells, sort, raw)
 
@@ -116,8 +130,11 @@ class WatchlistPane(Pane):
         yield Static("", id="group-bar")
         with ContentSwitcher(initial=self._grid_id(self._current), id="groups"):
             for name in self._groups:
-                yield LiveGrid(COLUMNS, id=self._grid_id(name),
-                               empty_text="No markets in this group: press a to add one.")
+                yield LiveGrid(
+                    COLUMNS,
+                    id=self._grid_id(name),
+                    empty_text="No markets in this group: press a to add one.",
+                )
 
     def _grid_id(self, group: str) -> str:
         return f"group-{self._groups.index(group)}"
@@ -148,8 +165,10 @@ class WatchlistPane(Pane):
     async def add_group(self, group: str) -> None:
         self._groups.append(group)
         await self.query_one("#groups", ContentSwitcher).mount(
-            LiveGrid(COLUMNS, id=self._grid_id(group),
-                     empty_text="No markets in this group: press a to add one."))
+            LiveGrid(
+                COLUMNS, id=self._grid_id(group), empty_text="No markets in this group: press a to add one."
+            )
+        )
 
     def _render_group_bar(self) -> None:
         bar = Text(no_wrap=True, overflow="ellipsis")

@@ -96,8 +96,8 @@ def install() -> bool:
         return False
     original: Callable[[Any, Any], str] | None = getattr(ChopsUpdate, "render_segments", None)
     if original is None or not all(
-            name in ChopsUpdate.__init__.__code__.co_varnames
-            for name in ("chops", "spans", "chop_ends")):
+        name in ChopsUpdate.__init__.__code__.co_varnames for name in ("chops", "spans", "chop_ends")
+    ):
         return False
 
     def render_segments(self: Any, console: Any) -> str:

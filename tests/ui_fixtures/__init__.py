@@ -87,8 +87,7 @@ def build_store(*, with_fills: bool = True) -> Store:
     store = Store(clock=clock)
     seq = 0
     store.set_meta([MarketMeta(t, title, status="active") for t, title, _ in MARKETS])
-    store.set_meta([MarketMeta(RECORDED_MARKET, "Sharding test market (recorded on demo)",
-                               status="active")])
+    store.set_meta([MarketMeta(RECORDED_MARKET, "Sharding test market (recorded on demo)", status="active")])
     for n, (ticker, _, mid) in enumerate(MARKETS):
         clock.t = NOW - 300 + n
         seq += 1
@@ -96,25 +95,58 @@ def build_store(*, with_fills: bool = True) -> Store:
         best_no = 10_000 - mid - 100
         yes = [[dollars(best_yes - 100 * i), size(100 * rng.randint(5, 400))] for i in range(9)]
         no = [[dollars(best_no - 100 * i), size(100 * rng.randint(5, 400))] for i in range(7)]
-        _feed(store, {"type": "orderbook_snapshot", "sid": 1, "seq": seq, "msg": {
-            "market_ticker": ticker, "market_id": f"id-{n}",
-            "yes_dollars_fp": yes, "no_dollars_fp": no}})
+        _feed(
+            store,
+            {
+                "type": "orderbook_snapshot",
+                "sid": 1,
+                "seq": seq,
+                "msg": {
+                    "market_ticker": ticker,
+                    "market_id": f"id-{n}",
+                    "yes_dollars_fp": yes,
+                    "no_dollars_fp": no,
+                },
+            },
+        )
         last = mid + 100 * rng.choice((-2, -1, 0, 1, 2))
         opened = last + 100 * rng.choice((-3, -1, 0, 2, 4))
         for price in (opened, last):
-            _feed(store, {"type": "ticker", "sid": 2, "msg": {
-                "market_ticker": ticker, "price_dollars": dollars(price),
-                "yes_bid_dollars": dollars(best_yes), "yes_ask_dollars": dollars(10_000 - best_no),
-                "volume_fp": size(100 * rng.randint(1_000, 900_000)),
-                "open_interest_fp": size(100 * rng.randint(1_000, 90_000)),
-                "ts_ms": TS0 + n * 1000}})
+            _feed(
+                store,
+                {
+                    "type": "ticker",
+                    "sid": 2,
+                    "msg": {
+                        "market_ticker": ticker,
+                        "price_dollars": dollars(price),
+                        "yes_bid_dollars": dollars(best_yes),
+                        "yes_ask_dollars": dollars(10_000 - best_no),
+                        "volume_fp": size(100 * rng.randint(1_000, 900_000)),
+                        "open_interest_fp": size(100 * rng.randint(1_000, 90_000)),
+                        "ts_ms": TS0 + n * 1000,
+                    },
+                },
+            )
     # Deltas at staggered times so the Age column shows a spread of ages.
     for n, (ticker, _, mid) in enumerate(MARKETS):
         clock.t = NOW - [0.4, 3, 12, 95, 0.2, 7, 4000, 1.5, 30, 200][n]
         seq += 1
-        _feed(store, {"type": "orderbook_delta", "sid": 1, "seq": seq, "msg": {
-            "market_ticker": ticker, "price_dollars": dollars(mid - 300),
-            "delta_fp": size(2500), "side": "yes", "ts_ms": TS0 + 60_000 + n}})
+        _feed(
+            store,
+            {
+                "type": "orderbook_delta",
+                "sid": 1,
+                "seq": seq,
+                "msg": {
+                    "market_ticker": ticker,
+                    "price_dollars": dollars(mid - 300),
+                    "delta_fp": size(2500),
+                    "side": "yes",
+                    "ts_ms": TS0 + 60_000 + n,
+                },
+            },
+        )
     # One real recorded session: snapshots, a get_snapshot recovery, then deltas.
     clock.t = NOW - 2
     for line in RECORDED.read_text().splitlines():
@@ -127,11 +159,24 @@ def build_store(*, with_fills: bool = True) -> Store:
         price = mid + 100 * rng.randint(-2, 2)
         side = rng.choice(("yes", "no"))
         clock.t = NOW - 40 + i
-        _feed(store, {"type": "trade", "sid": 3, "seq": i + 1, "msg": {
-            "trade_id": f"t-{i:04d}", "market_ticker": ticker,
-            "yes_price_dollars": dollars(price), "no_price_dollars": dollars(10_000 - price),
-            "count_fp": size(100 * rng.randint(1, 250)), "taker_outcome_side": side,
-            "is_block_trade": i == 17, "ts_ms": TS0 + 300_000 + i * 7_000}})
+        _feed(
+            store,
+            {
+                "type": "trade",
+                "sid": 3,
+                "seq": i + 1,
+                "msg": {
+                    "trade_id": f"t-{i:04d}",
+                    "market_ticker": ticker,
+                    "yes_price_dollars": dollars(price),
+                    "no_price_dollars": dollars(10_000 - price),
+                    "count_fp": size(100 * rng.randint(1, 250)),
+                    "taker_outcome_side": side,
+                    "is_block_trade": i == 17,
+                    "ts_ms": TS0 + 300_000 + i * 7_000,
+                },
+            },
+        )
     if with_fills:
         position = 0
         for i in range(6):
@@ -139,12 +184,28 @@ def build_store(*, with_fills: bool = True) -> Store:
             action = "buy" if i % 3 != 2 else "sell"
             count = 100 * (5 + 5 * i)
             position += count if action == "buy" else -count
-            msg = decode(json.dumps({"type": "fill", "sid": 4, "msg": {
-                "trade_id": f"f-{i:04d}", "order_id": f"o-{i:04d}", "market_ticker": ticker,
-                "is_taker": i % 2 == 0, "outcome_side": "yes" if i != 4 else "no",
-                "book_side": "bid", "action": action, "yes_price_dollars": dollars(mid),
-                "count_fp": size(count), "fee_cost": dollars(70 + 35 * i),
-                "post_position_fp": size(position), "ts_ms": TS0 + 120_000 + i * 45_000}}))
+            msg = decode(
+                json.dumps(
+                    {
+                        "type": "fill",
+                        "sid": 4,
+                        "msg": {
+                            "trade_id": f"f-{i:04d}",
+                            "order_id": f"o-{i:04d}",
+                            "market_ticker": ticker,
+                            "is_taker": i % 2 == 0,
+                            "outcome_side": "yes" if i != 4 else "no",
+                            "book_side": "bid",
+                            "action": action,
+                            "yes_price_dollars": dollars(mid),
+                            "count_fp": size(count),
+                            "fee_cost": dollars(70 + 35 * i),
+                            "post_position_fp": size(position),
+                            "ts_ms": TS0 + 120_000 + i * 45_000,
+                        },
+                    }
+                )
+            )
             assert isinstance(msg, m.Fill)
             if i in (1, 2):
                 msg = msgspec.structs.replace(msg, backfilled=True)
@@ -175,12 +236,18 @@ def _fill_metrics(store: Store) -> None:
         mt.msg_rate.history.append(n)
         mt.byte_rate.history.append(n * 210)
     mt.errors_by_code.update({25: 1, 16: 2})
-    mt.last_errors.extend([
-        ErrorEvent(WALL - 900, 16, "The exchange has no market with that ticker.", "KXNOPE-1"),
-        ErrorEvent(WALL - 880, 16, "The exchange has no market with that ticker.", "KXNOPE-2"),
-        ErrorEvent(WALL - 300, 25, "The exchange dropped a subscription because it was read "
-                   "too slowly.", "sid 1: resubscribed"),
-    ])
+    mt.last_errors.extend(
+        [
+            ErrorEvent(WALL - 900, 16, "The exchange has no market with that ticker.", "KXNOPE-1"),
+            ErrorEvent(WALL - 880, 16, "The exchange has no market with that ticker.", "KXNOPE-2"),
+            ErrorEvent(
+                WALL - 300,
+                25,
+                "The exchange dropped a subscription because it was read too slowly.",
+                "sid 1: resubscribed",
+            ),
+        ]
+    )
     mt.subscriptions = [
         Subscription(0, "orderbook_delta", 1, 11),
         Subscription(0, "ticker", 2, 11),
@@ -218,5 +285,6 @@ def make_app(store: Store | None = None, **kwargs: object):  # -> KalshiApp (laz
 
     kwargs.setdefault("profile", make_profile())
     kwargs.setdefault("theme_folders", [REPO_THEMES])
-    return KalshiApp(store or build_store(), clock=lambda: NOW, wall_clock=lambda: WALL,
-                     watch_terminal=False, **kwargs)  # type: ignore[arg-type]
+    return KalshiApp(
+        store or build_store(), clock=lambda: NOW, wall_clock=lambda: WALL, watch_terminal=False, **kwargs
+    )  # type: ignore[arg-type]
