@@ -1,4 +1,4 @@
-"""The real frames captured from Kalshi's sockets (../shared/kalshi-frames), for tests."""
+"""The real frames captured from Kalshi's sockets (tests/fixtures/kalshi-frames), for tests."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-FRAMES_DIR = Path(__file__).resolve().parents[2] / "shared" / "kalshi-frames"
+FRAMES_DIR = Path(__file__).resolve().parent / "fixtures" / "kalshi-frames"
 
 
 def _lines(name: str) -> list[dict[str, Any]]:

@@ -1,7 +1,7 @@
 """Server frames, byte for byte in the shapes the real exchange sends.
 
 Key sets follow the frames captured from Kalshi's production and demo sockets
-(shared/kalshi-frames/frames-new.jsonl); a test holds them to it. Message bodies are
+(the repository's tests/fixtures/kalshi-frames/frames-new.jsonl); a test holds them to it. Message bodies are
 encoded once with msgspec and spliced into each subscriber's envelope (sid and seq differ
 per subscription), so fan-out costs a bytes format, not a JSON encode.
 """

@@ -22,8 +22,10 @@ from kalshi_tui.protocol import decode
 from kalshi_tui.protocol import messages as m
 from kalshi_tui.store import LIVE, ErrorEvent, MarketMeta, Store, Subscription
 
-# A copy of shared/kalshi-frames/demo-2026-08-17_get_snapshot_recovery.jsonl (real frames).
-RECORDED = Path(__file__).parent / "demo-2026-08-17_get_snapshot_recovery.jsonl"
+# Real frames of one recorded demo session.
+RECORDED = (
+    Path(__file__).parents[1] / "fixtures" / "kalshi-frames" / "demo-2026-08-17_get_snapshot_recovery.jsonl"
+)
 
 #: the fixed "now" of the UI clock (monotonic-like) and of the wall clock
 NOW = 10_000.0
