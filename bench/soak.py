@@ -35,13 +35,13 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 
+from bench.truth import diverged
 from kalshi_tui.auth import Signer
 from kalshi_tui.config import StreamSettings
 from kalshi_tui.protocol import commands
 from kalshi_tui.protocol import messages as m
 from kalshi_tui.rest import RestClient
 from kalshi_tui.sim import Simulator
-from kalshi_tui.sim.truth import diverged
 from kalshi_tui.store import AUTH_FAILED, LIVE, Store
 from kalshi_tui.stream import Pool
 

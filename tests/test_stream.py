@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bench.truth import diverged
 from kalshi_tui.auth import Signer, generate_key
 from kalshi_tui.config import StreamSettings
 from kalshi_tui.errors import AuthRejected
 from kalshi_tui.sim import Simulator
-from kalshi_tui.sim.truth import diverged
 from kalshi_tui.store import DOWN, LIVE, RECONNECTING, Store
 from kalshi_tui.stream import Pool
 
