@@ -25,15 +25,15 @@ from kalshi_tui import store as st
 from kalshi_tui.config import Profile
 from kalshi_tui.errors import AuthRejected
 from kalshi_tui.store import Changes, MarketMeta, Store
-from kalshi_tui.ui import hangup, wire
+from kalshi_tui.ui import hangup, partial_repaint
 from kalshi_tui.ui.cells import market_title
-from kalshi_tui.ui.commands import AddMarket, AppCommands, MarketSearch
 from kalshi_tui.ui.connection import ConnectionPane
 from kalshi_tui.ui.depth import DepthPane
 from kalshi_tui.ui.fills import FillsPane
 from kalshi_tui.ui.header import StatusHeader
 from kalshi_tui.ui.help import KeysScreen
 from kalshi_tui.ui.keys import APP_BINDINGS, TABS, check_keymap
+from kalshi_tui.ui.palette import AddMarket, AppCommands, MarketSearch
 from kalshi_tui.ui.pane import Pane
 from kalshi_tui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes, theme_dirs
 from kalshi_tui.ui.trades import TradesPane
@@ -87,7 +87,7 @@ class KalshiApp(App[int]):
         watch_terminal: bool = True,
     ) -> None:
         super().__init__()
-        wire.install()  # partial repaints send only the changed cells, not whole lines
+        partial_repaint.install()  # partial repaints send only the changed cells, not whole lines
         self.store = store
         self.feed = feed
         self.rest = rest

@@ -201,7 +201,7 @@ class LiveGrid(ScrollView, can_focus=True):
         self._cells[key] = new
         self._drop_cache(key)
         # Repaint only the span of shown columns that changed: unchanged cells (and a change
-        # in hidden columns alone) cost nothing on the wire (see ui/wire.py).
+        # in hidden columns alone) cost nothing on the wire (see ui/partial_repaint.py).
         if old is None or len(old) != len(new):
             self._refresh_key(key)
         else:

@@ -1,7 +1,7 @@
 """Partial repaints: only the changed cells go to the terminal, and the screen stays right.
 
 A tiny terminal model replays what Textual would write (``ChopsUpdate.render_segments``,
-patched by ``kalshi_tui.ui.wire``) over the previous screen and is compared with a full
+patched by ``kalshi_tui.ui.partial_repaint``) over the previous screen and is compared with a full
 render of the new screen.
 """
 
@@ -13,7 +13,7 @@ from rich.cells import cell_len
 from textual.app import App, ComposeResult
 from textual.strip import Strip
 
-from kalshi_tui.ui import wire
+from kalshi_tui.ui import partial_repaint
 from kalshi_tui.ui.grid import Column, LiveGrid
 
 _TOKEN = re.compile(r"\x1b\[([0-9;?]*)([A-Za-z])|\x1b\][^\x1b]*\x1b\\|(\r)|(\n)|([^\x1b\r\n])")
@@ -80,7 +80,7 @@ def cells(
 
 
 async def test_partial_repaints_send_only_changed_cells_and_keep_the_screen_right() -> None:
-    assert wire.install()
+    assert partial_repaint.install()
     app = GridApp()
     async with app.run_test(size=(80, 12)) as pilot:
         grid = app.query_one(LiveGrid)
@@ -130,9 +130,9 @@ def test_skip_to_never_cuts_a_wide_character() -> None:
     from rich.segment import Segment
 
     strip = Strip([Segment("ab中文cd", None), Segment("xyz", None)])
-    rest, x = wire._skip_to(strip, 10, 13)  # 13 falls inside 中 (cells 12-13)
+    rest, x = partial_repaint._skip_to(strip, 10, 13)  # 13 falls inside 中 (cells 12-13)
     assert x == 10 and rest.text == "ab中文cdxyz"  # whole segment kept
-    rest, x = wire._skip_to(strip, 10, 14)  # just after 中
+    rest, x = partial_repaint._skip_to(strip, 10, 14)  # just after 中
     assert x == 14 and rest.text == "文cdxyz"
-    rest, x = wire._skip_to(strip, 10, 19)
+    rest, x = partial_repaint._skip_to(strip, 10, 19)
     assert x == 19 and rest.text == "yz"
