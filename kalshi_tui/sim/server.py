@@ -25,8 +25,8 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 
 from kalshi_tui.auth import HEADER_KEY, HEADER_SIGNATURE, HEADER_TIMESTAMP, WS_PATH, verify
-from kalshi_tui.sim.commands import Commands
 from kalshi_tui.sim.faults import Faults
+from kalshi_tui.sim.handlers import CommandHandler
 from kalshi_tui.sim.hub import Client, Hub
 from kalshi_tui.sim.rest import REST_PREFIX, Rest, json_response
 
@@ -55,7 +55,7 @@ class ExchangeServer:
     def __init__(
         self,
         hub: Hub,
-        commands: Commands,
+        commands: CommandHandler,
         rest: Rest,
         faults: Faults,
         *,

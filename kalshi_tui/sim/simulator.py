@@ -26,9 +26,9 @@ from websockets.datastructures import Headers
 
 from kalshi_tui.auth import WS_PATH, Signer, generate_key, write_private_key
 from kalshi_tui.book import OrderBook
-from kalshi_tui.sim.commands import Commands
 from kalshi_tui.sim.engine import Engine, Output, Position, UserFill
 from kalshi_tui.sim.faults import Faults, FaultSpec, run_schedule
+from kalshi_tui.sim.handlers import CommandHandler
 from kalshi_tui.sim.hub import Hub
 from kalshi_tui.sim.rest import REST_PREFIX, Rest
 from kalshi_tui.sim.server import ApiKey, ExchangeServer
@@ -112,7 +112,7 @@ class Simulator:
             self.key_path = write_private_key(private, self._key_dir / "sim-key.pem")
             self.signer = Signer(self.key_id, private)
             self.add_key(self.key_id, private.public_key())
-        commands = Commands(self.engine, self.hub, market_cap=market_cap, command_rate=command_rate)
+        commands = CommandHandler(self.engine, self.hub, market_cap=market_cap, command_rate=command_rate)
         rest = Rest(self.engine, self._authorized, lambda: not self._paused)
         self.server = ExchangeServer(
             self.hub,

@@ -70,7 +70,7 @@ def _flag(params: dict[str, Any], name: str) -> bool:
     return v
 
 
-class Commands:
+class CommandHandler:
     """Runs one client's commands against the engine and the hub."""
 
     def __init__(
