@@ -18,7 +18,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
-from kalshi_tui.sim import wire
+from kalshi_tui.sim import frames as sim_frames
 from kalshi_tui.sim.engine import DELTA, TICKER, TRADE, Engine, Output
 
 SEED = 20_261_126
@@ -56,15 +56,15 @@ def record(frames: int, markets: int = 500, seed: int = SEED) -> Recording:
     subscribed = [st.market.ticker for st in engine.active]
     wanted = set(subscribed)
     out: list[bytes] = [
-        wire.subscribed(1, "orderbook_delta", ORDERBOOK_SID),
-        wire.subscribed(2, "ticker", TICKER_SID),
-        wire.subscribed(3, "trade", TRADE_SID),
+        sim_frames.subscribed(1, "orderbook_delta", ORDERBOOK_SID),
+        sim_frames.subscribed(2, "ticker", TICKER_SID),
+        sim_frames.subscribed(3, "trade", TRADE_SID),
     ]
     seq = {ORDERBOOK_SID: 0, TRADE_SID: 0}
     for ticker in subscribed:
         seq[ORDERBOOK_SID] += 1
-        body = wire.snapshot_msg(engine.state(ticker), False)
-        out.append(wire.snapshot_frame(ORDERBOOK_SID, seq[ORDERBOOK_SID], body))
+        body = sim_frames.snapshot_msg(engine.state(ticker), False)
+        out.append(sim_frames.snapshot_frame(ORDERBOOK_SID, seq[ORDERBOOK_SID], body))
 
     # A short run at the engine's native mix sets how much of each kind to keep.
     probe = Engine(seed + 1, markets, lifecycle_rate=0.0, user_share=0.0)
@@ -89,11 +89,11 @@ def record(frames: int, markets: int = 500, seed: int = SEED) -> Recording:
                 continue
             counts[o.kind] += 1
             if o.kind == TICKER:
-                out.append(wire.data_frame(TICKER, TICKER_SID, None, o.body()))
+                out.append(sim_frames.data_frame(TICKER, TICKER_SID, None, o.body()))
             else:
                 sid = ORDERBOOK_SID if o.kind == DELTA else TRADE_SID
                 seq[sid] += 1
-                out.append(wire.data_frame(o.kind, sid, seq[sid], o.body()))
+                out.append(sim_frames.data_frame(o.kind, sid, seq[sid], o.body()))
     truth = {t: (dict(engine.state(t).yes), dict(engine.state(t).no)) for t in subscribed}
     h = hashlib.sha256()
     for f in out:

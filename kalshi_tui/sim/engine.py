@@ -74,10 +74,10 @@ class Output:
     def body(self, yes_scale: bool = False) -> bytes:
         if yes_scale and self.kind == DELTA and self.data[0] == NO:  # type: ignore[index]
             if self._body_yes is None:
-                self._body_yes = wire.render(self, True)
+                self._body_yes = frames.render(self, True)
             return self._body_yes
         if self._body is None:
-            self._body = wire.render(self, False)
+            self._body = frames.render(self, False)
         return self._body
 
     def __repr__(self) -> str:
@@ -581,5 +581,5 @@ def _copy(pos: Position) -> Position:
     )
 
 
-# At the end: wire needs this module's names, and Output.body needs wire on every call.
-from kalshi_tui.sim import wire  # noqa: E402
+# At the end: frames needs this module's names, and Output.body needs frames on every call.
+from kalshi_tui.sim import frames  # noqa: E402

@@ -32,7 +32,7 @@ from typing import Any
 
 import msgspec
 
-from kalshi_tui.sim import wire
+from kalshi_tui.sim import frames
 from kalshi_tui.sim.engine import DELTA, TICKER, Engine
 from kalshi_tui.sim.hub import CHANNELS, PRIVATE_CHANNELS, Client, Hub, Subscription
 
@@ -121,9 +121,9 @@ class CommandHandler:
             getattr(self, "_" + cmd)(client, cmd_id, params)
         except SidError as exc:
             seq = exc.sub.next_seq() if exc.sub.active else None
-            client.push(wire.error(exc.code, sid=exc.sub.sid, seq=seq, tickers=exc.tickers))
+            client.push(frames.error(exc.code, sid=exc.sub.sid, seq=seq, tickers=exc.tickers))
         except CommandError as exc:
-            client.push(wire.error(exc.code, cmd_id=cmd_id, tickers=exc.tickers))
+            client.push(frames.error(exc.code, cmd_id=cmd_id, tickers=exc.tickers))
 
     def _reject(self, client: Client, cmd: str, params: dict[str, Any]) -> None:
         """Fault: answer 27 to everything (sid-scoped when the command names one sid)."""
@@ -214,7 +214,7 @@ class CommandHandler:
                 send_initial_snapshot=initial,
             )
             self.hub.add(sub)
-            client.push(wire.subscribed(cmd_id, channel, sub.sid))
+            client.push(frames.subscribed(cmd_id, channel, sub.sid))
             self._initial(sub, sub.markets)
 
     def _initial(self, sub: Subscription, markets: list[str] | None, cmd_id: int | None = None) -> None:
@@ -222,13 +222,13 @@ class CommandHandler:
         engine = self.engine
         if sub.channel == DELTA and markets:
             for t in markets:
-                body = wire.snapshot_msg(engine.state(t), sub.yes_scale)
-                sub.client.push(wire.snapshot_frame(sub.sid, sub.next_seq() or 0, body, cmd_id))
+                body = frames.snapshot_msg(engine.state(t), sub.yes_scale)
+                sub.client.push(frames.snapshot_frame(sub.sid, sub.next_seq() or 0, body, cmd_id))
         elif sub.channel == TICKER and sub.send_initial_snapshot:
             for t in markets if markets is not None else list(engine.states):
                 st = engine.state(t)
-                msg = wire.ticker_msg(t, st.market.market_id, engine.ticker_values(t), engine.ts_ms)
-                sub.client.push(wire.data_frame(TICKER, sub.sid, None, wire.encode(msg)))
+                msg = frames.ticker_msg(t, st.market.market_id, engine.ticker_values(t), engine.ts_ms)
+                sub.client.push(frames.data_frame(TICKER, sub.sid, None, frames.encode(msg)))
 
     def _unsubscribe(self, client: Client, cmd_id: int | None, params: dict[str, Any]) -> None:
         sids = params.get("sids")
@@ -239,11 +239,11 @@ class CommandHandler:
         for sid in dict.fromkeys(sids):
             sub = client.subs.get(sid)
             if sub is None:
-                client.push(wire.error(7, cmd_id=cmd_id))
+                client.push(frames.error(7, cmd_id=cmd_id))
                 continue
             seq = sub.next_seq()
             self.hub.remove(sub)
-            client.push(wire.unsubscribed(cmd_id, sid, seq))
+            client.push(frames.unsubscribed(cmd_id, sid, seq))
 
     def _update_subscription(self, client: Client, cmd_id: int | None, params: dict[str, Any]) -> None:
         sid = params.get("sid")
@@ -309,8 +309,8 @@ class CommandHandler:
     @staticmethod
     def _ok(client: Client, cmd_id: int | None, sub: Subscription) -> None:
         tickers = None if sub.skip_ticker_ack or sub.markets is None else list(sub.markets)
-        client.push(wire.ok_tickers(cmd_id, sub.sid, sub.next_seq(), tickers))
+        client.push(frames.ok_tickers(cmd_id, sub.sid, sub.next_seq(), tickers))
 
     def _list_subscriptions(self, client: Client, cmd_id: int | None, params: dict[str, Any]) -> None:
         del params
-        client.push(wire.ok_list(cmd_id, [(s.channel, s.sid) for s in client.subs.values()]))
+        client.push(frames.ok_list(cmd_id, [(s.channel, s.sid) for s in client.subs.values()]))

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from websockets.asyncio.server import ServerConnection
 
-from kalshi_tui.sim import wire
+from kalshi_tui.sim import frames
 from kalshi_tui.sim.engine import DELTA, FILL, LIFECYCLE, POSITION, TICKER, TRADE, Output
 
 CHANNELS = (DELTA, TICKER, TRADE, FILL, POSITION, LIFECYCLE)
@@ -209,7 +209,7 @@ class Hub:
         if sub.drop_next:
             sub.drop_next -= 1  # the frame is lost but its number was used: a gap
             return
-        frame = wire.data_frame(o.kind, sub.sid, seq, o.body(sub.yes_scale))
+        frame = frames.data_frame(o.kind, sub.sid, seq, o.body(sub.yes_scale))
         client = sub.client
         if client.garble_next:
             client.garble_next = False
@@ -224,7 +224,7 @@ class Hub:
             return
         seq = sub.next_seq()
         self.remove(sub)
-        sub.client.push(wire.error(code, sid=sub.sid, seq=seq))
+        sub.client.push(frames.error(code, sid=sub.sid, seq=seq))
 
     def overflow(self, client: Client) -> None:
         """The client reads too slowly: drop what is queued and end every subscription

@@ -22,7 +22,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from kalshi_tui.numbers import ONE_DOLLAR, format_price, format_size
-from kalshi_tui.sim import wire
+from kalshi_tui.sim import frames
 from kalshi_tui.sim.engine import Engine, MarketState
 from kalshi_tui.sim.universe import STATUS_FILTERS
 
@@ -39,7 +39,7 @@ class HttpError(Exception):
 
 
 def json_response(status: int, payload: Any) -> Response:
-    body = wire.encode(payload)
+    body = frames.encode(payload)
     headers = Headers(
         [
             ("Date", email.utils.formatdate(usegmt=True)),
@@ -231,7 +231,7 @@ class Rest:
                     "no_price_dollars": format_price(t.no_price),
                     "count_fp": format_size(t.count),
                     "taker_side": t.taker_side,
-                    "created_time": wire.iso(t.ts_ms),
+                    "created_time": frames.iso(t.ts_ms),
                     "ts": t.ts_ms // 1000,
                 }
                 for t in page
@@ -279,7 +279,7 @@ class Rest:
                     "fees_paid_dollars": format_price(p.fees),
                     "total_traded_dollars": format_price(p.cost),
                     "resting_orders_count": 0,
-                    "last_updated_ts": wire.iso(p.updated_ms),
+                    "last_updated_ts": frames.iso(p.updated_ms),
                 }
                 for p in page
             ],
@@ -325,8 +325,8 @@ class Rest:
                     "yes_price_dollars": format_price(f.yes_price),
                     "no_price_dollars": format_price(f.no_price),
                     "is_taker": f.is_taker,
-                    "fee_cost": wire.fee_text(f.fee),
-                    "created_time": wire.iso(f.ts_ms),
+                    "fee_cost": frames.fee_text(f.fee),
+                    "created_time": frames.iso(f.ts_ms),
                     "ts": f.ts_ms // 1000,
                 }
                 for f in page
