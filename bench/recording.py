@@ -89,11 +89,11 @@ def record(frames: int, markets: int = 500, seed: int = SEED) -> Recording:
                 continue
             counts[o.kind] += 1
             if o.kind == TICKER:
-                out.append(sim_frames.data_frame(TICKER, TICKER_SID, None, o.body()))
+                out.append(sim_frames.data_frame(TICKER, TICKER_SID, None, sim_frames.body(o)))
             else:
                 sid = ORDERBOOK_SID if o.kind == DELTA else TRADE_SID
                 seq[sid] += 1
-                out.append(sim_frames.data_frame(o.kind, sid, seq[sid], o.body()))
+                out.append(sim_frames.data_frame(o.kind, sid, seq[sid], sim_frames.body(o)))
     truth = {t: (dict(engine.state(t).yes), dict(engine.state(t).no)) for t in subscribed}
     h = hashlib.sha256()
     for f in out:

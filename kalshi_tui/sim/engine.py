@@ -54,31 +54,22 @@ MAX_FILLS = 100_000  # the demo account's history kept for REST backfill; older 
 
 
 class Output:
-    """One thing that happened, for one channel. The wire body is encoded on first use and
-    cached: every subscriber of that channel shares the same bytes."""
+    """One thing that happened, for one channel. ``frames.body`` encodes its wire body on
+    first use and caches it here: every subscriber of that channel shares the same bytes."""
 
-    __slots__ = ("_body", "_body_yes", "data", "kind", "market", "ts_ms")
+    __slots__ = ("body_cache", "body_yes_cache", "data", "kind", "market", "ts_ms")
 
     def __init__(self, kind: str, market: Market, data: object, ts_ms: int) -> None:
         self.kind = kind
         self.market = market
         self.data = data
         self.ts_ms = ts_ms
-        self._body: bytes | None = None
-        self._body_yes: bytes | None = None
+        self.body_cache: bytes | None = None
+        self.body_yes_cache: bytes | None = None  # a NO delta quoted on the YES scale
 
     @property
     def ticker(self) -> str:
         return self.market.ticker
-
-    def body(self, yes_scale: bool = False) -> bytes:
-        if yes_scale and self.kind == DELTA and self.data[0] == NO:  # type: ignore[index]
-            if self._body_yes is None:
-                self._body_yes = frames.render(self, True)
-            return self._body_yes
-        if self._body is None:
-            self._body = frames.render(self, False)
-        return self._body
 
     def __repr__(self) -> str:
         return f"Output({self.kind}, {self.ticker}, {self.data!r})"
@@ -579,7 +570,3 @@ def _copy(pos: Position) -> Position:
     return Position(
         pos.ticker, pos.position, pos.cost, pos.realized_pnl, pos.fees, pos.volume, pos.updated_ms
     )
-
-
-# At the end: frames needs this module's names, and Output.body needs frames on every call.
-from kalshi_tui.sim import frames  # noqa: E402

@@ -90,6 +90,19 @@ def data_frame(kind: str, sid: int, seq: int | None, body: bytes) -> bytes:
 # ---- message bodies ----------------------------------------------------------------------------
 
 
+def body(out: Output, yes_scale: bool = False) -> bytes:
+    """The wire body of ``out``, encoded on first use and cached on it."""
+    if yes_scale and out.kind == DELTA and out.data[0] == NO:  # type: ignore[index]
+        cached = out.body_yes_cache
+        if cached is None:
+            cached = out.body_yes_cache = render(out, True)
+        return cached
+    cached = out.body_cache
+    if cached is None:
+        cached = out.body_cache = render(out, False)
+    return cached
+
+
 def render(out: Output, yes_scale: bool) -> bytes:
     kind = out.kind
     m = out.market

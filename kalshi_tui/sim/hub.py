@@ -209,7 +209,7 @@ class Hub:
         if sub.drop_next:
             sub.drop_next -= 1  # the frame is lost but its number was used: a gap
             return
-        frame = frames.data_frame(o.kind, sub.sid, seq, o.body(sub.yes_scale))
+        frame = frames.data_frame(o.kind, sub.sid, seq, frames.body(o, sub.yes_scale))
         client = sub.client
         if client.garble_next:
             client.garble_next = False
