@@ -91,7 +91,7 @@ class TickerValues:
         "yes_bid_size",
     )
 
-    def __init__(self, st: MarketState) -> None:
+    def __init__(self, st: ExchangeMarket) -> None:
         yb = max(st.yes) if st.yes else None
         nb = max(st.no) if st.no else None
         # An empty side reads as bid 0 / ask 1 with size 0, as the exchange sends it.
@@ -107,7 +107,9 @@ class TickerValues:
         self.dollar_oi = st.open_interest * (st.last_price or ONE_DOLLAR // 2) // 1_000_000
 
 
-class MarketState:
+class ExchangeMarket:
+    """The exchange's live state of one market (the client's view is ``store.MarketState``)."""
+
     __slots__ = (
         "dollar_volume",
         "last_price",
@@ -212,8 +214,8 @@ class Engine:
         self.universe = Universe(self.rng, markets)
         self.lifecycle_rate = lifecycle_rate
         self.user_share = user_share
-        self.states: dict[str, MarketState] = {}
-        self.active: list[MarketState] = []
+        self.states: dict[str, ExchangeMarket] = {}
+        self.active: list[ExchangeMarket] = []
         self.fills: deque[UserFill] = deque(maxlen=MAX_FILLS)
         self._fill_count = 0
         self.positions: dict[str, Position] = {}
@@ -224,7 +226,7 @@ class Engine:
         self._schedule: list[tuple[int, int, Callable[[list[Output]], None]]] = []
         self._scheduled = 0
         for m in self.universe.markets.values():
-            st = MarketState(m)
+            st = ExchangeMarket(m)
             self.states[m.ticker] = st
             if m.status == STATUS_ACTIVE:
                 self.active.append(st)
@@ -236,7 +238,7 @@ class Engine:
 
     # -- reading the truth -------------------------------------------------------------------
 
-    def state(self, ticker: str) -> MarketState:
+    def state(self, ticker: str) -> ExchangeMarket:
         return self.states[ticker]
 
     def book(self, ticker: str) -> OrderBook:
@@ -290,7 +292,7 @@ class Engine:
             size += rng.randrange(1, SIZE_SCALE)
         return size
 
-    def _seed_book(self, st: MarketState) -> None:
+    def _seed_book(self, st: ExchangeMarket) -> None:
         rng = self.rng
         for _ in range(rng.randrange(6, 16)):
             self._place(st, rng.random() < 0.5, out=None)
@@ -300,12 +302,12 @@ class Engine:
         if st.volume:
             st.last_price = st.market.fair
 
-    def _drift(self, st: MarketState) -> None:
+    def _drift(self, st: ExchangeMarket) -> None:
         prices = st.market.grid.prices
         i = st.market.grid.index_at_or_below(st.market.fair) + self.rng.choice((-2, -1, 1, 2))
         st.market.fair = prices[max(3, min(len(prices) - 4, i))]
 
-    def _place(self, st: MarketState, yes_side: bool, out: list[Output] | None) -> None:
+    def _place(self, st: ExchangeMarket, yes_side: bool, out: list[Output] | None) -> None:
         rng = self.rng
         m = st.market
         own, other = (st.yes, st.no) if yes_side else (st.no, st.yes)
@@ -327,10 +329,10 @@ class Engine:
         if out is not None:
             out.append(Output(DELTA, m, (YES if yes_side else NO, price, size), self.ts_ms))
 
-    def _add(self, st: MarketState, out: list[Output]) -> None:
+    def _add(self, st: ExchangeMarket, out: list[Output]) -> None:
         self._place(st, self.rng.random() < 0.5, out)
 
-    def _cancel(self, st: MarketState, out: list[Output]) -> None:
+    def _cancel(self, st: ExchangeMarket, out: list[Output]) -> None:
         yes_side = self.rng.random() < 0.5
         if not (st.yes if yes_side else st.no):
             yes_side = not yes_side
@@ -341,7 +343,7 @@ class Engine:
         self._cancel_level(st, yes_side, self.rng.choice(list(levels)), out)
 
     def _cancel_level(
-        self, st: MarketState, yes_side: bool, price: int, out: list[Output] | None, *, full: bool = False
+        self, st: ExchangeMarket, yes_side: bool, price: int, out: list[Output] | None, *, full: bool = False
     ) -> None:
         levels = st.yes if yes_side else st.no
         size = levels[price]
@@ -357,7 +359,7 @@ class Engine:
         if out is not None:
             out.append(Output(DELTA, st.market, (YES if yes_side else NO, price, -cut), self.ts_ms))
 
-    def _trade(self, st: MarketState, out: list[Output]) -> None:
+    def _trade(self, st: ExchangeMarket, out: list[Output]) -> None:
         rng = self.rng
         taker_yes = rng.random() < 0.5
         # A YES taker lifts the YES ask, i.e. takes the best NO bid, and vice versa.
@@ -398,7 +400,7 @@ class Engine:
 
     # -- the demo account ----------------------------------------------------------------------
 
-    def _user_fill(self, st: MarketState, trade: TradeRecord, out: list[Output]) -> None:
+    def _user_fill(self, st: ExchangeMarket, trade: TradeRecord, out: list[Output]) -> None:
         rng = self.rng
         is_taker = rng.random() < 0.6
         # As taker the user bought the taker's side; as maker, the resting bid that was hit.
@@ -492,7 +494,7 @@ class Engine:
         self._at(60, lambda o: self._settle(st, o))
         self._at(1, self._list_new)
 
-    def _determine(self, st: MarketState, result: str, out: list[Output]) -> None:
+    def _determine(self, st: ExchangeMarket, result: str, out: list[Output]) -> None:
         m = st.market
         m.status = STATUS_DETERMINED
         m.result = result
@@ -508,7 +510,7 @@ class Engine:
             out,
         )
 
-    def _settle(self, st: MarketState, out: list[Output]) -> None:
+    def _settle(self, st: ExchangeMarket, out: list[Output]) -> None:
         m = st.market
         m.status = STATUS_FINALIZED
         self._lifecycle(
@@ -529,7 +531,7 @@ class Engine:
         m = self.universe.next_market()
         m.status = STATUS_INITIALIZED
         self.universe.markets[m.ticker] = m
-        st = MarketState(m)
+        st = ExchangeMarket(m)
         self.states[m.ticker] = st
         self._lifecycle(
             m,
@@ -556,7 +558,7 @@ class Engine:
         )
         self._at(5, lambda o: self._activate(st, o))
 
-    def _activate(self, st: MarketState, out: list[Output]) -> None:
+    def _activate(self, st: ExchangeMarket, out: list[Output]) -> None:
         st.market.status = STATUS_ACTIVE
         self.active.append(st)
         self._lifecycle(

@@ -22,7 +22,7 @@ from kalshi_tui.sim.engine import (
     POSITION,
     TICKER,
     TRADE,
-    MarketState,
+    ExchangeMarket,
     Output,
     Position,
     TickerValues,
@@ -213,7 +213,7 @@ def position_msg(p: Position) -> dict[str, Any]:
     }
 
 
-def snapshot_msg(st: MarketState, yes_scale: bool) -> bytes:
+def snapshot_msg(st: ExchangeMarket, yes_scale: bool) -> bytes:
     """A snapshot body; a side with no levels has no key at all (as on the wire)."""
     msg: dict[str, Any] = {"market_ticker": st.market.ticker, "market_id": st.market.market_id}
     if st.yes:

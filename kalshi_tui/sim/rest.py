@@ -23,7 +23,7 @@ from websockets.http11 import Request, Response
 
 from kalshi_tui.numbers import ONE_DOLLAR, format_price, format_size
 from kalshi_tui.sim import frames
-from kalshi_tui.sim.engine import Engine, MarketState
+from kalshi_tui.sim.engine import Engine, ExchangeMarket
 from kalshi_tui.sim.universe import STATUS_FILTERS
 
 REST_PREFIX = "/trade-api/v2"
@@ -133,7 +133,7 @@ class Rest:
                 return self._fills(query)
         raise HttpError(404, "not_found", f"no such endpoint: {path}")
 
-    def _state(self, ticker: str) -> MarketState:
+    def _state(self, ticker: str) -> ExchangeMarket:
         st = self.engine.states.get(ticker)
         if st is None:
             raise HttpError(404, "not_found", f"market not found: {ticker}")
@@ -141,7 +141,7 @@ class Rest:
 
     # -- market data --------------------------------------------------------------------------
 
-    def market(self, st: MarketState) -> dict[str, Any]:
+    def market(self, st: ExchangeMarket) -> dict[str, Any]:
         m = st.market
         v = self.engine.ticker_values(m.ticker)
         out: dict[str, Any] = {
@@ -202,7 +202,7 @@ class Rest:
         page, cursor = _page(markets, query)
         return {"markets": [self.market(self.engine.states[m.ticker]) for m in page], "cursor": cursor}
 
-    def _orderbook(self, st: MarketState, query: dict[str, list[str]]) -> dict[str, Any]:
+    def _orderbook(self, st: ExchangeMarket, query: dict[str, list[str]]) -> dict[str, Any]:
         raw = query.get("depth", ["0"])[-1]
         if not raw.isdigit():
             raise HttpError(400, "invalid_parameters", "depth must be a whole number")
