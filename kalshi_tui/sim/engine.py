@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import ceil
 
-from kalshi_tui.book import OrderBook
+from kalshi_tui.book import NO, YES, OrderBook
 from kalshi_tui.numbers import ONE_DOLLAR, SIZE_SCALE
 from kalshi_tui.sim.universe import (
     STATUS_ACTIVE,
@@ -39,9 +39,6 @@ TRADE = "trade"
 FILL = "fill"
 POSITION = "market_positions"
 LIFECYCLE = "market_lifecycle_v2"
-
-YES = "yes"
-NO = "no"
 
 MAX_LEVELS = 40  # per side; beyond this the process cancels instead of adding
 TRADE_SHARE = 0.15

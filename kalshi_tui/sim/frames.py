@@ -13,12 +13,12 @@ from typing import Any
 
 import msgspec
 
+from kalshi_tui.book import NO
 from kalshi_tui.numbers import ONE_DOLLAR, format_price, format_size
 from kalshi_tui.sim.engine import (
     DELTA,
     FILL,
     LIFECYCLE,
-    NO,
     POSITION,
     TICKER,
     TRADE,
