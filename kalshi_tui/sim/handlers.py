@@ -34,7 +34,7 @@ import msgspec
 
 from kalshi_tui.sim import frames
 from kalshi_tui.sim.engine import DELTA, TICKER, Engine
-from kalshi_tui.sim.hub import CHANNELS, PRIVATE_CHANNELS, Client, Hub, Subscription
+from kalshi_tui.sim.hub import CHANNELS, PRIVATE_CHANNELS, Client, Hub, ServerSubscription
 
 _decode = msgspec.json.Decoder().decode
 
@@ -52,7 +52,7 @@ class CommandError(Exception):
 class SidError(CommandError):
     """An error about one subscription: it carries that sid and consumes its seq."""
 
-    def __init__(self, sub: Subscription, code: int) -> None:
+    def __init__(self, sub: ServerSubscription, code: int) -> None:
         super().__init__(code)
         self.sub = sub
 
@@ -162,7 +162,7 @@ class CommandHandler:
         if unknown:
             raise CommandError(16, unknown)
 
-    def _rate(self, sub: Subscription) -> None:
+    def _rate(self, sub: ServerSubscription) -> None:
         """Per-subscription command rate (27) over a sliding second."""
         now = self.clock()
         times = sub.command_times
@@ -204,7 +204,7 @@ class CommandHandler:
                 # Already subscribed: the exchange answers ok and sends no snapshot.
                 self._ok(client, cmd_id, existing)
                 continue
-            sub = Subscription(
+            sub = ServerSubscription(
                 client,
                 client.new_sid(),
                 channel,
@@ -217,7 +217,7 @@ class CommandHandler:
             client.push(frames.subscribed(cmd_id, channel, sub.sid))
             self._initial(sub, sub.markets)
 
-    def _initial(self, sub: Subscription, markets: list[str] | None, cmd_id: int | None = None) -> None:
+    def _initial(self, sub: ServerSubscription, markets: list[str] | None, cmd_id: int | None = None) -> None:
         """Snapshots for order books; current tickers when asked for."""
         engine = self.engine
         if sub.channel == DELTA and markets:
@@ -307,7 +307,7 @@ class CommandHandler:
             self._ok(client, cmd_id, sub)
 
     @staticmethod
-    def _ok(client: Client, cmd_id: int | None, sub: Subscription) -> None:
+    def _ok(client: Client, cmd_id: int | None, sub: ServerSubscription) -> None:
         tickers = None if sub.skip_ticker_ack or sub.markets is None else list(sub.markets)
         client.push(frames.ok_tickers(cmd_id, sub.sid, sub.next_seq(), tickers))
 

@@ -25,7 +25,9 @@ SEQ_CHANNELS = frozenset({DELTA, TRADE, LIFECYCLE})
 PRIVATE_CHANNELS = frozenset({FILL, POSITION})
 
 
-class Subscription:
+class ServerSubscription:
+    """One subscription as the exchange holds it: a client's sid, its seq and its markets."""
+
     __slots__ = (
         "active",
         "channel",
@@ -77,7 +79,7 @@ class Subscription:
         return markets is not None and set(markets) <= set(self.markets)
 
     def __repr__(self) -> str:
-        return f"Subscription(sid={self.sid}, {self.channel}, markets={self.markets})"
+        return f"ServerSubscription(sid={self.sid}, {self.channel}, markets={self.markets})"
 
 
 class Client:
@@ -88,7 +90,7 @@ class Client:
         self.key_id = key_id
         self.account = account
         self.hub = hub
-        self.subs: dict[int, Subscription] = {}
+        self.subs: dict[int, ServerSubscription] = {}
         self._next_sid = 1
         self.out: deque[bytes] = deque()
         self.wake = asyncio.Event()
@@ -126,24 +128,24 @@ class Hub:
         self.max_buffered = max_buffered
         self.clients: set[Client] = set()
         # Lists are replaced, never mutated, so a dispatch loop can hold one safely.
-        self._by_market: dict[str, dict[str, list[Subscription]]] = {c: {} for c in CHANNELS}
-        self._every: dict[str, list[Subscription]] = {c: [] for c in CHANNELS}
+        self._by_market: dict[str, dict[str, list[ServerSubscription]]] = {c: {} for c in CHANNELS}
+        self._every: dict[str, list[ServerSubscription]] = {c: [] for c in CHANNELS}
 
     # -- registry -----------------------------------------------------------------------------
 
-    def add(self, sub: Subscription) -> None:
+    def add(self, sub: ServerSubscription) -> None:
         sub.client.subs[sub.sid] = sub
         if sub.markets is None:
             self._every[sub.channel] = [*self._every[sub.channel], sub]
         else:
             self._index(sub, sub.markets)
 
-    def _index(self, sub: Subscription, markets: Iterable[str]) -> None:
+    def _index(self, sub: ServerSubscription, markets: Iterable[str]) -> None:
         table = self._by_market[sub.channel]
         for t in markets:
             table[t] = [*table.get(t, ()), sub]
 
-    def _unindex(self, sub: Subscription, markets: Iterable[str]) -> None:
+    def _unindex(self, sub: ServerSubscription, markets: Iterable[str]) -> None:
         table = self._by_market[sub.channel]
         for t in markets:
             left = [s for s in table.get(t, ()) if s is not sub]
@@ -152,7 +154,7 @@ class Hub:
             else:
                 table.pop(t, None)
 
-    def remove(self, sub: Subscription) -> None:
+    def remove(self, sub: ServerSubscription) -> None:
         sub.active = False
         sub.client.subs.pop(sub.sid, None)
         if sub.markets is None:
@@ -160,14 +162,14 @@ class Hub:
         else:
             self._unindex(sub, sub.markets)
 
-    def add_markets(self, sub: Subscription, markets: list[str]) -> list[str]:
+    def add_markets(self, sub: ServerSubscription, markets: list[str]) -> list[str]:
         assert sub.markets is not None
         new = [t for t in dict.fromkeys(markets) if t not in sub.markets]
         sub.markets = [*sub.markets, *new]
         self._index(sub, new)
         return new
 
-    def delete_markets(self, sub: Subscription, markets: list[str]) -> None:
+    def delete_markets(self, sub: ServerSubscription, markets: list[str]) -> None:
         assert sub.markets is not None
         gone = set(markets)
         self._unindex(sub, [t for t in sub.markets if t in gone])
@@ -202,7 +204,7 @@ class Hub:
                     self.deliver(s, o)
 
     @staticmethod
-    def deliver(sub: Subscription, o: Output) -> None:
+    def deliver(sub: ServerSubscription, o: Output) -> None:
         if not sub.active:
             return
         seq = sub.next_seq()
@@ -218,7 +220,7 @@ class Hub:
             frame = frame[: len(frame) // 2].decode("utf-8", "ignore").encode()
         client.push(frame)
 
-    def end(self, sub: Subscription, code: int) -> None:
+    def end(self, sub: ServerSubscription, code: int) -> None:
         """End a subscription with a terminal error (10 or 25)."""
         if not sub.active:
             return
