@@ -22,9 +22,6 @@ from kalshi_tui.protocol import messages as m
 from kalshi_tui.store import Store
 
 TITLE = "Core ingest: decode + seq + apply, recorded sim stream"
-DATA_TYPES = frozenset(
-    {m.OrderbookDelta, m.OrderbookSnapshot, m.Ticker, m.Trade, m.Fill, m.MarketPosition, m.Lifecycle}
-)
 SAMPLE = 1_000
 
 
@@ -46,7 +43,7 @@ class Ours:
             sid = msg.sid
             if msg.seq is not None and sid is not None and seq.check(sid, msg.seq):
                 self.gaps += 1
-            if type(msg) in DATA_TYPES:
+            if type(msg) in m.DATA_TYPES:
                 store.apply(msg, no_on_yes_scale=yes_scale.get(sid, False) if sid is not None else False)
 
 
@@ -171,7 +168,7 @@ def run(smoke: bool) -> Result:
     store = Store()
     t = time.perf_counter()
     for msg in msgs:
-        if type(msg) in DATA_TYPES:
+        if type(msg) in m.DATA_TYPES:
             store.apply(msg)
     apply_rate = total / (time.perf_counter() - t)
     res.add("  decode alone", decode_rate, "msgs/s", ours_rate, "whole path")

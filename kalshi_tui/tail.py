@@ -25,15 +25,6 @@ from kalshi_tui.protocol import messages as m
 from kalshi_tui.store import Store
 from kalshi_tui.stream import EventBuffer, Pool
 
-WIRE_TYPES: dict[type, str] = {
-    m.OrderbookSnapshot: "orderbook_snapshot",
-    m.OrderbookDelta: "orderbook_delta",
-    m.Ticker: "ticker",
-    m.Trade: "trade",
-    m.Fill: "fill",
-    m.MarketPosition: "market_position",
-    m.Lifecycle: "market_lifecycle_v2",
-}
 _PRICE_FIELDS = {
     "price",
     "yes_bid",
@@ -63,7 +54,7 @@ def _levels(levels: list[tuple[int, int]]) -> list[list[str]]:
 
 def event_json(msg: m.Message) -> dict[str, Any]:
     """A data message as plain JSON types, numbers in the exchange's string form."""
-    out: dict[str, Any] = {"type": WIRE_TYPES.get(type(msg), type(msg).__name__)}
+    out: dict[str, Any] = {"type": m.WIRE_TYPE.get(type(msg), type(msg).__name__)}
     fields = msgspec.structs.asdict(msg)
     out["market"] = fields.pop("market_ticker", None)
     for name, value in fields.items():

@@ -44,17 +44,17 @@ class _SubscribedMsg(msgspec.Struct, gc=False):
     sid: int
 
 
-class _Subscribed(_Frame, tag="subscribed"):
+class _Subscribed(_Frame, tag=m.WIRE_TYPE[m.Subscribed]):
     msg: _SubscribedMsg
 
 
-class _Ok(_Frame, tag="ok"):
+class _Ok(_Frame, tag=m.WIRE_TYPE[m.Ok]):
     msg: dict[str, Any] | list[Any] | None = None
     market_tickers: list[str] | None = None
     subscriptions: list[Any] | None = None
 
 
-class _Unsubscribed(_Frame, tag="unsubscribed"):
+class _Unsubscribed(_Frame, tag=m.WIRE_TYPE[m.Unsubscribed]):
     msg: dict[str, Any] | None = None
 
 
@@ -65,7 +65,7 @@ class _ErrorMsg(msgspec.Struct, gc=False):
     market_tickers: list[Ticker_] | None = None
 
 
-class _Error(_Frame, tag="error"):
+class _Error(_Frame, tag=m.WIRE_TYPE[m.Error]):
     msg: _ErrorMsg
 
 
@@ -76,7 +76,7 @@ class _SnapshotMsg(msgspec.Struct, gc=False):
     no_dollars_fp: Annotated[list[tuple[Num, Num]], msgspec.Meta(max_length=MAX_LEVELS)] = []
 
 
-class _Snapshot(_Frame, tag="orderbook_snapshot"):
+class _Snapshot(_Frame, tag=m.WIRE_TYPE[m.OrderbookSnapshot]):
     msg: _SnapshotMsg
 
 
@@ -89,7 +89,7 @@ class _DeltaMsg(msgspec.Struct, gc=False):
     client_order_id: Id | None = None
 
 
-class _Delta(_Frame, tag="orderbook_delta"):
+class _Delta(_Frame, tag=m.WIRE_TYPE[m.OrderbookDelta]):
     msg: _DeltaMsg
 
 
@@ -107,7 +107,7 @@ class _TickerMsg(msgspec.Struct, gc=False):
     ts_ms: int | None = None
 
 
-class _Ticker(_Frame, tag="ticker"):
+class _Ticker(_Frame, tag=m.WIRE_TYPE[m.Ticker]):
     msg: _TickerMsg
 
 
@@ -124,7 +124,7 @@ class _TradeMsg(msgspec.Struct, gc=False):
     ts_ms: int | None = None
 
 
-class _Trade(_Frame, tag="trade"):
+class _Trade(_Frame, tag=m.WIRE_TYPE[m.Trade]):
     msg: _TradeMsg
 
 
@@ -147,7 +147,7 @@ class _FillMsg(msgspec.Struct, gc=False):
     ts: int | str | None = None  # seconds; older frames send RFC 3339 text
 
 
-class _Fill(_Frame, tag="fill"):
+class _Fill(_Frame, tag=m.WIRE_TYPE[m.Fill]):
     msg: _FillMsg
 
 
@@ -160,7 +160,7 @@ class _PositionMsg(msgspec.Struct, gc=False):
     volume_fp: Num | None = None
 
 
-class _Position(_Frame, tag="market_position"):
+class _Position(_Frame, tag=m.WIRE_TYPE[m.MarketPosition]):
     msg: _PositionMsg
 
 
@@ -178,7 +178,7 @@ class _LifecycleMsg(msgspec.Struct, gc=False):
     price_ranges: list[_Range] | None = None
 
 
-class _Lifecycle(_Frame, tag="market_lifecycle_v2"):
+class _Lifecycle(_Frame, tag=m.WIRE_TYPE[m.Lifecycle]):
     msg: _LifecycleMsg
 
 

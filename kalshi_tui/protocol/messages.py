@@ -139,3 +139,22 @@ AnyMessage = (
     | Lifecycle
     | Unknown
 )
+
+
+#: Each message's frame ``type`` on the wire: the one list the decoder's tags, the simulator's
+#: frames and ``tail``'s output are built from.
+WIRE_TYPE: dict[type[Message], str] = {
+    Subscribed: "subscribed",
+    Ok: "ok",
+    Unsubscribed: "unsubscribed",
+    Error: "error",
+    OrderbookSnapshot: "orderbook_snapshot",
+    OrderbookDelta: "orderbook_delta",
+    Ticker: "ticker",
+    Trade: "trade",
+    Fill: "fill",
+    MarketPosition: "market_position",
+    Lifecycle: "market_lifecycle_v2",
+}
+#: Messages that carry market or account data (the others answer commands).
+DATA_TYPES = frozenset({OrderbookSnapshot, OrderbookDelta, Ticker, Trade, Fill, MarketPosition, Lifecycle})

@@ -15,6 +15,8 @@ import msgspec
 
 from kalshi_tui.book import NO
 from kalshi_tui.numbers import ONE_DOLLAR, format_price, format_size
+from kalshi_tui.protocol import messages
+from kalshi_tui.protocol.messages import WIRE_TYPE
 from kalshi_tui.sim.engine import (
     DELTA,
     FILL,
@@ -34,12 +36,12 @@ encode = msgspec.json.Encoder().encode
 
 # The frame type each channel's data goes out as.
 FRAME_TYPE = {
-    DELTA: "orderbook_delta",
-    TICKER: "ticker",
-    TRADE: "trade",
-    FILL: "fill",
-    POSITION: "market_position",
-    LIFECYCLE: "market_lifecycle_v2",
+    DELTA: WIRE_TYPE[messages.OrderbookDelta],
+    TICKER: WIRE_TYPE[messages.Ticker],
+    TRADE: WIRE_TYPE[messages.Trade],
+    FILL: WIRE_TYPE[messages.Fill],
+    POSITION: WIRE_TYPE[messages.MarketPosition],
+    LIFECYCLE: WIRE_TYPE[messages.Lifecycle],
 }
 _SEQ_ENVELOPE = {
     kind: b'{"type":"%s","sid":%%d,"seq":%%d,"msg":%%b}' % t.encode() for kind, t in FRAME_TYPE.items()
@@ -227,10 +229,15 @@ def snapshot_msg(st: ExchangeMarket, yes_scale: bool) -> bytes:
 # ---- control frames ------------------------------------------------------------------------------
 
 
+_SNAPSHOT = WIRE_TYPE[messages.OrderbookSnapshot].encode()
+_SNAPSHOT_ENVELOPE = b'{"type":"%s","sid":%%d,"seq":%%d,"msg":%%b}' % _SNAPSHOT
+_SNAPSHOT_ANSWER = b'{"type":"%s","id":%%d,"sid":%%d,"seq":%%d,"msg":%%b}' % _SNAPSHOT
+
+
 def snapshot_frame(sid: int, seq: int, body: bytes, cmd_id: int | None = None) -> bytes:
     if cmd_id is None:
-        return b'{"type":"orderbook_snapshot","sid":%d,"seq":%d,"msg":%b}' % (sid, seq, body)
-    return b'{"type":"orderbook_snapshot","id":%d,"sid":%d,"seq":%d,"msg":%b}' % (cmd_id, sid, seq, body)
+        return _SNAPSHOT_ENVELOPE % (sid, seq, body)
+    return _SNAPSHOT_ANSWER % (cmd_id, sid, seq, body)
 
 
 def _frame(**fields: Any) -> bytes:
@@ -238,20 +245,20 @@ def _frame(**fields: Any) -> bytes:
 
 
 def subscribed(cmd_id: int | None, channel: str, sid: int) -> bytes:
-    return _frame(type="subscribed", id=cmd_id, msg={"channel": channel, "sid": sid})
+    return _frame(type=WIRE_TYPE[messages.Subscribed], id=cmd_id, msg={"channel": channel, "sid": sid})
 
 
 def ok_tickers(cmd_id: int | None, sid: int, seq: int | None, tickers: list[str] | None) -> bytes:
     msg = {} if tickers is None else {"market_tickers": tickers}
-    return _frame(type="ok", id=cmd_id, sid=sid, seq=seq, msg=msg)
+    return _frame(type=WIRE_TYPE[messages.Ok], id=cmd_id, sid=sid, seq=seq, msg=msg)
 
 
 def ok_list(cmd_id: int | None, subs: list[tuple[str, int]]) -> bytes:
-    return _frame(type="ok", id=cmd_id, msg=[{"channel": c, "sid": s} for c, s in subs])
+    return _frame(type=WIRE_TYPE[messages.Ok], id=cmd_id, msg=[{"channel": c, "sid": s} for c, s in subs])
 
 
 def unsubscribed(cmd_id: int | None, sid: int, seq: int | None) -> bytes:
-    return _frame(type="unsubscribed", id=cmd_id, sid=sid, seq=seq)
+    return _frame(type=WIRE_TYPE[messages.Unsubscribed], id=cmd_id, sid=sid, seq=seq)
 
 
 ERROR_TEXT = {
@@ -288,4 +295,4 @@ def error(
     msg: dict[str, Any] = {"code": code, "msg": ERROR_TEXT.get(code, "Error")}
     if tickers:
         msg["market_tickers"] = tickers
-    return _frame(type="error", id=cmd_id, sid=sid, seq=seq, msg=msg)
+    return _frame(type=WIRE_TYPE[messages.Error], id=cmd_id, sid=sid, seq=seq, msg=msg)
