@@ -21,6 +21,14 @@ from math import ceil
 
 from kalshi_tui.book import NO, YES, OrderBook
 from kalshi_tui.numbers import ONE_DOLLAR, SIZE_SCALE
+from kalshi_tui.protocol.commands import (
+    CHANNEL_FILL,
+    CHANNEL_LIFECYCLE,
+    CHANNEL_ORDERBOOK,
+    CHANNEL_POSITIONS,
+    CHANNEL_TICKER,
+    CHANNEL_TRADE,
+)
 from kalshi_tui.sim.universe import (
     STATUS_ACTIVE,
     STATUS_CLOSED,
@@ -32,13 +40,13 @@ from kalshi_tui.sim.universe import (
     new_uuid,
 )
 
-# Output kinds, named after the channel that carries them.
-DELTA = "orderbook_delta"
-TICKER = "ticker"
-TRADE = "trade"
-FILL = "fill"
-POSITION = "market_positions"
-LIFECYCLE = "market_lifecycle_v2"
+# Output kinds: the channel that carries them (channel names live in protocol.commands).
+DELTA = CHANNEL_ORDERBOOK
+TICKER = CHANNEL_TICKER
+TRADE = CHANNEL_TRADE
+FILL = CHANNEL_FILL
+POSITION = CHANNEL_POSITIONS
+LIFECYCLE = CHANNEL_LIFECYCLE
 
 MAX_LEVELS = 40  # per side; beyond this the process cancels instead of adding
 TRADE_SHARE = 0.15
