@@ -1,5 +1,5 @@
 """Hostile frames through the real session over a real socket: the short mode of
-``bench/fuzz.py`` (``python -m bench.soak --full`` sends 10,000)."""
+``bench/fuzz.py`` (``python -m bench.reliability --full`` sends 10,000)."""
 
 from __future__ import annotations
 

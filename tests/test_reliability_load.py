@@ -1,5 +1,5 @@
 """Watchlist churn over a pool of five connections, one killed again and again (short mode
-of the load part of ``python -m bench.soak --full``, which churns for a minute)."""
+of the load part of ``python -m bench.reliability --full``, which churns for a minute)."""
 
 from __future__ import annotations
 

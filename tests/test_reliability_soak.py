@@ -1,4 +1,4 @@
-"""Soak with faults, short mode (``python -m bench.soak --full`` runs ten minutes of it).
+"""Soak with faults, short mode (``python -m bench.reliability --full`` runs ten minutes of it).
 
 One client (``Pool`` + ``Store``) on the simulator over loopback with a real key, under a
 steady market with abrupt disconnects, dropped frames, error-25 drops, stalls and a 401
