@@ -15,8 +15,8 @@ from kalshi_tui.errors import UserError
 
 # subcommand -> "module:function"; the function takes the parsed args and returns an exit code.
 HANDLERS = {
-    "run": "kalshi_tui.ui.launch:run_app",
-    "demo": "kalshi_tui.ui.launch:run_demo",
+    "run": "kalshi_tui.run:run_app",
+    "demo": "kalshi_tui.run:run_demo",
     "init": "kalshi_tui.config_cli:init",
     "config-show": "kalshi_tui.config_cli:show",
     "sim": "kalshi_tui.sim.cli:run",

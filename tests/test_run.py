@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from kalshi_tui.config import ConfigError
-from kalshi_tui.ui.launch import demo_watchlists, run_app
+from kalshi_tui.run import demo_watchlists, run_app
 
 ROWS, COLS = 30, 100
 
@@ -58,7 +58,7 @@ def test_a_missing_key_file_is_one_clear_error(tmp_path: Path) -> None:
 
 def test_launch_and_cli_import_no_textual_until_the_app_starts() -> None:
     code = (
-        "import sys, kalshi_tui.cli, kalshi_tui.ui.launch\n"
+        "import sys, kalshi_tui.cli, kalshi_tui.run\n"
         "print(any(m == 'textual' or m.startswith('textual.') for m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

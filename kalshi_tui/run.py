@@ -1,4 +1,4 @@
-"""Entry points for ``kalshi-tui`` (a profile) and ``kalshi-tui demo`` (the embedded simulator).
+"""The composition root: ``kalshi-tui`` (a profile) and ``kalshi-tui demo`` (the embedded simulator).
 
 Heavy imports (Textual, the stream, the simulator) happen inside the functions, after the
 arguments are known, so ``--help`` stays instant and ``demo`` shows data within a second.
