@@ -34,9 +34,10 @@ from kalshi_tui.ui.header import StatusHeader
 from kalshi_tui.ui.help import KeysScreen
 from kalshi_tui.ui.keys import APP_BINDINGS, TABS, check_keymap
 from kalshi_tui.ui.palette import AddMarket, AppCommands, MarketSearch
-from kalshi_tui.ui.pane import Pane
+from kalshi_tui.ui.pane import AskAddMarket, Pane, RemoveMarket, SelectMarket, StepGroup
 from kalshi_tui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes, theme_dirs
 from kalshi_tui.ui.trades import TradesPane
+from kalshi_tui.ui.view import View
 from kalshi_tui.ui.watchlist import WatchlistPane
 
 TAB_LABELS = {
@@ -100,15 +101,22 @@ class KalshiApp(App[int]):
         self._watch_terminal = watch_terminal
         self.keymap: dict[str, str] = dict(self.profile.bindings)
 
-        self.groups: dict[str, list[str]] = {
+        groups: dict[str, list[str]] = {
             name: list(tickers) for name, tickers in self.profile.watchlists.items()
         } or {"watchlist": []}
-        self.current_group = next(iter(self.groups))
-        self.watched: set[str] = set()
+        current = next(iter(groups))
+        first = groups[current]
+        # The one View every pane draws; the properties below are the app's handles on it.
+        self.view = View(
+            store,
+            self.clock,
+            self.wall_clock,
+            groups,
+            current,
+            selected=first[0] if first else None,
+            flash=self.profile.flash,
+        )
         self._recount_watched()
-        first = self.groups[self.current_group]
-        self.selected: str | None = first[0] if first else None
-        self.flash_enabled = self.profile.flash
         self.catalog: dict[str, MarketMeta] = {}
         self._names: dict[str, str] | None = None
 
@@ -130,15 +138,15 @@ class KalshiApp(App[int]):
         yield StatusHeader(self.profile.name, self.profile.environment)
         with TabbedContent(initial="watchlist", id="tabs"):
             with TabPane(TAB_LABELS["watchlist"], id="watchlist"):
-                yield WatchlistPane(list(self.groups), self.current_group)
+                yield WatchlistPane(self.view)
             with TabPane(TAB_LABELS["depth"], id="depth"):
-                yield DepthPane()
+                yield DepthPane(self.view)
             with TabPane(TAB_LABELS["trades"], id="trades"):
-                yield TradesPane()
+                yield TradesPane(self.view)
             with TabPane(TAB_LABELS["fills"], id="fills"):
-                yield FillsPane()
+                yield FillsPane(self.view)
             with TabPane(TAB_LABELS["connection"], id="connection"):
-                yield ConnectionPane()
+                yield ConnectionPane(self.view)
         yield Footer(compact=True)
 
     def notify(
@@ -316,8 +324,58 @@ class KalshiApp(App[int]):
 
     # -- markets and groups ----------------------------------------------------------------
 
+    @property
+    def groups(self) -> dict[str, list[str]]:
+        return self.view.groups
+
+    @property
+    def current_group(self) -> str:
+        return self.view.current_group
+
+    @current_group.setter
+    def current_group(self, group: str) -> None:
+        self.view.current_group = group
+
+    @property
+    def selected(self) -> str | None:
+        return self.view.selected
+
+    @selected.setter
+    def selected(self, ticker: str | None) -> None:
+        self.view.selected = ticker
+
+    @property
+    def watched(self) -> set[str]:
+        return self.view.watched
+
+    @property
+    def flash_enabled(self) -> bool:
+        return self.view.flash
+
+    @flash_enabled.setter
+    def flash_enabled(self, on: bool) -> None:
+        self.view.flash = on
+
+    # What the panes ask for.
+
+    @on(SelectMarket)
+    def _select_market_asked(self, event: SelectMarket) -> None:
+        self.select_market(event.ticker, event.show_depth)
+
+    @on(AskAddMarket)
+    def _add_market_asked(self, event: AskAddMarket) -> None:
+        self.open_add_market()
+
+    @on(RemoveMarket)
+    def _remove_market_asked(self, event: RemoveMarket) -> None:
+        self.remove_market(event.ticker, event.group)
+
+    @on(StepGroup)
+    def _step_group_asked(self, event: StepGroup) -> None:
+        self.step_group(event.step)
+
     def _recount_watched(self) -> None:
-        self.watched = {t for tickers in self.groups.values() for t in tickers}
+        self.view.watched = {t for tickers in self.groups.values() for t in tickers}
 
     def group_of(self, ticker: str) -> str | None:
         if ticker in self.groups.get(self.current_group, ()):
@@ -374,7 +432,7 @@ class KalshiApp(App[int]):
         if group not in self.groups:
             return
         self.current_group = group
-        self.watchlist.show_group(group)
+        self.watchlist.show_group(group, take_focus=self.active_tab == "watchlist")
         self._refresh_header(self.clock())
 
     def step_group(self, step: int) -> None:

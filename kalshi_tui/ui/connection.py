@@ -14,6 +14,7 @@ from textual.widgets import Sparkline, Static
 from kalshi_tui.store import Changes, Metrics
 from kalshi_tui.ui import cells as c
 from kalshi_tui.ui.pane import Pane
+from kalshi_tui.ui.view import View
 
 MAX_ERRORS_SHOWN = 8
 SPARK_SECONDS = 60
@@ -107,8 +108,8 @@ def subscriptions_table(mt: Metrics) -> Table:
 
 
 class ConnectionPane(Pane, can_focus=True):
-    def __init__(self) -> None:
-        super().__init__(id="connection-pane")
+    def __init__(self, view: View) -> None:
+        super().__init__(view, id="connection-pane")
         self._shown: dict[str, object] = {}
         self._second = -1
 
@@ -128,14 +129,14 @@ class ConnectionPane(Pane, can_focus=True):
         self.focus()  # nothing to edit here, but the keys (1-5, [ ]) must land somewhere
 
     def refresh_view(self, changes: Changes, now: float, full: bool) -> None:
-        app = self.kapp
-        wall = app.wall_clock()
+        view = self.view
+        wall = view.wall_clock()
         second = int(wall)
         # Rates and uptime move once a second; everything else only on a connection change.
         if not (full or changes.connection or second != self._second):
             return
         self._second = second
-        mt = app.store.metrics
+        mt = view.store.metrics
         self._update("conn-summary", summary_text(mt, wall))
         msg_rate = mt.msg_rate.rate(wall)
         byte_rate = mt.byte_rate.rate(wall)

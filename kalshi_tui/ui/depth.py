@@ -25,6 +25,7 @@ from kalshi_tui.ui import cells as c
 from kalshi_tui.ui.grid import fit
 from kalshi_tui.ui.keys import DEPTH_BINDINGS
 from kalshi_tui.ui.pane import Pane
+from kalshi_tui.ui.view import View
 
 #: (label, group size in 1/10,000 dollar); 0 = the market's own tick
 GROUPINGS = (("tick", 0), ("1¢", 100), ("5¢", 500))
@@ -174,8 +175,8 @@ class DepthLadder(Widget, can_focus=True):
 class DepthPane(Pane):
     BINDINGS: ClassVar[list[BindingType]] = DEPTH_BINDINGS
 
-    def __init__(self) -> None:
-        super().__init__(id="depth-pane")
+    def __init__(self, view: View) -> None:
+        super().__init__(view, id="depth-pane")
         self.grouping = 0  # index into GROUPINGS
         self._shown: dict[str, str] = {}
 
@@ -194,12 +195,12 @@ class DepthPane(Pane):
             self.query_one(f"#{wid}", Static).update(text)
 
     def refresh_view(self, changes: Changes, now: float, full: bool) -> None:
-        app = self.kapp
-        ticker = app.selected
+        view = self.view
+        ticker = view.selected
         if not full and ticker not in changes.books and ticker not in changes.markets:
             return
         ladder = self.query_one("#ladder", DepthLadder)
-        state = app.store.markets.get(ticker) if ticker else None
+        state = view.store.markets.get(ticker) if ticker else None
         if ticker is None:
             self._set("depth-title", "No market selected: pick one in the Watchlist or press /")
             self._set("depth-stats", "")
@@ -240,7 +241,7 @@ class DepthPane(Pane):
     def action_cycle_grouping(self) -> None:
         self.grouping = (self.grouping + 1) % len(GROUPINGS)
         self.notify(f"Depth grouped by {GROUPINGS[self.grouping][0]}", timeout=1.5)
-        self.refresh_view(Changes(), self.kapp.clock(), full=True)
+        self.refresh_view(Changes(), self.view.clock(), full=True)
 
 
 def _mid_text(book: OrderBook) -> str:

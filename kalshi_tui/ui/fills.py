@@ -11,6 +11,7 @@ from kalshi_tui.store import Changes
 from kalshi_tui.ui import cells as c
 from kalshi_tui.ui.grid import Cell, Column, LiveGrid
 from kalshi_tui.ui.pane import Pane
+from kalshi_tui.ui.view import View
 
 COLUMNS = [
     Column("time", "Time", 8, "left", priority=8),
@@ -43,8 +44,8 @@ def fill_cells(f: Fill) -> tuple[Cell, ...]:
 
 
 class FillsPane(Pane):
-    def __init__(self) -> None:
-        super().__init__(id="fills-pane")
+    def __init__(self, view: View) -> None:
+        super().__init__(view, id="fills-pane")
         self._summary = ""
 
     def compose(self) -> ComposeResult:
@@ -61,7 +62,7 @@ class FillsPane(Pane):
     def refresh_view(self, changes: Changes, now: float, full: bool) -> None:
         if not full and not changes.fills:
             return
-        store = self.kapp.store
+        store = self.view.store
         fills = store.fills_newest_first()
         backfilled = sum(1 for f in fills if f.backfilled)
         summary = f"{len(fills)} fills   total fees {c.dollars(store.total_fees())}" + (

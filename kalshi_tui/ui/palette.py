@@ -8,14 +8,32 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import Protocol, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-if TYPE_CHECKING:
-    from kalshi_tui.ui.app import KalshiApp
-
 MAX_HITS = 40  # the palette shows a screenful; scoring thousands more is wasted work
+
+
+class PaletteHost(Protocol):
+    """What the palette needs from the app (``KalshiApp``): its groups, market names, and the
+    actions a hit runs. A protocol, so this module does not import the app that imports it."""
+
+    @property
+    def groups(self) -> dict[str, list[str]]: ...
+    @property
+    def current_group(self) -> str: ...
+    @property
+    def flash_enabled(self) -> bool: ...
+    def market_names(self) -> dict[str, str]: ...
+    def group_of(self, ticker: str) -> str | None: ...
+    def jump_to_market(self, ticker: str) -> None: ...
+    def add_market(self, ticker: str, group: str | None = None) -> None: ...
+    def show_group(self, group: str) -> None: ...
+    def open_add_market(self) -> None: ...
+    def action_show_tab(self, tab: str) -> None: ...
+    def action_toggle_flash(self) -> None: ...
+    def action_show_keys(self) -> None: ...
 
 
 def _chars_present(query: str, text: str) -> bool:
@@ -25,11 +43,11 @@ def _chars_present(query: str, text: str) -> bool:
 
 class _MarketProvider(Provider):
     @property
-    def kapp(self) -> KalshiApp:
-        return cast("KalshiApp", self.app)
+    def host(self) -> PaletteHost:
+        return cast(PaletteHost, self.app)
 
     def _candidates(self) -> Iterable[tuple[str, str]]:
-        return self.kapp.market_names().items()
+        return self.host.market_names().items()
 
     def _scored(self, query: str) -> list[tuple[float, str, str]]:
         matcher = self.matcher(query)
@@ -51,7 +69,7 @@ class MarketSearch(_MarketProvider):
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        app = self.kapp
+        app = self.host
         for score, ticker, text in self._scored(query):
             where = app.group_of(ticker)
             yield Hit(
@@ -63,7 +81,7 @@ class MarketSearch(_MarketProvider):
             )
 
     async def discover(self) -> Hits:
-        app = self.kapp
+        app = self.host
         for ticker in app.groups.get(app.current_group, []):
             title = app.market_names().get(ticker, "")
             yield DiscoveryHit(
@@ -78,7 +96,7 @@ class AddMarket(_MarketProvider):
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        app = self.kapp
+        app = self.host
         group = app.current_group
         present = set(app.groups.get(group, []))
         exact = query.strip().upper()
@@ -105,7 +123,7 @@ class AddMarket(_MarketProvider):
             )
 
     async def discover(self) -> Hits:
-        app = self.kapp
+        app = self.host
         present = set(app.groups.get(app.current_group, []))
         for n, (ticker, title) in enumerate(app.market_names().items()):
             if n >= MAX_HITS:
@@ -122,7 +140,7 @@ class AppCommands(Provider):
     """Dashboard actions in the palette: groups, tabs, flash, keys."""
 
     def _commands(self) -> list[tuple[str, object, str]]:
-        app = cast("KalshiApp", self.app)
+        app = cast(PaletteHost, self.app)
         out: list[tuple[str, object, str]] = []
         for group in app.groups:
             out.append(

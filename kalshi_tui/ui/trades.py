@@ -14,6 +14,7 @@ from kalshi_tui.ui import cells as c
 from kalshi_tui.ui.grid import Cell, Column, LiveGrid
 from kalshi_tui.ui.keys import TRADES_BINDINGS
 from kalshi_tui.ui.pane import Pane
+from kalshi_tui.ui.view import View
 
 MAX_ROWS = 500  # bounded: the store keeps more, a screen shows far fewer
 
@@ -44,8 +45,8 @@ def trade_cells(t: Trade) -> tuple[Cell, ...]:
 class TradesPane(Pane):
     BINDINGS: ClassVar[list[BindingType]] = TRADES_BINDINGS
 
-    def __init__(self) -> None:
-        super().__init__(id="trades-pane")
+    def __init__(self, view: View) -> None:
+        super().__init__(view, id="trades-pane")
         self.all_watched = False
         self._title = ""
         self._shown_for: tuple[bool, str | None] | None = None
@@ -62,18 +63,18 @@ class TradesPane(Pane):
         self.grid.focus()
 
     def refresh_view(self, changes: Changes, now: float, full: bool) -> None:
-        app = self.kapp
-        scope = (self.all_watched, app.selected)
+        view = self.view
+        scope = (self.all_watched, view.selected)
         if not full and not changes.trades and scope == self._shown_for:
             return
         self._shown_for = scope
-        ticker = app.selected
+        ticker = view.selected
         if self.all_watched or ticker is None:
-            watched = app.watched
-            source = [t for t in reversed(app.store.trades) if t.market_ticker in watched]
+            watched = view.watched
+            source = [t for t in reversed(view.store.trades) if t.market_ticker in watched]
             title = "Trades: all watched markets (m: selected market only)"
         else:
-            state = app.store.markets.get(ticker)
+            state = view.store.markets.get(ticker)
             source = list(reversed(state.trades)) if state else []
             title = f"Trades: {ticker} (m: all watched markets)"
         if title != self._title:
@@ -89,4 +90,4 @@ class TradesPane(Pane):
 
     def action_toggle_scope(self) -> None:
         self.all_watched = not self.all_watched
-        self.refresh_view(Changes(), self.kapp.clock(), full=True)
+        self.refresh_view(Changes(), self.view.clock(), full=True)

@@ -14,7 +14,8 @@ from kalshi_tui.store import Changes, MarketState
 from kalshi_tui.ui import cells as c
 from kalshi_tui.ui.grid import Cell, Column, LiveGrid
 from kalshi_tui.ui.keys import WATCHLIST_BINDINGS
-from kalshi_tui.ui.pane import Pane
+from kalshi_tui.ui.pane import AskAddMarket, Pane, RemoveMarket, SelectMarket, StepGroup
+from kalshi_tui.ui.view import View
 
 COLUMNS = [
     Column("ticker", "Market", 20, "left", priority=10),
@@ -117,10 +118,10 @@ def market_row(ticker: str, state: MarketState | None, age: float | None) -> Row
 class WatchlistPane(Pane):
     BINDINGS: ClassVar[list[BindingType]] = WATCHLIST_BINDINGS
 
-    def __init__(self, groups: list[str], current: str) -> None:
-        super().__init__(id="watchlist-pane")
-        self._groups = list(groups)
-        self._current = current
+    def __init__(self, view: View) -> None:
+        super().__init__(view, id="watchlist-pane")
+        self._groups = list(view.groups)
+        self._current = view.current_group
         self._raw: dict[str, tuple[Any, ...]] = {}  # per ticker, for flash direction
         self._age_second = -1
         self._age_scroll = -1
@@ -151,15 +152,16 @@ class WatchlistPane(Pane):
 
     # -- groups ----------------------------------------------------------------------------
 
-    def show_group(self, group: str) -> None:
+    def show_group(self, group: str, take_focus: bool = False) -> None:
+        """Show ``group``'s grid; it gets the keyboard if the old one had it or ``take_focus``."""
         if group not in self._groups:
             return
         had_focus = self.grid.has_focus
         self._current = group
         self.query_one("#groups", ContentSwitcher).current = self._grid_id(group)
         self._raw.clear()
-        self.refresh_view(Changes(), self.kapp.clock(), full=True)
-        if had_focus or self.kapp.active_tab == "watchlist":
+        self.refresh_view(Changes(), self.view.clock(), full=True)
+        if had_focus or take_focus:
             self.grid.focus()
 
     async def add_group(self, group: str) -> None:
@@ -173,7 +175,7 @@ class WatchlistPane(Pane):
     def _render_group_bar(self) -> None:
         bar = Text(no_wrap=True, overflow="ellipsis")
         for name in self._groups:
-            count = len(self.kapp.groups.get(name, ()))
+            count = len(self.view.groups.get(name, ()))
             label = f" {name} ({count}) "
             bar.append(label, style="reverse bold" if name == self._current else "")
             bar.append(" ")
@@ -183,8 +185,8 @@ class WatchlistPane(Pane):
     # -- refresh ---------------------------------------------------------------------------
 
     def refresh_view(self, changes: Changes, now: float, full: bool) -> None:
-        app = self.kapp
-        tickers = app.groups.get(self._current, [])
+        view = self.view
+        tickers = view.groups.get(self._current, [])
         grid = self.grid
         moved: set[str] = set()
         if full:
@@ -214,8 +216,8 @@ class WatchlistPane(Pane):
                 # equal and are not repainted).
                 self._age_second, self._age_scroll = second, scroll
                 todo = set(todo) | set(grid.visible_keys())
-        store = app.store
-        flash = app.flash_enabled and not full
+        store = view.store
+        flash = view.flash and not full
         for ticker in todo:
             state = store.markets.get(ticker)
             row = market_row(ticker, state, store.age(ticker, now))
@@ -229,8 +231,8 @@ class WatchlistPane(Pane):
                     if a is not None and b is not None and a != b:
                         grid.flash(ticker, col, b > a, now + FLASH_SECONDS)
         grid.tick(now)
-        if full and app.selected in tickers:
-            grid.move_cursor_to(app.selected)
+        if full and view.selected in tickers:
+            grid.move_cursor_to(view.selected)
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -238,23 +240,23 @@ class WatchlistPane(Pane):
     def _highlighted(self, event: LiveGrid.Highlighted) -> None:
         if isinstance(event, LiveGrid.Selected):
             return
-        self.kapp.select_market(event.key)
+        self.post_message(SelectMarket(event.key))
 
     @on(LiveGrid.Selected)
     def _selected(self, event: LiveGrid.Selected) -> None:
-        self.kapp.select_market(event.key, show_depth=True)
+        self.post_message(SelectMarket(event.key, show_depth=True))
 
     def action_add_market(self) -> None:
-        self.kapp.open_add_market()
+        self.post_message(AskAddMarket())
 
     def action_remove_market(self) -> None:
         key = self.grid.cursor_key
         if key is not None:
-            self.kapp.remove_market(key, self._current)
+            self.post_message(RemoveMarket(key, self._current))
 
     def action_cycle_sort(self) -> None:
         # Rows waiting off screen must be current before they can be ordered.
-        self.refresh_view(Changes(), self.kapp.clock(), full=True)
+        self.refresh_view(Changes(), self.view.clock(), full=True)
         label = self.grid.cycle_sort()
         self.notify(f"Sorted by {label}", timeout=1.5)
 
@@ -263,4 +265,4 @@ class WatchlistPane(Pane):
         grid.sort_by(grid.sort_column, not grid.sort_reverse)
 
     def action_step_group(self, step: int) -> None:
-        self.kapp.step_group(step)
+        self.post_message(StepGroup(step))

@@ -1,0 +1,24 @@
+"""What the panes draw, handed to them by the app: the store, the clocks and the selection.
+
+The app owns the one ``View`` and keeps it current; panes only read it. To change it they
+post a message (``ui.pane``) and the app decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kalshi_tui.store import Store
+
+
+@dataclass(slots=True, eq=False)
+class View:
+    store: Store
+    clock: Callable[[], float]  # monotonic seconds: ages, flashes
+    wall_clock: Callable[[], float]  # epoch seconds: rates, uptime
+    groups: dict[str, list[str]]  # watchlist group -> tickers, in the user's order
+    current_group: str
+    selected: str | None = None
+    watched: set[str] = field(default_factory=set)  # every ticker in any group
+    flash: bool = True  # price flashes on the watchlist
