@@ -116,12 +116,35 @@ def _code_version() -> dict[str, object]:
     return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_product_files": changed}
 
 
+def output_path(out: Path | None, smoke: bool) -> Path | None:
+    """Where the JSON goes. A smoke run's short, noisy figures never replace the committed
+    results: it writes to a fresh temporary file, and refuses (None) to be pointed at them."""
+    if not smoke:
+        return out or DEFAULT_OUT
+    if out is None:
+        fd, name = tempfile.mkstemp(prefix="kalshi-bench-smoke-", suffix=".json")
+        os.close(fd)
+        return Path(name)
+    if out.resolve() == DEFAULT_OUT.resolve():
+        return None
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="short runs (CI): the whole suite in ~30 s")
     parser.add_argument("--only", help=f"comma-separated keys, of: {', '.join(BENCHMARKS)}")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the JSON")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where to write the JSON (default: bench/results.json; with --smoke, a temporary file)",
+    )
     args = parser.parse_args(argv)
+    out = output_path(args.out, args.smoke)
+    if out is None:
+        parser.error(
+            f"--smoke figures are not results: they never go to {DEFAULT_OUT.relative_to(HERE.parent)}"
+        )
     keys = list(BENCHMARKS)
     if args.only:
         keys = [k.strip() for k in args.only.split(",") if k.strip()]
@@ -145,15 +168,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{r.key}: {row.name}": row.met for r in results for row in r.rows if row.met is not None
         },
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     m = report["machine"]
     print(
         f"kalshi-tui benchmarks ({report['mode']}), {m['cpu']}, {m['cores']} cores, "
         f"Python {m['python']}, {report['seconds']} s"
     )
     print(table(results))
-    print(f"\nwritten: {args.out}")
+    print(f"\nwritten: {out}")
     return 0 if all(r.status in (OK, "not available") for r in results) else 1
 
 

@@ -8,20 +8,29 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.__main__ import BENCHMARKS
+import pytest
+
+from bench.__main__ import BENCHMARKS, DEFAULT_OUT, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_smoke_run_writes_every_benchmark(tmp_path: Path) -> None:
-    out = tmp_path / "results.json"
+def test_smoke_run_writes_every_benchmark_to_a_temporary_file() -> None:
+    committed = DEFAULT_OUT.read_bytes()
     proc = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
+        [sys.executable, "-m", "bench", "--smoke"],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,  # a hang guard: the benchmarks' own limits add up to ~130 s
     )
+    assert DEFAULT_OUT.read_bytes() == committed  # the committed results are untouched
+    written = [
+        line.removeprefix("written: ") for line in proc.stdout.splitlines() if line.startswith("written: ")
+    ]
+    assert len(written) == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = Path(written[0])
+    assert out.resolve() != DEFAULT_OUT.resolve()
     assert out.exists(), proc.stderr[-3000:]
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["mode"] == "smoke"
@@ -34,3 +43,14 @@ def test_smoke_run_writes_every_benchmark(tmp_path: Path) -> None:
             assert all("name" in row and "value" in row for row in res["rows"]), key
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "benchmark / figure" in proc.stdout
+    out.unlink()
+
+
+def test_a_smoke_run_refuses_to_write_over_the_committed_results(capsys: pytest.CaptureFixture[str]) -> None:
+    committed = DEFAULT_OUT.read_bytes()
+    for out in (DEFAULT_OUT, ROOT / "bench" / ".." / "bench" / "results.json"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["--smoke", "--out", str(out)])
+        assert exit_.value.code == 2
+        assert "never go to bench/results.json" in capsys.readouterr().err
+    assert DEFAULT_OUT.read_bytes() == committed
