@@ -22,6 +22,7 @@ the same bytes, so the corpus needs no hand-kept expectations.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import sys
@@ -39,8 +40,8 @@ from bench.soak import (
     diverged,
     exact_now,
     fmt_s,
-    until,
 )
+from bench.waiting import NeverHappened, until
 from kalshi_tui.config import StreamSettings
 from kalshi_tui.protocol import ProtocolError, commands, decode
 from kalshi_tui.protocol import messages as m
@@ -432,7 +433,6 @@ class FuzzPlan:
     rate: float = 400.0
     batch: int = 100
     seed: int = 5
-    settle_timeout: float = 10.0
 
 
 FULL_FUZZ = FuzzPlan(frames=10_000, stamped=240, not_utf8=10)
@@ -532,7 +532,7 @@ async def run_fuzz(plan: FuzzPlan, log: Callable[[str], None] = lambda s: None) 
         watched = sim.tickers[: plan.watch]
         others = sim.tickers[plan.watch : plan.markets]
         async with client(sim, watched, FUZZ_SETTINGS, rest=False, listener=ledger) as (store, pool):
-            if await exact_now(sim, store, watched, 10.0) is None:
+            if await exact_now(sim, store, watched) is None:
                 raise RuntimeError("books not exact before fuzzing")
             sim.resume()
             mutator = Mutator(plan.seed, watched, others)
@@ -567,11 +567,12 @@ async def run_fuzz(plan: FuzzPlan, log: Callable[[str], None] = lambda s: None) 
                         return "cancelled" if task.cancelled() else repr(task.exception())
                 return None
 
-            await until(
-                lambda: crashed() is not None or all(counted()[k] >= v for k, v in report.sent.items()),
-                plan.settle_timeout,
-                0.05,
-            )
+            with contextlib.suppress(NeverHappened):  # what was not counted is reported below
+                await until(
+                    lambda: crashed() is not None or all(counted()[k] >= v for k, v in report.sent.items()),
+                    "every hostile frame counted",
+                    step=0.05,
+                )
             report.crashed = crashed()
             if report.crashed:
                 report.counted = counted()
@@ -582,7 +583,7 @@ async def run_fuzz(plan: FuzzPlan, log: Callable[[str], None] = lambda s: None) 
             gaps = _counters(store)["gaps"] - before["gaps"]
             report.counted[UNREADABLE] -= gaps
 
-            report.exact_after_frames = await exact_now(sim, store, watched, 10.0)
+            report.exact_after_frames = await exact_now(sim, store, watched)
             if report.exact_after_frames is None:
                 report.divergent += diverged(sim, store, watched)
             sim.resume()
@@ -595,7 +596,11 @@ async def run_fuzz(plan: FuzzPlan, log: Callable[[str], None] = lambda s: None) 
                 sid = (
                     book_sid(store, pool, ticker) if ticker in watched else book_sid(store, pool, watched[0])
                 )
-                if sid is None or not await until(lambda: all_synced(store, watched), 5.0):
+                try:
+                    if sid is None:
+                        raise NeverHappened
+                    await until(lambda: all_synced(store, watched), "every watched book synced")
+                except NeverHappened:
                     report.stamped_uncounted.append(f"no live subscription for {ticker}")
                     continue
                 c0 = _counters(store)
@@ -607,13 +612,15 @@ async def run_fuzz(plan: FuzzPlan, log: Callable[[str], None] = lambda s: None) 
                     c = _counters(store)
                     return c["resyncs"] > c0["resyncs"] or c[IGNORED] > c0[IGNORED]
 
-                if not await until(moved, 5.0):
+                try:
+                    await until(moved, "a resync or an ignored frame counted")
+                except NeverHappened:
                     report.stamped_uncounted.append(f"{frame[:100]}")
                     continue
                 c = _counters(store)
                 report.stamped_resyncs += c["resyncs"] > c0["resyncs"]
                 report.stamped_ignored += c[IGNORED] > c0[IGNORED]
-            report.exact_after_stamped = await exact_now(sim, store, watched, 10.0)
+            report.exact_after_stamped = await exact_now(sim, store, watched)
             if report.exact_after_stamped is None:
                 report.divergent += diverged(sim, store, watched)
             sim.resume()
@@ -623,19 +630,20 @@ async def run_fuzz(plan: FuzzPlan, log: Callable[[str], None] = lambda s: None) 
                 r0 = store.metrics.reconnects
                 sim.faults.inject(b'{"type":"ticker","msg":{"market_ticker":"\xff\xfe' + bytes([i]) + b'"}}')
                 report.not_utf8_sent += 1
-                if await until(
-                    lambda r0=r0: (
-                        store.metrics.reconnects > r0 and all_live(store) and all_synced(store, watched)
-                    ),
-                    15.0,
-                ):
+                with contextlib.suppress(NeverHappened):
+                    await until(
+                        lambda r0=r0: (
+                            store.metrics.reconnects > r0 and all_live(store) and all_synced(store, watched)
+                        ),
+                        "a reconnect with every book synced",
+                    )
                     report.not_utf8_reconnects += 1
 
             # 4. the real data after all that: still applied, books exact
             deltas = ledger.deltas
             await asyncio.sleep(0.5)
             report.deltas_after = ledger.deltas - deltas
-            report.exact_after = await exact_now(sim, store, watched, 15.0)
+            report.exact_after = await exact_now(sim, store, watched)
             if report.exact_after is None:
                 report.divergent += diverged(sim, store, watched)
             sim.resume()

@@ -22,6 +22,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from websockets.asyncio.client import ClientConnection, connect
 
+from bench.waiting import GUARD, until
 from kalshi_tui.auth import Signer, generate_key
 from kalshi_tui.sim import Simulator
 
@@ -70,40 +71,46 @@ class JsonClient:
         await self.ws.send(json.dumps(frame))
         return cmd_id
 
-    async def recv_raw(self, timeout: float = 3.0) -> str:
+    async def recv_raw(self, timeout: float = GUARD) -> str:
         raw = await asyncio.wait_for(self.ws.recv(), timeout)
         text = raw if isinstance(raw, str) else raw.decode()
         self.raw.append(text)
         return text
 
-    async def recv(self, timeout: float = 3.0) -> dict[str, Any]:
+    async def recv(self, timeout: float = GUARD) -> dict[str, Any]:
         return json.loads(await self.recv_raw(timeout))
 
-    async def until(
-        self, pred: Callable[[dict[str, Any]], bool], timeout: float = 5.0
+    async def read_until(
+        self, pred: Callable[[dict[str, Any]], bool], what: str
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """Frames before the first one matching ``pred``, and that one."""
         seen: list[dict[str, Any]] = []
-        async with asyncio.timeout(timeout):
-            while True:
-                frame = await self.recv(timeout)
-                if pred(frame):
-                    return seen, frame
-                seen.append(frame)
 
-    async def answers(self, cmd_id: int, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
+        async def matched() -> bool:
+            frame = await self.recv()
+            seen.append(frame)
+            return pred(frame)
+
+        await until(matched, what, step=0)
+        return seen[:-1], seen[-1]
+
+    async def answers(self, cmd_id: int, count: int = 1) -> list[dict[str, Any]]:
         """The next ``count`` frames carrying ``id == cmd_id`` (others are skipped)."""
         got: list[dict[str, Any]] = []
         while len(got) < count:
-            _, frame = await self.until(lambda f: f.get("id") == cmd_id, timeout)
+            _, frame = await self.read_until(
+                lambda f: f.get("id") == cmd_id, f"answer {len(got) + 1} to {cmd_id}"
+            )
             got.append(frame)
         return got
 
-    async def sync(self, timeout: float = 5.0) -> list[dict[str, Any]]:
+    async def sync(self) -> list[dict[str, Any]]:
         """Everything the server sent before now: answers leave in order, so the frames
         before a fresh list_subscriptions answer are all that was queued."""
         cmd_id = await self.send("list_subscriptions")
-        seen, _ = await self.until(lambda f: f.get("id") == cmd_id and f.get("type") == "ok", timeout)
+        seen, _ = await self.read_until(
+            lambda f: f.get("id") == cmd_id and f.get("type") == "ok", "the list_subscriptions answer"
+        )
         return seen
 
 

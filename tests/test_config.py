@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.waiting import GUARD
 from kalshi_tui import config as cfg
 from kalshi_tui.auth import generate_key, write_private_key
 from kalshi_tui.config import (
@@ -461,7 +462,7 @@ def test_killed_mid_write_leaves_the_old_file_intact(tmp_path: Path) -> None:
         "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p),
     }
     result = subprocess.run(
-        [sys.executable, "-c", KILL_MID_WRITE, str(path)], env=env, capture_output=True, timeout=30
+        [sys.executable, "-c", KILL_MID_WRITE, str(path)], env=env, capture_output=True, timeout=GUARD
     )
     assert result.returncode == -signal.SIGKILL, result.stderr.decode()
     assert path.read_text() == textwrap.dedent(FULL)
@@ -515,7 +516,7 @@ def test_import_is_light() -> None:
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=30, check=True
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=GUARD, check=True
     ).stdout
     assert out.strip() == "[]"
 

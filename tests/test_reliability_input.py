@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bench.soak import SOAK_SETTINGS, client, exact_now, until
+from bench.soak import SOAK_SETTINGS, client, exact_now
+from bench.waiting import GUARD, until
 from kalshi_tui.auth import Signer, write_private_key
 from kalshi_tui.errors import AuthRejected
 from kalshi_tui.sim import Simulator
@@ -142,7 +143,7 @@ async def test_clock_skew_is_named_in_the_401_sentence(skew: float) -> None:
         store = Store()
         pool = Pool(sim.ws_url, skewed, store, SOAK_SETTINGS, markets=sim.tickers)
         with pytest.raises(AuthRejected) as info:
-            await asyncio.wait_for(pool.run(), 10)
+            await asyncio.wait_for(pool.run(), GUARD)
     sentence = str(info.value)
     assert "401" in sentence and "\n" not in sentence
     said = re.search(r"clock is ([+-]\d+(?:\.\d+)?) s off", sentence)
@@ -158,18 +159,18 @@ async def test_unknown_market_in_the_watchlist_is_reported_and_the_rest_keeps_wo
     async with Simulator(seed=42, rate=400, markets=8, lifecycle_rate=0) as sim:
         known = sim.tickers[:3]
         async with client(sim, [*known, UNKNOWN], SOAK_SETTINGS, rest=False) as (store, pool):
-            assert await until(lambda: store.metrics.errors_by_code[16] > 0, 5.0)
+            await until(lambda: store.metrics.errors_by_code[16] > 0, "error 16")
             errors = [e for e in store.metrics.last_errors if e.code == 16]
             assert errors[0].sentence == "The exchange has no market with that ticker."
             assert UNKNOWN in errors[0].detail
-            assert await exact_now(sim, store, known, 5.0) is not None
+            assert await exact_now(sim, store, known) is not None
             assert UNKNOWN not in pool.markets
             sim.resume()
             # The same through a live edit: the good market of the two is added.
             before = store.metrics.errors_by_code[16]
             await pool.add_markets([sim.tickers[3], UNKNOWN + "2"])
-            assert await until(lambda: store.metrics.errors_by_code[16] > before, 5.0)
-            assert await exact_now(sim, store, [*known, sim.tickers[3]], 5.0) is not None, (
+            await until(lambda: store.metrics.errors_by_code[16] > before, "another error 16")
+            assert await exact_now(sim, store, [*known, sim.tickers[3]]) is not None, (
                 "the known market of a refused add_markets never got a book"
             )
             assert set(pool.markets) == {*known, sim.tickers[3]}
@@ -180,7 +181,7 @@ async def test_a_watchlist_of_unknown_markets_only_still_takes_a_good_one_later(
         Simulator(seed=43, rate=400, markets=6, lifecycle_rate=0) as sim,
         client(sim, [UNKNOWN], SOAK_SETTINGS, rest=False) as (store, pool),
     ):
-        assert await until(lambda: store.metrics.errors_by_code[16] > 0, 5.0)
+        await until(lambda: store.metrics.errors_by_code[16] > 0, "error 16")
         assert pool.markets == []
         await pool.add_markets([sim.tickers[0]])
-        assert await exact_now(sim, store, [sim.tickers[0]], 5.0) is not None
+        assert await exact_now(sim, store, [sim.tickers[0]]) is not None

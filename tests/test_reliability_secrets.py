@@ -24,7 +24,6 @@ import struct
 import subprocess
 import sys
 import termios
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +35,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from websockets.asyncio.client import connect
 
-from bench.soak import SOAK_SETTINGS, client, until
+from bench.soak import SOAK_SETTINGS, client
+from bench.waiting import GUARD, NeverHappened, until
 from kalshi_tui.auth import (
     HEADER_SIGNATURE,
     KeyFileError,
@@ -123,7 +123,7 @@ def _env(config: Path) -> dict[str, str]:
     return env
 
 
-async def _kalshi(config: Path, *args: str, timeout: float = 30) -> tuple[int, str, str]:
+async def _kalshi(config: Path, *args: str, timeout: float = GUARD) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -183,21 +183,18 @@ class _Pty:
             with contextlib.suppress(OSError):
                 self.output += os.read(self.master, 65536)
 
-    async def until_drawn(self, needle: bytes, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while needle not in self.output and self.proc.poll() is None:
-            if time.monotonic() > deadline:
-                return False
-            self.pump(0)
-            await asyncio.sleep(0.05)
-        return needle in self.output
+    def drawn_or_gone(self, needle: bytes) -> bool:
+        self.pump(0)
+        return needle in self.output or self.proc.poll() is not None
 
-    async def quit(self, timeout: float = 10) -> int:
+    def gone(self) -> bool:
+        self.pump(0)
+        return self.proc.poll() is not None
+
+    async def quit(self) -> int:
         os.write(self.master, b"q")
-        deadline = time.monotonic() + timeout
-        while self.proc.poll() is None and time.monotonic() < deadline:
-            self.pump(0)
-            await asyncio.sleep(0.05)
+        with contextlib.suppress(NeverHappened):  # then it is terminated below
+            await until(self.gone, "the app to quit")
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(5)
@@ -308,7 +305,9 @@ async def test_no_subcommand_shows_the_key_or_a_signature(
 
             # The dashboard itself, on the profile, in a terminal.
             term = _Pty(config, *log("run"), "run")
-            drawn = await term.until_drawn(sim.tickers[0][:8].encode(), 20)
+            needle = sim.tickers[0][:8].encode()
+            await until(lambda: term.drawn_or_gone(needle), "the first ticker drawn")
+            drawn = needle in term.output
             await asyncio.sleep(1.0)  # a few refreshes with live data
             code = await term.quit()
             outputs["dashboard (pty)"] = term.output.decode("utf-8", "replace")
@@ -361,7 +360,7 @@ async def test_no_subcommand_shows_the_key_or_a_signature(
         secrets.signatures.append(headers[HEADER_SIGNATURE])
         async with connect(ws_url, additional_headers=headers) as ws:
             await ws.send(json.dumps({"id": 1, "cmd": "subscribe", "params": {"channels": ["ticker"]}}))
-            await asyncio.wait_for(ws.recv(), 5)
+            await asyncio.wait_for(ws.recv(), GUARD)
         path = "/trade-api/v2/portfolio/balance"
         rest_headers = signer.headers("GET", path)
         secrets.signatures.append(rest_headers[HEADER_SIGNATURE])
@@ -369,7 +368,7 @@ async def test_no_subcommand_shows_the_key_or_a_signature(
             assert (await http.get(rest_url + "/portfolio/balance", headers=rest_headers)).status_code == 200
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
+        out, err = proc.communicate(timeout=GUARD)
     outputs["sim"] = banner + out + err
 
     for name in sorted(os.listdir(logs)):
@@ -411,15 +410,15 @@ async def test_exception_texts_and_connection_errors_hold_no_secret(
             store = Store()
             with pytest.raises(AuthRejected) as rejected:
                 await asyncio.wait_for(
-                    Pool(sim.ws_url, stranger, store, SOAK_SETTINGS, markets=sim.tickers).run(), 10
+                    Pool(sim.ws_url, stranger, store, SOAK_SETTINGS, markets=sim.tickers).run(), GUARD
                 )
             texts["AuthRejected"] = str(rejected.value) + repr(rejected.value)
             texts["errors after 401"] = repr(store.metrics)
             async with client(sim, sim.tickers, SOAK_SETTINGS, signer=signer) as (live, pool):
                 sim.faults.refuse_handshakes(0.5)  # the key worked; a 401 window; back again
                 sim.faults.kill_connections()
-                assert await until(lambda: live.metrics.state == "auth failed", 5.0)
-                assert await until(lambda: live.metrics.state == "live", 10.0)
+                await until(lambda: live.metrics.state == "auth failed", "the auth-failed state")
+                await until(lambda: live.metrics.state == "live", "live again")
                 texts["Connection tab after a 401 window"] = repr(live.metrics) + repr(pool.sessions)
     assert len(secrets.signatures) >= 3
     for where, text in texts.items():

@@ -11,12 +11,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
 
+from bench.waiting import GUARD
 from kalshi_tui.auth import Signer, private_key_pem
 from kalshi_tui.sim.cli import key_id_for
 
@@ -33,11 +33,7 @@ def _start(*extra: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     )
     assert proc.stdout is not None
     info: dict[str, str] = {}
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
+    while line := proc.stdout.readline():  # the banner, or EOF if the simulator died
         field = re.match(r"  (WebSocket|REST|key id|key file)\s+(\S+)", line)
         if field:
             info[field[1]] = field[2]
@@ -49,7 +45,7 @@ def _start(*extra: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
 
 def _stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=10)
+    _, err = proc.communicate(timeout=GUARD)
     return proc.returncode, err
 
 
@@ -62,7 +58,7 @@ async def test_sim_serves_signed_clients_and_stops_cleanly_on_ctrl_c(sim_private
         signer = Signer.from_file(info["key id"], key_path)
         async with connect(info["WebSocket"], additional_headers=signer.headers()) as ws:
             await ws.send(json.dumps({"id": 1, "cmd": "subscribe", "params": {"channels": ["ticker"]}}))
-            assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "subscribed"
+            assert json.loads(await asyncio.wait_for(ws.recv(), GUARD))["type"] == "subscribed"
     finally:
         code, err = _stop(proc)
     assert code == 0 and "Traceback" not in err
@@ -81,7 +77,7 @@ async def test_sim_with_a_given_public_key_prints_a_stable_key_id(tmp_path, sim_
         signer = Signer(key_id, sim_private_key)
         async with connect(info["WebSocket"], additional_headers=signer.headers()) as ws:
             await ws.send(json.dumps({"id": 1, "cmd": "list_subscriptions"}))
-            assert json.loads(await asyncio.wait_for(ws.recv(), 5))["msg"] == []
+            assert json.loads(await asyncio.wait_for(ws.recv(), GUARD))["msg"] == []
     finally:
         code, err = _stop(proc)
     assert code == 0 and "Traceback" not in err
@@ -92,7 +88,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "kalshi_tui", "sim", *args],
         capture_output=True,
         text=True,
-        timeout=20,
+        timeout=GUARD,
         cwd=Path(__file__).resolve().parents[1],
     )
 

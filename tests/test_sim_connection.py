@@ -12,13 +12,14 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.frames import Frame, Opcode
 from websockets.protocol import Event
 
+from bench.waiting import GUARD
 from kalshi_tui.auth import HEADER_KEY, HEADER_SIGNATURE, HEADER_TIMESTAMP, Signer, generate_key
 
 
 async def _status(url: str, headers: dict[str, str]) -> int:
     """The handshake's HTTP status: 101 when the upgrade went through."""
     try:
-        async with connect(url, additional_headers=headers, compression=None, open_timeout=3):
+        async with connect(url, additional_headers=headers, compression=None, open_timeout=GUARD):
             return 101
     except InvalidStatus as exc:
         return exc.response.status_code
@@ -100,9 +101,9 @@ async def test_a_client_that_stops_answering_pings_is_dropped(make_sim):
         await asyncio.sleep(0.3)
         assert sim.connections == 1
         ws.transport.pause_reading()  # pings pile up unread: no pongs go back
-        async with asyncio.timeout(3):
+        async with asyncio.timeout(GUARD):
             while sim.connections:
                 await asyncio.sleep(0.05)
         ws.transport.resume_reading()
         with pytest.raises(ConnectionClosed):
-            await asyncio.wait_for(ws.recv(), 2)
+            await asyncio.wait_for(ws.recv(), GUARD)

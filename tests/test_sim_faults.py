@@ -9,6 +9,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
+from bench.waiting import GUARD
 from kalshi_tui.book import SeqTracker
 from kalshi_tui.protocol import ProtocolError, decode
 from kalshi_tui.sim import FaultSpec, parse_fault
@@ -64,11 +65,11 @@ async def test_stall_silences_data_and_pongs_then_resumes(make_sim, ws_connect):
 
         async def read() -> None:  # keep reading, or the client's own queue stops the pong
             while True:
-                await c.recv(timeout=5)
+                await c.recv()
                 got.append(time.monotonic())
 
         reader = asyncio.create_task(read())
-        await asyncio.wait_for(pong, 3)
+        await asyncio.wait_for(pong, GUARD)
         pong_at = time.monotonic()
         await asyncio.sleep(0.1)
         reader.cancel()
@@ -155,12 +156,10 @@ async def test_slow_commands(sim, ws_connect):
         start = time.monotonic()
         await c.send("list_subscriptions")
         await c.recv()
-        assert time.monotonic() - start >= 0.3
+        assert time.monotonic() - start >= 0.3  # held back (a slow machine only adds to it)
         sim.faults.clear()
-        start = time.monotonic()
         await c.send("list_subscriptions")
-        await c.recv()
-        assert time.monotonic() - start < 0.2
+        assert (await c.recv())["type"] == "ok"
 
 
 async def test_reject_commands_with_27(make_sim, ws_connect):
@@ -192,7 +191,7 @@ def test_parse_fault_flag() -> None:
 async def test_periodic_fault_schedule(make_sim, ws_connect):
     async with make_sim(markets=2, faults=[parse_fault("kill@0.2")]) as sim, ws_connect(sim) as c:
         with pytest.raises(ConnectionClosedError):
-            async with asyncio.timeout(2):
+            async with asyncio.timeout(GUARD):
                 while True:
                     await c.recv()
         assert sim.connections == 0

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.waiting import GUARD
 from kalshi_tui.numbers import ONE_DOLLAR, format_price, format_size, parse_price, parse_size
 from kalshi_tui.protocol import OrderbookSnapshot, decode
 
@@ -15,7 +16,7 @@ from kalshi_tui.protocol import OrderbookSnapshot, decode
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     # One client per test: building an httpx client loads the CA store (~20 ms).
-    async with httpx.AsyncClient(timeout=5) as client:
+    async with httpx.AsyncClient(timeout=GUARD) as client:
         yield client
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 
+from bench.waiting import GUARD
 from kalshi_tui.protocol import messages as m
 from kalshi_tui.store import DOWN, LIVE, RECONNECTING, Store
 from kalshi_tui.stream.backoff import Backoff
@@ -125,7 +126,7 @@ async def test_event_buffer_conflates_when_full_and_counts() -> None:
     buf.put(m.Ticker(market_ticker="A", price=2))  # replaces the held ticker
     buf.put(m.Trade(trade_id="t", market_ticker="A", yes_price=1, no_price=9999, count=1, taker_side="yes"))
     assert buf.conflated == 2
-    got = [await asyncio.wait_for(buf.get(), 1) for _ in range(len(buf))]
+    got = [await asyncio.wait_for(buf.get(), GUARD) for _ in range(len(buf))]
     deltas = [g.delta for g in got if isinstance(g, m.OrderbookDelta)]
     assert sum(deltas) == 1 + 2 + 3 - 1  # sizes add exactly: nothing lost
     assert [g.price for g in got if isinstance(g, m.Ticker)] == [2]

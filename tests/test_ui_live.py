@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from textual.command import CommandPalette
 from textual.pilot import Pilot
 
+from bench.waiting import until
 from kalshi_tui.book import YES
 from kalshi_tui.config import Profile, StreamSettings
 from kalshi_tui.numbers import format_cents, format_contracts
@@ -29,13 +29,6 @@ FAST = StreamSettings(backoff_base=0.1, backoff_cap=0.3, stable_after=0.0)
 class Live:
     def __init__(self, sim: Simulator, app: KalshiApp, pilot: Pilot[Any], pool: Pool) -> None:
         self.sim, self.app, self.pilot, self.pool = sim, app, pilot, pool
-
-    async def until(self, cond: Callable[[], object], what: str, timeout: float = 8.0) -> None:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while not cond():
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
-            await self.pilot.pause(0.05)
 
     def ladder(self) -> list[str]:
         ladder = self.app.query_one(DepthLadder)
@@ -70,7 +63,7 @@ async def live(
         try:
             async with app.run_test(size=SIZE) as pilot:
                 env = Live(sim, app, pilot, pool)
-                await env.until(lambda: store.metrics.state == "live", "the first connection")
+                await until(lambda: store.metrics.state == "live", "the first connection", pilot=env.pilot)
                 yield env
         finally:
             await pool.close()
@@ -86,27 +79,31 @@ async def test_live_data_reaches_every_tab(make_sim: Callable[..., Simulator]) -
     async with live(make_sim) as env:
         app = env.app
         watched = env.sim.tickers[:6]
-        await env.until(lambda: all(quoted(app, t) for t in watched), "quotes in every row")
+        await until(lambda: all(quoted(app, t) for t in watched), "quotes in every row", pilot=env.pilot)
         # Names come over REST into the title column.
-        await env.until(
+        await until(
             lambda: app.watchlist.grid.cells(watched[0])[1][0] != "",  # type: ignore[index]
             "market titles",
+            pilot=env.pilot,
         )
         await env.pilot.press("2")
-        await env.until(lambda: any(line.strip() for line in env.ladder()), "a depth ladder")
+        await until(lambda: any(line.strip() for line in env.ladder()), "a depth ladder", pilot=env.pilot)
         await env.pilot.press("right_square_bracket")
         assert app.selected == watched[1]
-        await env.until(
-            lambda: watched[1] in str(app.query_one("#depth-title").render()), "the next market's depth"
+        await until(
+            lambda: watched[1] in str(app.query_one("#depth-title").render()),
+            "the next market's depth",
+            pilot=env.pilot,
         )
         await env.pilot.press("3", "m")
-        await env.until(lambda: app.query_one("#trades-grid").row_count > 0, "live trades")
+        await until(lambda: app.query_one("#trades-grid").row_count > 0, "live trades", pilot=env.pilot)
         await env.pilot.press("5")
-        await env.until(
+        await until(
             lambda: any(
                 s.channel == "orderbook_delta" and s.sid is not None for s in app.store.metrics.subscriptions
             ),
             "subscriptions",
+            pilot=env.pilot,
         )
         await env.pilot.pause(0.2)
         subs = app.query_one("#conn-subs")
@@ -120,14 +117,14 @@ async def test_depth_follows_deltas_and_matches_the_exchange(make_sim: Callable[
         app = env.app
         ticker = env.sim.tickers[0]
         await env.pilot.press("2")
-        await env.until(lambda: any(line.strip() for line in env.ladder()), "a depth ladder")
+        await until(lambda: any(line.strip() for line in env.ladder()), "a depth ladder", pilot=env.pilot)
         first = env.ladder()
-        await env.until(lambda: env.ladder() != first, "the ladder to change with deltas")
+        await until(lambda: env.ladder() != first, "the ladder to change with deltas", pilot=env.pilot)
         # Stop the exchange; once the stream has drained, the screen shows its true book.
         env.sim.pause()
         book = app.store.markets[ticker].book
         truth = env.sim.book(ticker)
-        await env.until(lambda: book.levels(YES) == truth.levels(YES), "the stream to drain")
+        await until(lambda: book.levels(YES) == truth.levels(YES), "the stream to drain", pilot=env.pilot)
         await env.pilot.pause(0.3)
         shown = [line.split()[:3] for line in env.ladder() if line.split()[:1]]
         expected = truth.depth(YES, len(shown))
@@ -142,15 +139,15 @@ async def test_add_and_remove_a_market_live(make_sim: Callable[..., Simulator]) 
         new = env.sim.tickers[7]
         assert new not in env.pool.markets
         await env.pilot.press("a")
-        await env.until(lambda: isinstance(app.screen, CommandPalette), "the add palette")
+        await until(lambda: isinstance(app.screen, CommandPalette), "the add palette", pilot=env.pilot)
         await env.pilot.press(*new)
         await env.pilot.pause(0.4)
         await env.pilot.press("enter")
-        await env.until(lambda: new in env.pool.markets, "a live subscription to the new market")
-        await env.until(lambda: quoted(app, new), "a quote for the new market")
+        await until(lambda: new in env.pool.markets, "a live subscription to the new market", pilot=env.pilot)
+        await until(lambda: quoted(app, new), "a quote for the new market", pilot=env.pilot)
         assert app.watchlist.grid.cursor_key == new
         await env.pilot.press("d")
-        await env.until(lambda: new not in env.pool.markets, "the market to be unsubscribed")
+        await until(lambda: new not in env.pool.markets, "the market to be unsubscribed", pilot=env.pilot)
         assert new not in app.watchlist.grid.row_keys
         assert app.profile.watchlists["live"] == tuple(env.sim.tickers[:3])
 
@@ -158,16 +155,16 @@ async def test_add_and_remove_a_market_live(make_sim: Callable[..., Simulator]) 
 async def test_a_gap_shows_the_stale_banner_until_the_resync(make_sim: Callable[..., Simulator]) -> None:
     async with live(make_sim) as env:
         app = env.app
-        await env.until(lambda: all(quoted(app, t) for t in env.sim.tickers[:6]), "quotes")
+        await until(lambda: all(quoted(app, t) for t in env.sim.tickers[:6]), "quotes", pilot=env.pilot)
         await env.pilot.press("2")
         banner = app.query_one("#depth-banner")
         assert not banner.display
         env.sim.faults.slow_commands(1.0)  # the get_snapshot answer comes a second late
         env.sim.faults.drop_frame()
-        await env.until(lambda: banner.display, "the stale banner")
+        await until(lambda: banner.display, "the stale banner", pilot=env.pilot)
         assert "sequence gap" in str(banner.render())
         assert "resyncing" in app.query_one(StatusHeader).badge_text
-        await env.until(lambda: not banner.display, "the resync", timeout=10)
+        await until(lambda: not banner.display, "the resync", pilot=env.pilot)
         assert app.store.metrics.gaps >= 1
 
 
@@ -176,9 +173,9 @@ async def test_a_dropped_exchange_shows_reconnecting_then_live(make_sim: Callabl
         app = env.app
         header = app.query_one(StatusHeader)
         await env.sim.stop()  # the exchange goes away: sockets close, the port refuses
-        await env.until(lambda: header.badge_text == "↻ RECONNECTING", "the reconnecting badge")
-        await env.until(lambda: any("reconnecting" in t for t in env.toasts()), "a toast")
+        await until(lambda: header.badge_text == "↻ RECONNECTING", "the reconnecting badge", pilot=env.pilot)
+        await until(lambda: any("reconnecting" in t for t in env.toasts()), "a toast", pilot=env.pilot)
         await env.sim.start()
-        await env.until(lambda: header.badge_text.startswith("● LIVE"), "live again", timeout=10)
+        await until(lambda: header.badge_text.startswith("● LIVE"), "live again", pilot=env.pilot)
         assert app.store.metrics.reconnects >= 1
-        await env.until(lambda: any("Reconnected" in t for t in env.toasts()), "a toast")
+        await until(lambda: any("Reconnected" in t for t in env.toasts()), "a toast", pilot=env.pilot)
