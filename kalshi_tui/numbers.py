@@ -1,10 +1,15 @@
 """Exact fixed-point numbers for prices, sizes and money.
 
-Kalshi sends prices as dollar strings with up to 4 decimals ("0.5600") and sizes as
-fixed-point strings with 2 decimals ("10.00"). We hold them as integers:
+Kalshi sends prices as dollar strings with up to 4 decimals ("0.5600"), sizes as
+fixed-point strings with 2 decimals ("10.00"), and money (fees, costs, P&L, exposure,
+balance) with up to 6 decimals, since a price times a fractional size reaches 1/1,000,000 $
+("0.012345"). We hold them as integers:
 
-* price / money: 1/10,000 dollar  (``PRICE_SCALE``), so "0.5600" -> 5600 and $1 -> 10_000
-* size / count:  1/100 contract   (``SIZE_SCALE``),  so "10.00"  -> 1000
+* price:        1/10,000 dollar     (``PRICE_SCALE``), so "0.5600"   -> 5600 and $1 -> 10_000
+* size / count: 1/100 contract      (``SIZE_SCALE``),  so "10.00"    -> 1000
+* money:        1/1,000,000 dollar  (``MONEY_SCALE``), so "0.012345" -> 12345
+
+A price times a size is money, exactly: 1/10,000 x 1/100 = 1/1,000,000.
 
 Floats never enter: a JSON number that slipped in is read through its shortest repr,
 which is the exact decimal the sender wrote.
@@ -17,10 +22,14 @@ from decimal import Decimal, InvalidOperation
 
 PRICE_PLACES = 4
 SIZE_PLACES = 2
+MONEY_PLACES = PRICE_PLACES + SIZE_PLACES
 PRICE_SCALE = 10**PRICE_PLACES
 SIZE_SCALE = 10**SIZE_PLACES
+MONEY_SCALE = 10**MONEY_PLACES
 ONE_DOLLAR = PRICE_SCALE
 CENT = PRICE_SCALE // 100
+#: money units in one price unit: a price held as money is ``price * PRICE_AS_MONEY``
+PRICE_AS_MONEY = MONEY_SCALE // PRICE_SCALE
 
 _MAX_DIGITS = 30
 _CACHE_LIMIT = 65_536
@@ -94,6 +103,7 @@ def _cached_parser(places: int, doc: str) -> Callable[[object], int]:
 
 parse_price = _cached_parser(PRICE_PLACES, "Dollar price -> 1/10,000 dollar.")
 parse_size = _cached_parser(SIZE_PLACES, "Contract size -> 1/100 contract.")
+parse_money = _cached_parser(MONEY_PLACES, "Dollar amount (fee, cost, P&L, balance) -> 1/1,000,000 dollar.")
 
 
 def format_fixed(value: int, places: int) -> str:
@@ -110,6 +120,11 @@ def format_price(value: int) -> str:
 def format_size(value: int) -> str:
     """1/100 contract -> the exchange's string, e.g. 1000 -> "10.00"."""
     return format_fixed(value, SIZE_PLACES)
+
+
+def format_money(value: int) -> str:
+    """1/1,000,000 dollar -> the exchange's string, e.g. 12345 -> "0.012345"."""
+    return format_fixed(value, MONEY_PLACES)
 
 
 def _trimmed(value: int, unit: int, places: int, grouping: str) -> str:

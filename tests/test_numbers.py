@@ -1,4 +1,4 @@
-"""Exact fixed-point parsing and formatting of prices and sizes."""
+"""Exact fixed-point parsing and formatting of prices, sizes and money."""
 
 from __future__ import annotations
 
@@ -10,15 +10,22 @@ from hypothesis import strategies as st
 
 from kalshi_tui.numbers import (
     CENT,
+    MONEY_SCALE,
     ONE_DOLLAR,
+    PRICE_AS_MONEY,
     format_cents,
     format_contracts,
+    format_money,
     format_price,
     format_size,
     parse_fixed,
+    parse_money,
     parse_price,
     parse_size,
 )
+
+#: the parsers' full range: up to 30 whole digits
+WHOLE_MAX = 10**30 - 1
 
 
 @pytest.mark.parametrize(
@@ -179,3 +186,95 @@ def test_any_four_place_decimal_parses_exactly(value: Decimal) -> None:
     text = f"{value:f}"
     assert parse_price(text) == int(value * 10_000)
     assert parse_price(value) == int(value * 10_000)
+
+
+# ---- money: 1/1,000,000 dollar ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, units",
+    [
+        ("0.012345", 12_345),  # a fee on a fractional fill: price x size
+        ("0.010000", 10_000),
+        ("0.01", 10_000),
+        ("1", MONEY_SCALE),
+        ("10000.000000", 10_000 * MONEY_SCALE),
+        ("-3.141593", -3_141_593),
+        ("0.000001", 1),
+        ("0.0000010", 1),  # trailing zeros beyond 6 places are still exact
+        ("0", 0),
+    ],
+)
+def test_parse_money(text: str, units: int) -> None:
+    assert parse_money(text) == units
+    assert type(parse_money(text)) is int
+
+
+def test_a_price_stays_four_places_where_money_takes_six() -> None:
+    assert parse_money("0.012345") == 12_345
+    with pytest.raises(ValueError, match="more than 4 decimals"):
+        parse_price("0.012345")
+    assert parse_price("0.012300") == 123  # zeros beyond 4 places are exact
+    assert parse_money("0.5600") == 5600 * PRICE_AS_MONEY
+
+
+@pytest.mark.parametrize("bad", ["0.0000001", "0.0123451", "1.1234567", 0.0000001, Decimal("0.1234567")])
+def test_money_refuses_a_seventh_decimal(bad: object) -> None:
+    with pytest.raises(ValueError, match="more than 6 decimals"):
+        parse_money(bad)
+
+
+def test_format_money() -> None:
+    assert format_money(12_345) == "0.012345"
+    assert format_money(MONEY_SCALE) == "1.000000"
+    assert format_money(-1) == "-0.000001"
+    assert format_money(0) == "0.000000"
+
+
+@given(st.integers(min_value=-WHOLE_MAX * MONEY_SCALE, max_value=WHOLE_MAX * MONEY_SCALE))
+def test_money_round_trip_over_the_full_range(units: int) -> None:
+    text = format_money(units)
+    back = parse_money(text)
+    assert type(back) is int and back == units
+    assert format_money(back) == text
+
+
+@given(st.integers(min_value=-WHOLE_MAX * ONE_DOLLAR, max_value=WHOLE_MAX * ONE_DOLLAR))
+def test_price_round_trip_over_the_full_range(units: int) -> None:
+    back = parse_price(format_price(units))
+    assert type(back) is int and back == units
+    # Every price is money too, exactly.
+    assert parse_money(format_price(units)) == units * PRICE_AS_MONEY
+
+
+@given(
+    st.integers(min_value=0, max_value=WHOLE_MAX),
+    st.integers(min_value=1, max_value=10**6 - 1).filter(lambda n: n % 10),
+    st.integers(min_value=1, max_value=6),
+)
+def test_any_digit_beyond_the_scale_is_refused(whole: int, tail: int, extra: int) -> None:
+    """A number with a non-zero digit past 6 places (money) or 4 (price) is refused, never rounded."""
+    frac = str(tail).rjust(6, "0")
+    money_text = f"{whole}.{frac}{'0' * (extra - 1)}{tail % 10}"
+    with pytest.raises(ValueError, match="more than 6 decimals"):
+        parse_money(money_text)
+    price_text = f"{whole}.{frac}"
+    if frac[4:].strip("0"):
+        with pytest.raises(ValueError, match="more than 4 decimals"):
+            parse_price(price_text)
+    else:
+        assert parse_price(price_text) * PRICE_AS_MONEY == parse_money(price_text)
+
+
+@given(st.decimals(min_value=-(10**9), max_value=10**9, places=6, allow_nan=False, allow_infinity=False))
+def test_any_six_place_decimal_is_exact_money_from_text_or_number(value: Decimal) -> None:
+    want = int(value * MONEY_SCALE)
+    assert parse_money(f"{value:f}") == want
+    assert parse_money(value) == want
+
+
+@given(st.integers(min_value=0, max_value=10**8), st.integers(min_value=0, max_value=ONE_DOLLAR))
+def test_a_price_times_a_size_is_exact_money(size: int, price: int) -> None:
+    """Cost = price x fractional size: the string the exchange writes parses to the product."""
+    cost = Decimal(format_price(price)) * Decimal(format_size(size))
+    assert parse_money(f"{cost:f}") == price * size
