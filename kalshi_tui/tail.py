@@ -19,7 +19,7 @@ import msgspec
 
 from kalshi_tui import endpoint
 from kalshi_tui.errors import UserError
-from kalshi_tui.numbers import format_price, format_size
+from kalshi_tui.numbers import format_money, format_price, format_size
 from kalshi_tui.protocol import commands
 from kalshi_tui.protocol import messages as m
 from kalshi_tui.store import Store
@@ -31,11 +31,8 @@ _PRICE_FIELDS = {
     "yes_ask",
     "yes_price",
     "no_price",
-    "fee",
-    "position_cost",
-    "realized_pnl",
-    "fees_paid",
 }
+_MONEY_FIELDS = {"fee", "position_cost", "realized_pnl", "fees_paid"}
 _SIZE_FIELDS = {
     "delta",
     "yes_bid_size",
@@ -62,6 +59,8 @@ def event_json(msg: m.Message) -> dict[str, Any]:
             continue
         if name in _PRICE_FIELDS and isinstance(value, int):
             value = format_price(value)
+        elif name in _MONEY_FIELDS and isinstance(value, int):
+            value = format_money(value)  # six places, as the exchange writes them
         elif name in _SIZE_FIELDS and isinstance(value, int):
             value = format_size(value)
         elif name in ("yes", "no"):

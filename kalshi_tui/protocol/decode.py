@@ -1,4 +1,5 @@
-"""One decode function: raw frame -> typed message, integers only.
+"""One decode function: raw frame -> typed message, integers only (prices in 1/10,000 $,
+sizes in 1/100 contract, money (fees, costs, P&L) in 1/1,000,000 $).
 
 Hot path: one msgspec pass into a tagged union of wire structs (unknown fields skipped),
 then integer conversion. Anything unusual (an unknown type, legacy integer-cent fields,
@@ -12,7 +13,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from kalshi_tui.numbers import format_price, parse_price, parse_size
+from kalshi_tui.numbers import PRICE_AS_MONEY, format_price, parse_money, parse_price, parse_size
 from kalshi_tui.protocol import messages as m
 
 Num = str | int | float
@@ -158,6 +159,10 @@ class _PositionMsg(msgspec.Struct, gc=False):
     realized_pnl_dollars: Num | None = None
     fees_paid_dollars: Num | None = None
     volume_fp: Num | None = None
+    # The pre-2026 shape: integers in 1/10,000 $, read only when the dollar field is absent.
+    position_cost: int | None = None
+    realized_pnl: int | None = None
+    fees_paid: int | None = None
 
 
 class _Position(_Frame, tag=m.WIRE_TYPE[m.MarketPosition]):
@@ -224,6 +229,16 @@ class _Envelope(msgspec.Struct, gc=False):
 
 def _opt_price(v: Num | None) -> int | None:
     return None if v is None or v == "" else parse_price(v)
+
+
+def _opt_money(v: Num | None) -> int | None:
+    return None if v is None or v == "" else parse_money(v)
+
+
+def _money_or_legacy(v: Num | None, legacy: int | None) -> int | None:
+    if v is None or v == "":
+        return None if legacy is None else legacy * PRICE_AS_MONEY
+    return parse_money(v)
 
 
 def _opt_size(v: Num | None) -> int | None:
@@ -357,7 +372,7 @@ def _convert(f: _Frame) -> m.AnyMessage:
             action=x.action,
             yes_price=parse_price(x.yes_price_dollars),
             count=parse_size(x.count_fp),
-            fee=_opt_price(x.fee_cost) or 0,
+            fee=_opt_money(x.fee_cost) or 0,
             is_taker=x.is_taker,
             book_side=x.book_side,
             post_position=_opt_size(x.post_position_fp),
@@ -371,9 +386,9 @@ def _convert(f: _Frame) -> m.AnyMessage:
             seq=f.seq,
             market_ticker=p.market_ticker,
             position=parse_size(p.position_fp),
-            position_cost=_opt_price(p.position_cost_dollars),
-            realized_pnl=_opt_price(p.realized_pnl_dollars),
-            fees_paid=_opt_price(p.fees_paid_dollars),
+            position_cost=_money_or_legacy(p.position_cost_dollars, p.position_cost),
+            realized_pnl=_money_or_legacy(p.realized_pnl_dollars, p.realized_pnl),
+            fees_paid=_money_or_legacy(p.fees_paid_dollars, p.fees_paid),
             volume=_opt_size(p.volume_fp),
         )
     if t is _Lifecycle:

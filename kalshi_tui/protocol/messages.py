@@ -1,4 +1,5 @@
-"""Typed messages the decoder produces. Prices are 1/10,000 dollar, sizes 1/100 contract.
+"""Typed messages the decoder produces. Prices are 1/10,000 dollar, sizes 1/100 contract,
+money (fees, costs, P&L) 1/1,000,000 dollar: a price times a size, exactly.
 
 Every message carries ``sid`` and ``seq`` (``None`` when the frame had none), so the
 stream can track each subscription's sequence on every frame that consumes a number.
@@ -91,7 +92,7 @@ class Fill(Message, kw_only=True, gc=False):
     action: str  # "buy" / "sell"
     yes_price: int
     count: int
-    fee: int = 0
+    fee: int = 0  # money: 1/1,000,000 dollar
     is_taker: bool = False
     book_side: str | None = None
     post_position: int | None = None
@@ -103,6 +104,7 @@ class Fill(Message, kw_only=True, gc=False):
 class MarketPosition(Message, kw_only=True, gc=False):
     market_ticker: str
     position: int
+    # money, 1/1,000,000 dollar
     position_cost: int | None = None
     realized_pnl: int | None = None
     fees_paid: int | None = None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from kalshi_tui.numbers import PRICE_SCALE, format_cents, format_contracts
+from kalshi_tui.numbers import MONEY_PLACES, MONEY_SCALE, format_cents, format_contracts
 from kalshi_tui.store import MarketMeta
 
 DASH = "—"
@@ -70,12 +70,13 @@ def contracts(value: int | None) -> str:
 
 
 def dollars(value: int | None) -> str:
-    """Money in 1/10,000 dollar: "$1.25", "$0.0175" (sub-cent digits kept, never rounded)."""
+    """Money in 1/1,000,000 dollar: "$1.25", "$0.0175", "$0.012345" (sub-cent digits kept,
+    never rounded)."""
     if value is None:
         return DASH
-    whole, frac = divmod(abs(value), PRICE_SCALE)
+    whole, frac = divmod(abs(value), MONEY_SCALE)
     sign = "-" if value < 0 else ""
-    digits = f"{frac:04d}"
+    digits = f"{frac:0{MONEY_PLACES}d}"
     digits = digits[:2] + digits[2:].rstrip("0")
     return f"{sign}${whole:,}.{digits}"
 
