@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 from bench.waiting import until
 from kalshi_tui.book import OrderBook, SeqTracker
-from kalshi_tui.numbers import ONE_DOLLAR, parse_price, parse_size
+from kalshi_tui.numbers import ONE_DOLLAR, parse_money, parse_price, parse_size
 from kalshi_tui.protocol import OrderbookDelta, OrderbookSnapshot, decode
 from kalshi_tui.sim.engine import Engine
 from kalshi_tui.sim.universe import STATUS_ACTIVE, TickGrid
@@ -123,6 +124,14 @@ async def test_tickers_and_trades_agree_with_the_book(make_sim, ws_connect):
             _same(books[t], sim.book(t))
 
 
+MONEY_FIELDS = (
+    "position_cost_dollars",
+    "realized_pnl_dollars",
+    "fees_paid_dollars",
+    "position_fee_cost_dollars",
+)
+
+
 async def test_demo_account_fills_and_positions(make_sim, ws_connect):
     async with make_sim(seed=12, markets=4, start_paused=True, user_share=0.5) as sim, ws_connect(sim) as c:
         await c.send("subscribe", {"channels": ["trade", "fill", "market_positions"]})
@@ -139,7 +148,9 @@ async def test_demo_account_fills_and_positions(make_sim, ws_connect):
             trade = trades[fill["trade_id"]]  # every fill is one of the public trades
             assert fill["yes_price_dollars"] == trade["yes_price_dollars"]
             assert parse_size(fill["count_fp"]) <= parse_size(trade["count_fp"])
-            assert parse_size(fill["count_fp"]) % 100 == 0  # whole contracts
+            # Money as the exchange writes it: six places (a price times a fractional size).
+            for money in (fill["fee_cost"], *(pos[k] for k in MONEY_FIELDS)):
+                assert re.fullmatch(r"-?\d+\.\d{6}", money), money
             signed = parse_size(fill["count_fp"]) * (1 if fill["side"] == "yes" else -1)
             held[fill["market_ticker"]] = held.get(fill["market_ticker"], 0) + signed
             assert parse_size(fill["post_position_fp"]) == held[fill["market_ticker"]]
@@ -147,6 +158,10 @@ async def test_demo_account_fills_and_positions(make_sim, ws_connect):
             assert pos["position_fp"] == fill["post_position_fp"]
         for ticker, position in sim.positions.items():
             assert position.position == held[ticker]
+        # Realistic amounts: fractional fills, and fees and costs that need all six places.
+        assert any(parse_size(f["count_fp"]) % 100 for f in fills)
+        assert any(parse_money(f["fee_cost"]) % 100 for f in fills)
+        assert any(parse_money(p["position_cost_dollars"]) % 100 for p in positions)
 
 
 async def test_same_seed_same_stream_however_paced(make_sim, ws_connect):

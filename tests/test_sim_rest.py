@@ -9,7 +9,15 @@ import httpx
 import pytest
 
 from bench.waiting import GUARD
-from kalshi_tui.numbers import ONE_DOLLAR, format_price, format_size, parse_price, parse_size
+from kalshi_tui.numbers import (
+    ONE_DOLLAR,
+    format_money,
+    format_price,
+    format_size,
+    parse_money,
+    parse_price,
+    parse_size,
+)
 from kalshi_tui.protocol import OrderbookSnapshot, decode
 
 
@@ -162,8 +170,10 @@ async def test_portfolio_is_signed_and_matches_the_demo_account(http, make_sim):
         assert r.status_code == 401
 
         bal = (await _get(http, sim, "/portfolio/balance", signed=True)).json()
-        assert bal["balance"] == sim.engine.balance // 100
-        assert bal["balance_dollars"] == format_price(sim.engine.balance)
+        # Money is 1/1,000,000 dollar, written with six places; "balance" is whole cents.
+        assert bal["balance"] == sim.engine.balance // 10_000
+        assert bal["balance_dollars"] == format_money(sim.engine.balance)
+        assert parse_money(bal["balance_dollars"]) == sim.engine.balance
 
         fills: list[dict[str, Any]] = []
         cursor = ""
@@ -186,10 +196,18 @@ async def test_portfolio_is_signed_and_matches_the_demo_account(http, make_sim):
             assert (got["side"], got["action"]) == (want.side, want.action)
             assert got["yes_price_dollars"] == format_price(want.yes_price)
             assert got["count_fp"] == format_size(want.count)
-            assert got["created_time"].endswith("Z") and "fee_cost" in got
+            assert got["created_time"].endswith("Z")
+            assert got["fee_cost"] == format_money(want.fee)
+        # Fractional contracts: some fee or cost needs all six places.
+        assert any(parse_money(f["fee_cost"]) % 100 for f in fills)
 
         pos = (await _get(http, sim, "/portfolio/positions", signed=True, limit=1000)).json()
         held = {p.ticker: p for p in sim.positions.values() if p.position}
         assert {p["ticker"]: p["position_fp"] for p in pos["market_positions"]} == {
             t: format_size(p.position) for t, p in held.items()
         }
+        for got in pos["market_positions"]:
+            want = held[got["ticker"]]
+            assert parse_money(got["market_exposure_dollars"]) == want.cost
+            assert parse_money(got["realized_pnl_dollars"]) == want.realized_pnl
+            assert parse_money(got["fees_paid_dollars"]) == want.fees

@@ -20,7 +20,7 @@ from fractions import Fraction
 from math import ceil
 
 from kalshi_tui.book import NO, YES, OrderBook
-from kalshi_tui.numbers import ONE_DOLLAR, SIZE_SCALE
+from kalshi_tui.numbers import MONEY_SCALE, ONE_DOLLAR, SIZE_SCALE
 from kalshi_tui.protocol.commands import (
     CHANNEL_FILL,
     CHANNEL_LIFECYCLE,
@@ -52,9 +52,9 @@ MAX_LEVELS = 40  # per side; beyond this the process cancels instead of adding
 TRADE_SHARE = 0.15
 CANCEL_SHARE = 0.38
 DRIFT_CHANCE = 0.03
-TAKER_FEE = Fraction(7, 100)  # Kalshi's general fee: ceil(rate * C * P * (1 - P)) to the cent
+TAKER_FEE = Fraction(7, 100)  # Kalshi's general fee: rate * C * P * (1 - P), rounded up
 MAKER_FEE = Fraction(175, 10_000)
-START_BALANCE = 10_000 * ONE_DOLLAR  # $10,000 in 1/10,000 dollar
+START_BALANCE = 10_000 * MONEY_SCALE  # $10,000; the account's money is in 1/1,000,000 dollar
 MAX_FILLS = 100_000  # the demo account's history kept for REST backfill; older fills drop off
 
 
@@ -191,7 +191,8 @@ class UserFill:
 class Position:
     ticker: str
     position: int = 0  # 1/100 contract; > 0 holds YES, < 0 holds NO
-    cost: int = 0  # what the open contracts cost, 1/10,000 dollar
+    # money, 1/1,000,000 dollar: a price (1/10,000) times a size (1/100), exactly
+    cost: int = 0  # what the open contracts cost
     realized_pnl: int = 0
     fees: int = 0
     volume: int = 0
@@ -199,14 +200,15 @@ class Position:
 
 
 def fee_for(count: int, price: int, rate: Fraction) -> int:
-    """Kalshi's fee, rounded up to the cent, in 1/10,000 dollar."""
+    """Kalshi's fee in 1/1,000,000 dollar, rounded up to that unit: on fractional contracts
+    it has six decimals on the wire ("0.012345")."""
     dollars = (
         rate
         * Fraction(count, SIZE_SCALE)
         * Fraction(price, ONE_DOLLAR)
         * Fraction(ONE_DOLLAR - price, ONE_DOLLAR)
     )
-    return ceil(dollars * 100) * (ONE_DOLLAR // 100)
+    return ceil(dollars * MONEY_SCALE)
 
 
 class Engine:
@@ -410,7 +412,7 @@ class Engine:
         is_taker = rng.random() < 0.6
         # As taker the user bought the taker's side; as maker, the resting bid that was hit.
         side = trade.taker_side if is_taker else (NO if trade.taker_side == YES else YES)
-        count = trade.count // SIZE_SCALE * SIZE_SCALE  # orders are whole contracts
+        count = trade.count  # fractional contracts exist: costs and fees reach 1/1,000,000 $
         side_price = trade.yes_price if side == YES else trade.no_price
         fee = fee_for(count, side_price, TAKER_FEE if is_taker else MAKER_FEE)
         pos = self.positions.get(st.market.ticker)
@@ -441,25 +443,25 @@ class Engine:
         """Average-cost accounting with YES/NO netting: buying the side opposite to what
         is held closes that many pairs, each worth $1."""
         signed = count if side == YES else -count
-        self.balance -= count * side_price // SIZE_SCALE + fee
+        self.balance -= count * side_price + fee  # size x price is money, exactly
         pos.fees += fee
         pos.volume += count
         held = abs(pos.position)
         if pos.position == 0 or (pos.position > 0) == (signed > 0):
             pos.position += signed
-            pos.cost += count * side_price // SIZE_SCALE
+            pos.cost += count * side_price
             return
         closed = min(count, held)
         basis = pos.cost * closed // held
         # Each closed pair pays $1: proceeds of selling the held side at 1 - side_price.
-        pos.realized_pnl += closed * ONE_DOLLAR // SIZE_SCALE - closed * side_price // SIZE_SCALE - basis
-        self.balance += closed * ONE_DOLLAR // SIZE_SCALE
+        pos.realized_pnl += closed * ONE_DOLLAR - closed * side_price - basis
+        self.balance += closed * ONE_DOLLAR
         pos.cost -= basis
         pos.position += closed if signed > 0 else -closed
         rest = count - closed
         if rest:
             pos.position += rest if signed > 0 else -rest
-            pos.cost = rest * side_price // SIZE_SCALE
+            pos.cost = rest * side_price
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -524,7 +526,7 @@ class Engine:
         pos = self.positions.get(m.ticker)
         if pos is not None and pos.position:
             won = (pos.position > 0) == (m.result == YES)
-            payout = abs(pos.position) * ONE_DOLLAR // SIZE_SCALE if won else 0
+            payout = abs(pos.position) * ONE_DOLLAR if won else 0
             self.balance += payout
             pos.realized_pnl += payout - pos.cost
             pos.position = 0

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from kalshi_tui.book import NO
-from kalshi_tui.numbers import ONE_DOLLAR, format_price, format_size
+from kalshi_tui.numbers import ONE_DOLLAR, format_money, format_price, format_size
 from kalshi_tui.protocol import messages
 from kalshi_tui.protocol.messages import WIRE_TYPE
 from kalshi_tui.sim.engine import (
@@ -175,8 +175,8 @@ def trade_msg(t: TradeRecord, ticker: str) -> dict[str, Any]:
 
 
 def fee_text(fee: int) -> str:
-    # The exchange writes fee_cost with six decimals ("0.010000"); fees are whole cents.
-    return price_text(fee) + "00"
+    # The exchange writes fee_cost with six decimals ("0.010000", "0.012345").
+    return format_money(fee)
 
 
 def fill_msg(f: UserFill) -> dict[str, Any]:
@@ -207,10 +207,10 @@ def position_msg(p: Position) -> dict[str, Any]:
         "user_id": "sim-user",
         "market_ticker": p.ticker,
         "position_fp": format_size(p.position),
-        "position_cost_dollars": format_price(p.cost),
-        "realized_pnl_dollars": format_price(p.realized_pnl),
-        "fees_paid_dollars": format_price(p.fees),
-        "position_fee_cost_dollars": format_price(p.fees if p.position else 0),
+        "position_cost_dollars": format_money(p.cost),
+        "realized_pnl_dollars": format_money(p.realized_pnl),
+        "fees_paid_dollars": format_money(p.fees),
+        "position_fee_cost_dollars": format_money(p.fees if p.position else 0),
         "volume_fp": format_size(p.volume),
     }
 

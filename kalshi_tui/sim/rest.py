@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from kalshi_tui.numbers import ONE_DOLLAR, format_price, format_size
+from kalshi_tui.numbers import MONEY_SCALE, ONE_DOLLAR, format_money, format_price, format_size
 from kalshi_tui.sim import frames
 from kalshi_tui.sim.engine import Engine, ExchangeMarket
 from kalshi_tui.sim.universe import STATUS_FILTERS
@@ -249,11 +249,12 @@ class Rest:
                 v = engine.ticker_values(pos.ticker)
                 # Mark open contracts at what they would sell for now.
                 bid = v.yes_bid if pos.position > 0 else ONE_DOLLAR - v.yes_ask
-                value += abs(pos.position) * bid // 100
+                value += abs(pos.position) * bid  # size x price: 1/1,000,000 dollar
+        cent = MONEY_SCALE // 100
         return {
-            "balance": engine.balance // 100,
-            "balance_dollars": format_price(engine.balance),
-            "portfolio_value": value // 100,
+            "balance": engine.balance // cent,
+            "balance_dollars": format_money(engine.balance),
+            "portfolio_value": value // cent,
             "updated_ts": engine.ts_ms // 1000,
         }
 
@@ -274,10 +275,10 @@ class Rest:
                 {
                     "ticker": p.ticker,
                     "position_fp": format_size(p.position),
-                    "market_exposure_dollars": format_price(p.cost),
-                    "realized_pnl_dollars": format_price(p.realized_pnl),
-                    "fees_paid_dollars": format_price(p.fees),
-                    "total_traded_dollars": format_price(p.cost),
+                    "market_exposure_dollars": format_money(p.cost),
+                    "realized_pnl_dollars": format_money(p.realized_pnl),
+                    "fees_paid_dollars": format_money(p.fees),
+                    "total_traded_dollars": format_money(p.cost),
                     "resting_orders_count": 0,
                     "last_updated_ts": frames.iso(p.updated_ms),
                 }
@@ -286,10 +287,10 @@ class Rest:
             "event_positions": [
                 {
                     "event_ticker": ev,
-                    "event_exposure_dollars": format_price(a["exposure"]),
-                    "realized_pnl_dollars": format_price(a["pnl"]),
-                    "fees_paid_dollars": format_price(a["fees"]),
-                    "total_cost_dollars": format_price(a["exposure"]),
+                    "event_exposure_dollars": format_money(a["exposure"]),
+                    "realized_pnl_dollars": format_money(a["pnl"]),
+                    "fees_paid_dollars": format_money(a["fees"]),
+                    "total_cost_dollars": format_money(a["exposure"]),
                 }
                 for ev, a in events.items()
             ],
