@@ -49,7 +49,7 @@ async def running(
 
 async def test_books_are_exact_against_the_exchange() -> None:
     async with Simulator(seed=11, rate=1500, markets=30) as sim, running(sim, sim.tickers[:20]) as (store, _):
-        await asyncio.sleep(1.0)
+        await until(lambda: store.metrics.messages > 500, "500 messages")
         sim.pause()
         await wait_exact(sim, store, sim.tickers[:20])
         assert store.metrics.gaps == 0 and store.metrics.messages > 500
