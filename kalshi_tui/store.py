@@ -369,4 +369,5 @@ class Store:
         return sorted(self.fills.values(), key=lambda f: f.ts_ms or 0, reverse=True)
 
     def total_fees(self) -> int:
+        """Fees of every fill held, in 1/1,000,000 dollar (exact: six-decimal fees add up)."""
         return sum(f.fee for f in self.fills.values())
