@@ -18,10 +18,15 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from kalshi_tui.config import looks_like_key
+
 WS_PATH = "/trade-api/ws/v2"
 HEADER_KEY = "KALSHI-ACCESS-KEY"
 HEADER_TIMESTAMP = "KALSHI-ACCESS-TIMESTAMP"
 HEADER_SIGNATURE = "KALSHI-ACCESS-SIGNATURE"
+
+# Said instead of the "path" when it is pasted key text, which must never be echoed.
+KEY_TEXT_AS_PATH = "the key file path holds key contents, not a path: save the key to a file (chmod 600)"
 
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
 
@@ -38,6 +43,8 @@ def load_private_key(
     path: str | os.PathLike[str], passphrase: str | bytes | None = None
 ) -> rsa.RSAPrivateKey:
     """Load a PEM RSA key (PKCS#1 or PKCS#8, optionally encrypted)."""
+    if looks_like_key(os.fspath(path)):
+        raise KeyFileError(KEY_TEXT_AS_PATH)
     path = Path(path).expanduser()
     try:
         data = path.read_bytes()
@@ -65,6 +72,8 @@ def load_private_key(
 
 def key_file_problem(path: str | os.PathLike[str]) -> str | None:
     """Why a key file is unsafe or unusable, or None if it is fine to load."""
+    if looks_like_key(os.fspath(path)):
+        return KEY_TEXT_AS_PATH
     p = Path(path).expanduser()
     try:
         st = p.stat()

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from kalshi_tui import __version__
+from kalshi_tui.config import REST_SCHEMES, WS_SCHEMES, check_path_text, check_url_option
 from kalshi_tui.errors import UserError
 
 # subcommand -> "module:function"; the function takes the parsed args and returns an exit code.
@@ -39,6 +40,29 @@ def _endpoint_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--key-file", help="path to the PEM private key")
 
 
+# Options that take a file path: pasted key text in any of them is refused unechoed.
+PATH_OPTIONS = {
+    "config": "--config",
+    "debug_log": "--debug-log",
+    "key_file": "--key-file",
+    "books_out": "--books-out",
+    "public_key": "--public-key",
+}
+# Options that take a URL: (schemes, example), checked by the one URL check before any command runs.
+URL_OPTIONS = {
+    "ws_url": ("--ws-url", WS_SCHEMES, "wss://external-api-ws.kalshi.com/trade-api/ws/v2"),
+    "rest_url": ("--rest-url", REST_SCHEMES, "https://external-api.kalshi.com/trade-api/v2"),
+}
+# Subcommands that read the config file also take --config/--profile after their name.
+_CONFIG_COMMANDS = ("run", "demo", "init", "tail")
+
+
+def _config_options(p: argparse.ArgumentParser) -> None:
+    # SUPPRESS: when not given after the subcommand, the value given before it (or None) stays.
+    p.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="config file")
+    p.add_argument("--profile", metavar="NAME", default=argparse.SUPPRESS, help="profile to use")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kalshi-tui",
@@ -49,9 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         metavar="PATH",
-        help="config file (default: $KALSHI_TUI_CONFIG or the platform config dir)",
+        help="config file (default: $KALSHI_TUI_CONFIG or the platform config dir); "
+        "also accepted after the command",
     )
-    parser.add_argument("--profile", metavar="NAME", help="profile to use (default: the default)")
+    parser.add_argument(
+        "--profile", metavar="NAME", help="profile to use (default: the default); also after the command"
+    )
     parser.add_argument("--theme", metavar="NAME", help="colour theme for the dashboard")
     parser.add_argument("--debug-log", metavar="PATH", help="write a debug log to PATH")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -80,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     config = sub.add_parser("config", help="inspect settings")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
-    config_sub.add_parser("show", help="print the resolved profile (key contents never shown)")
+    show = config_sub.add_parser("show", help="print the resolved profile (key contents never shown)")
+    _config_options(show)
 
     sim = sub.add_parser("sim", help="run the exchange simulator standalone")
     sim.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -108,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--count", type=int, metavar="N", help="stop after N events")
     tail.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     tail.add_argument("--books-out", metavar="FILE", help="write every book to FILE at exit")
+    for name in _CONFIG_COMMANDS:
+        _config_options(sub.choices[name])
     return parser
 
 
@@ -119,14 +149,27 @@ def _handler_name(args: argparse.Namespace) -> str:
     return str(args.command)
 
 
+def check_inputs(args: argparse.Namespace) -> None:
+    """Checks every command shares, before any work: no pasted key as a path, usable URLs."""
+    for attr, option in PATH_OPTIONS.items():
+        value = getattr(args, attr, None)
+        if isinstance(value, str):
+            check_path_text(value, option)
+    for attr, (option, schemes, example) in URL_OPTIONS.items():
+        value = getattr(args, attr, None)
+        if isinstance(value, str):
+            check_url_option(value, option, schemes, example)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.debug_log:
-        from kalshi_tui.logs import setup_debug_log
-
-        setup_debug_log(args.debug_log)
     module_name, func_name = HANDLERS[_handler_name(args)].split(":")
     try:
+        check_inputs(args)
+        if args.debug_log:
+            from kalshi_tui.logs import setup_debug_log
+
+            setup_debug_log(args.debug_log)
         handler = getattr(importlib.import_module(module_name), func_name)
         return int(handler(args) or 0)
     except UserError as exc:

@@ -44,6 +44,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from kalshi_tui.errors import UserError
 
@@ -68,6 +69,8 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     ),
 }
 ENVIRONMENTS = ("prod", "demo", "custom")
+WS_SCHEMES = ("ws", "wss")
+REST_SCHEMES = ("http", "https")
 
 _TOP_KEYS = ("default_profile", "profiles")
 _PROFILE_KEYS = (
@@ -329,8 +332,10 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def display_path(path: Path | str) -> str:
-    """A path as people write it: the home directory shown as ``~``."""
+    """A path as people write it: the home directory shown as ``~``; pasted key text never."""
     text = os.fspath(path)
+    if looks_like_key(text):
+        return KEY_TEXT_SHOWN
     home = os.path.expanduser("~")
     if home not in ("", "/", "~") and (text == home or text.startswith(home + os.sep)):
         return "~" + text[len(home) :]
@@ -440,15 +445,15 @@ def _parse_profile(name: str, table: Any, path: Path | None) -> Profile:
                     f"{setting(key)} is missing: environment 'custom' needs ws_url and rest_url",
                     f'set it, e.g. {key} = "{example}", or use prod or demo',
                 )
-    _check_scheme(path, setting("ws_url"), ws_url, ("ws://", "wss://"))
-    _check_scheme(path, setting("rest_url"), rest_url, ("http://", "https://"))
+    _check_url(path, setting("ws_url"), ws_url, WS_SCHEMES, ENDPOINTS["prod"][0])
+    _check_url(path, setting("rest_url"), rest_url, REST_SCHEMES, ENDPOINTS["prod"][1])
     default_ws, default_rest = ENDPOINTS.get(environment, ("", ""))
 
     key_id = text("key_id", '"a952bcbe-ec3b-4b5b-b8f9-11dae589608c"')
     key_file_text = table.get("key_file")
     key_file = None
     if key_file_text is not None:
-        if isinstance(key_file_text, str) and _looks_like_key(key_file_text):
+        if isinstance(key_file_text, str) and looks_like_key(key_file_text):
             # Never echo it back: the user pasted the private key itself.
             raise ConfigError(
                 path,
@@ -592,14 +597,53 @@ def _resolve_key_file(text: str, path: Path | None) -> Path:
     return Path(os.path.normpath(p))
 
 
-def _check_scheme(path: Path | None, where: str, url: str | None, schemes: tuple[str, ...]) -> None:
-    if url is not None and not url.lower().startswith(schemes):
-        raise ConfigError(
-            path,
-            where,
-            f"{where} = {_show(url)} is not a {schemes[0][:-3]} URL",
-            f"use a URL starting with {' or '.join(schemes)}",
-        )
+def url_problem(url: str, schemes: tuple[str, ...]) -> str | None:
+    """What is wrong with ``url`` as an endpoint (phrase after "URL ..."), or None if usable.
+
+    The one check behind every URL the program takes: --ws-url, --rest-url, init's URLs and
+    the config file's ws_url/rest_url. ``schemes`` are bare names, e.g. ("ws", "wss").
+    """
+    if any(c.isspace() for c in url):
+        return "contains a space"
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. "ws://[::1" (an unclosed IPv6 bracket)
+        return "is not a valid URL"
+    if parts.scheme.lower() not in schemes:
+        return f"is not {_URL_KINDS.get(schemes[0], 'a ' + schemes[0])} URL"
+    if not parts.hostname:
+        return "has no host name"
+    try:
+        port = parts.port
+    except ValueError:
+        return "has a port that is not a number from 1 to 65535"
+    if port == 0:
+        return "has a port that is not a number from 1 to 65535"
+    return None
+
+
+_URL_KINDS = {"ws": "a WebSocket", "http": "an HTTP"}
+
+
+def check_url_option(url: str, option: str, schemes: tuple[str, ...], example: str) -> None:
+    """A URL from the command line: one sentence naming the option if it is unusable."""
+    problem = url_problem(url, schemes)
+    if problem is not None:
+        raise UserError(f"{option} {_show(url)} {problem}: {url_fix(schemes, example)}")
+
+
+def url_fix(schemes: tuple[str, ...], example: str) -> str:
+    return f"use a URL starting with {' or '.join(s + '://' for s in schemes)}, e.g. {example}"
+
+
+def _check_url(
+    path: Path | None, where: str, url: str | None, schemes: tuple[str, ...], example: str
+) -> None:
+    if url is None:
+        return
+    problem = url_problem(url, schemes)
+    if problem is not None:
+        raise ConfigError(path, where, f"{where} = {_show(url)} {problem}", url_fix(schemes, example))
 
 
 def _syntax_error(path: Path, data: bytes, exc: tomllib.TOMLDecodeError) -> ConfigError:
@@ -762,8 +806,21 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-def _looks_like_key(text: str) -> bool:
+KEY_TEXT_SHOWN = "(key contents, not shown)"
+
+
+def looks_like_key(text: str) -> bool:
+    """True for text that is (part of) a PEM key rather than a path: it is never echoed."""
     return "PRIVATE KEY" in text or "-----BEGIN" in text or "\n" in text
+
+
+def check_path_text(text: str, option: str) -> None:
+    """Refuse a "path" that is really pasted key text, without echoing it."""
+    if looks_like_key(text):
+        raise UserError(
+            f"{option} holds key contents, not a path: save the key to a file (chmod 600) and pass "
+            "its path; treat the pasted key as exposed"
+        )
 
 
 _TOML_TYPES: dict[type, str] = {
@@ -779,8 +836,8 @@ _TOML_TYPES: dict[type, str] = {
 def _show(value: Any) -> str:
     """A value for an error message: short, one line, never a pasted key."""
     if isinstance(value, str):
-        if _looks_like_key(value):
-            return "(key contents, not shown)"
+        if looks_like_key(value):
+            return KEY_TEXT_SHOWN
         return repr(value if len(value) <= 60 else value[:57] + "...")
     if isinstance(value, bool):
         return "true" if value else "false"

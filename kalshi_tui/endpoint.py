@@ -10,7 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kalshi_tui.auth import KeyFileError, Signer, key_file_problem, load_private_key
-from kalshi_tui.config import Profile, StreamSettings, config_path, load_config
+from kalshi_tui.config import (
+    ENDPOINTS,
+    REST_SCHEMES,
+    WS_SCHEMES,
+    Profile,
+    StreamSettings,
+    check_path_text,
+    check_url_option,
+    config_path,
+    load_config,
+)
 from kalshi_tui.errors import UserError
 
 PASSPHRASE_ENV = "KALSHI_TUI_KEY_PASSPHRASE"
@@ -47,11 +57,16 @@ def load_signer(key_id: str, key_file: Path) -> Signer:
 def resolve(args: argparse.Namespace) -> Endpoint:
     """Flags win; without --ws-url the profile (--profile, else the default) supplies all."""
     ws_url = getattr(args, "ws_url", None)
+    rest_url = getattr(args, "rest_url", None)
     if ws_url:
+        check_url_option(ws_url, "--ws-url", WS_SCHEMES, ENDPOINTS["prod"][0])
+        if rest_url:
+            check_url_option(rest_url, "--rest-url", REST_SCHEMES, ENDPOINTS["prod"][1])
+        check_path_text(args.key_file or "", "--key-file")
         if not args.key_id or not args.key_file:
             raise UserError("--ws-url needs --key-id and --key-file too")
         signer = load_signer(args.key_id, Path(args.key_file).expanduser())
-        return Endpoint(ws_url, getattr(args, "rest_url", None), signer)
+        return Endpoint(ws_url, rest_url, signer)
     profile = load_config(config_path(args.config)).profile(args.profile)
     key_file = profile.check_key_file()
     assert profile.key_id is not None  # check_key_file raised otherwise

@@ -12,6 +12,9 @@ import os
 import re
 from pathlib import Path
 
+from kalshi_tui.config import check_path_text, display_path
+from kalshi_tui.errors import UserError
+
 _SIGNATURE = re.compile(r"(KALSHI-ACCESS-SIGNATURE['\"]?\s*[:=,]\s*['\"]?)[A-Za-z0-9+/=]+", re.I)
 
 
@@ -25,9 +28,25 @@ class RedactSignatures(logging.Filter):
 
 
 def setup_debug_log(path: str | os.PathLike[str]) -> Path:
-    """Send every logger's debug output to ``path`` (created 0600, appended to)."""
+    """Send every logger's debug output to ``path`` (created 0600, appended to).
+
+    A path that can't be written is a UserError (one sentence), found before anything runs.
+    """
+    check_path_text(os.fspath(path), "--debug-log")
     target = Path(path).expanduser()
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if isinstance(exc, IsADirectoryError):
+            fix = "name a file, not a folder"
+        elif isinstance(exc, FileNotFoundError):
+            fix = "create the folder first or name a file in an existing one"
+        else:
+            fix = "name a file you can write"
+        raise UserError(
+            f"--debug-log {display_path(target)}: cannot write the log ({reason}): {fix}"
+        ) from None
     os.close(fd)
     handler = logging.FileHandler(target, encoding="utf-8")
     handler.addFilter(RedactSignatures())

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from bench.soak import SOAK_SETTINGS, client, exact_now
 from bench.waiting import GUARD, until
 from kalshi_tui.auth import Signer, write_private_key
+from kalshi_tui.cli import main
 from kalshi_tui.errors import AuthRejected
 from kalshi_tui.sim import Simulator
 from kalshi_tui.store import Store
@@ -185,3 +186,162 @@ async def test_a_watchlist_of_unknown_markets_only_still_takes_a_good_one_later(
         assert pool.markets == []
         await pool.add_markets([sim.tickers[0]])
         assert await exact_now(sim, store, [sim.tickers[0]]) is not None
+
+
+# -- bad paths and URLs on the command line: one sentence, in-process through cli.main ---------
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    """cli.main with ``argv``; returns (exit code, the one stderr line) and checks it is one."""
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert out == "" and "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kalshi-tui: "), err
+    return code, lines[0]
+
+
+@pytest.fixture()
+def no_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    path = tmp_path / "absent" / "config.toml"
+    monkeypatch.setenv("KALSHI_TUI_CONFIG", str(path))
+    return path
+
+
+@pytest.mark.parametrize("where", ["missing-folder", "directory"])
+def test_debug_log_that_cannot_be_written_is_one_sentence(
+    tmp_path: Path, no_config: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    target = tmp_path / "nope" / "debug.log" if where == "missing-folder" else tmp_path
+    code, line = run_main(capsys, "--debug-log", str(target), "config", "show")
+    assert code == 2
+    assert line.startswith(f"kalshi-tui: --debug-log {target}: cannot write the log (")
+
+
+BAD_WS_URLS = [
+    ("http://h/x", "is not a WebSocket URL"),
+    ("garbage", "is not a WebSocket URL"),
+    ("ws://[::1", "is not a valid URL"),
+    ("ws://h:99999/trade-api/ws/v2", "has a port that is not a number from 1 to 65535"),
+    ("ws://h:0/trade-api/ws/v2", "has a port that is not a number from 1 to 65535"),
+    ("ws:///trade-api/ws/v2", "has no host name"),
+]
+
+
+@pytest.mark.parametrize("url, said", BAD_WS_URLS)
+def test_bad_ws_url_on_tail_is_one_sentence(
+    tmp_path: Path,
+    sim_private_key: rsa.RSAPrivateKey,
+    capsys: pytest.CaptureFixture[str],
+    url: str,
+    said: str,
+) -> None:
+    key = write_private_key(sim_private_key, tmp_path / "k.pem")
+    argv = ["tail", "--ws-url", url, "--key-id", "k", "--key-file", str(key), "--markets", "A"]
+    code, line = run_main(capsys, *argv)
+    assert code == 2
+    assert line.startswith(f"kalshi-tui: --ws-url {url!r} {said}: use a URL starting with ws:// or wss://")
+
+
+@pytest.mark.parametrize("url, said", BAD_WS_URLS)
+def test_bad_ws_url_in_init_is_one_sentence_and_nothing_is_written(
+    no_config: Path, capsys: pytest.CaptureFixture[str], url: str, said: str
+) -> None:
+    code, line = run_main(capsys, "init", "--yes", "--env", "custom", "--ws-url", url)
+    assert code == 2
+    assert line.startswith(f"kalshi-tui: --ws-url {url!r} {said}")
+    assert not no_config.exists()
+
+
+@pytest.mark.parametrize("url", ["ftp://h/x", "https://h:70000/trade-api/v2", "http://[::1/x"])
+def test_bad_rest_url_is_one_sentence(
+    tmp_path: Path, sim_private_key: rsa.RSAPrivateKey, capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    key = write_private_key(sim_private_key, tmp_path / "k.pem")
+    argv = ["tail", "--ws-url", "ws://127.0.0.1:9/trade-api/ws/v2", "--rest-url", url]
+    code, line = run_main(capsys, *argv, "--key-id", "k", "--key-file", str(key), "--markets", "A")
+    assert code == 2
+    assert line.startswith(f"kalshi-tui: --rest-url {url!r} ")
+
+
+def test_bad_url_in_the_config_file_names_the_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[profiles.main]\nenvironment = "custom"\nws_url = "ws://[::1"\nrest_url = "http://h/x"\n'
+    )
+    code, line = run_main(capsys, "--config", str(config), "config", "show")
+    assert code == 2
+    assert line.startswith(f"kalshi-tui: {config}: profiles.main.ws_url = 'ws://[::1' is not a valid URL")
+
+
+# -- a private key pasted where a path goes: refused, never echoed ------------------------------
+
+
+@pytest.fixture()
+def pem_text(sim_private_key: rsa.RSAPrivateKey, tmp_path: Path) -> str:
+    return write_private_key(sim_private_key, tmp_path / "pasted.pem").read_text()
+
+
+def _no_key_in(text: str, pem: str) -> None:
+    for line in pem.splitlines():
+        if line and "-----" not in line:
+            assert line not in text
+    assert "BEGIN" not in text
+
+
+def test_pasted_key_as_tail_key_file_is_refused_unechoed(
+    pem_text: str, no_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["tail", "--ws-url", "ws://127.0.0.1:9/trade-api/ws/v2", "--key-id", "k", "--key-file", pem_text]
+    code = main([*argv, "--markets", "A"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert err == (
+        "kalshi-tui: --key-file holds key contents, not a path: save the key to a file (chmod 600) "
+        "and pass its path; treat the pasted key as exposed\n"
+    )
+    _no_key_in(out + err, pem_text)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["init", "--yes", "--key-id", "k", "--key-file", "{pem}"],
+        ["--config", "{pem}", "config", "show"],
+        ["--debug-log", "{pem}", "config", "show"],
+        ["sim", "--public-key", "{pem}"],
+    ],
+    ids=["init", "config", "debug-log", "sim"],
+)
+def test_pasted_key_in_any_path_option_is_refused_unechoed(
+    pem_text: str, no_config: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    code = main([a.replace("{pem}", pem_text) for a in argv])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert "holds key contents, not a path" in err and len(err.splitlines()) == 1
+    _no_key_in(out + err, pem_text)
+    assert not no_config.exists()
+
+
+def test_pasted_key_never_reaches_a_message_in_process(pem_text: str, tmp_path: Path) -> None:
+    """Callers that skip cli.main (the resolver, the key loader, path display) don't echo it either."""
+    import argparse
+
+    from kalshi_tui.auth import KeyFileError, key_file_problem, load_private_key
+    from kalshi_tui.config import display_path
+    from kalshi_tui.endpoint import resolve
+    from kalshi_tui.errors import UserError
+
+    args = argparse.Namespace(
+        ws_url="ws://127.0.0.1:9/trade-api/ws/v2", rest_url=None, key_id="k", key_file=pem_text
+    )
+    with pytest.raises(UserError) as raised:
+        resolve(args)
+    problem = key_file_problem(pem_text)
+    with pytest.raises(KeyFileError) as loaded:
+        load_private_key(pem_text)
+    for text in (str(raised.value), str(problem), str(loaded.value), display_path(pem_text)):
+        _no_key_in(text, pem_text)
