@@ -24,8 +24,10 @@ unless ``--config`` or ``$KALSHI_TUI_CONFIG`` names another file::
 
 Reading is strict: every problem raises :class:`ConfigError`, a one-line message naming the file,
 the dotted setting and the fix. Unknown settings are errors too, so a typo never passes silently.
-Writing is atomic (temp file + fsync + rename, mode 0600): a crash leaves the old file intact.
-TOML comments are not kept when the app rewrites the file.
+Writing is atomic (temp file + fsync + rename, mode 0600): a crash, a full disk or a read-only
+folder leaves the old file intact. Changing an existing file (a watchlist edit from the app, a
+second ``init``) edits it in place with tomlkit, so the user's comments, order and spacing stay;
+a new file is written with tomli-w.
 
 No I/O happens at import, and neither Textual nor cryptography is imported here.
 """
@@ -35,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import difflib
+import errno
 import math
 import os
 import re
@@ -200,9 +203,9 @@ class Profile:
     # -- helpers for the UI: each returns a new Profile ---------------------------------------
 
     def with_watchlist(self, name: str, tickers: Iterable[str]) -> Profile:
-        """Set (or add, at the end) one watchlist group."""
+        """Set (or add, at the end) one watchlist group (tickers upper-cased, as Kalshi writes them)."""
         groups = dict(self.watchlists)
-        groups[name] = _unique(tickers)
+        groups[name] = _unique(t.upper() for t in tickers)
         return dataclasses.replace(self, watchlists=groups)
 
     def without_watchlist(self, name: str) -> Profile:
@@ -519,7 +522,7 @@ def _parse_watchlists(value: Any, where: str, path: Path | None) -> dict[str, tu
                     f"{key} has {_show(ticker)}, not a market ticker",
                     'write one ticker per string, e.g. ["A-1", "B-2"]',
                 )
-        groups[group] = _unique(tickers)
+        groups[group] = _unique(t.upper() for t in tickers)
     return groups
 
 
@@ -720,12 +723,25 @@ def profile_to_toml(profile: Profile) -> dict[str, Any]:
     return table
 
 
-def save_config(config: Config, path: str | os.PathLike[str] | None = None) -> Path:
-    """Write the whole config atomically to ``path`` (default: ``config.path``)."""
-    import tomli_w  # lazy: only writers need it
+def save_config(
+    config: Config, path: str | os.PathLike[str] | None = None, *, previous: Config | None = None
+) -> Path:
+    """Write the whole config atomically to ``path`` (default: ``config.path``).
 
+    With ``previous`` (what the file on disk holds now), only the settings that differ are
+    changed in the file's own text, keeping comments, order and spacing. A write that fails
+    (full disk, read-only folder) is a ConfigError and leaves the old file as it was.
+    """
     target = Path(path) if path is not None else config.path
-    atomic_write(target, tomli_w.dumps(config_to_toml(config)).encode("utf-8"))
+    text = _edited_text(target, previous, config) if previous is not None else None
+    if text is None:
+        import tomli_w  # lazy: only writers need it
+
+        text = tomli_w.dumps(config_to_toml(config))
+    try:
+        atomic_write(target, text.encode("utf-8"))
+    except OSError as exc:
+        raise _write_error(target, exc) from None
     return target
 
 
@@ -736,9 +752,84 @@ def write_profile(path: str | os.PathLike[str], profile: Profile, make_default: 
     doesn't parse is left alone (ConfigError) rather than overwritten.
     """
     path = Path(path)
-    config = load_config(path).with_profile(profile, make_default=make_default)
-    save_config(config, path)
+    previous = load_config(path)
+    config = previous.with_profile(profile, make_default=make_default)
+    save_config(config, path, previous=previous)
     return config
+
+
+def _write_error(path: Path, exc: OSError) -> ConfigError:
+    reason = exc.strerror or type(exc).__name__
+    if exc.errno == errno.ENOSPC or exc.errno == errno.EDQUOT:
+        fix = "free some disk space and try again (the old file is unchanged)"
+    elif exc.errno == errno.EROFS:
+        fix = "it is on a read-only filesystem: point --config or $KALSHI_TUI_CONFIG at a writable place"
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        fix = "check the folder's permissions or point --config at a writable place"
+    else:
+        fix = "check the disk and the folder, then try again (the old file is unchanged)"
+    return ConfigError(path, "", f"cannot write the config file ({reason})", fix)
+
+
+def _edited_text(path: Path, previous: Config, config: Config) -> str | None:
+    """The file's own text with only what changed from ``previous`` to ``config`` edited.
+
+    None (write the file fresh) when there is no file, it no longer holds ``previous``, or
+    the edit would not read back as exactly ``config``.
+    """
+    try:
+        original = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not original.strip():
+        return None
+    import tomlkit  # lazy: only writers need it
+
+    try:
+        if parse_config(tomllib.loads(original), path) != previous:
+            return None  # changed on disk since it was read: write what we know whole
+        doc = tomlkit.parse(original)
+        _merge(doc, config_to_toml(previous), config_to_toml(config))
+        text = tomlkit.dumps(doc)
+        if parse_config(tomllib.loads(text), path) != config:
+            return None
+    except Exception:  # a tomlkit corner case must never cost the user their settings
+        return None
+    return text
+
+
+def _merge(table: Any, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+    """Apply the difference between two plain documents to a tomlkit table, in place."""
+    for key in old:
+        if key not in new and key in table:
+            del table[key]
+    for key, value in new.items():
+        before = old.get(key)
+        if before == value:
+            continue
+        current = table.get(key) if key in table else None
+        if isinstance(value, dict) and isinstance(before, dict) and isinstance(current, dict):
+            _merge(current, before, value)
+        elif isinstance(value, list) and isinstance(current, list) and _edit_array(current, before, value):
+            pass
+        else:
+            table[key] = value
+
+
+def _edit_array(array: list[Any], before: Any, after: list[Any]) -> bool:
+    """Remove and append items in a tomlkit array so its layout stays; False if that can't work."""
+    if not isinstance(before, list) or [str(x).upper() for x in array] != before:
+        return False
+    kept = [x for x in before if x in after]
+    added = [x for x in after if x not in before]
+    if kept + added != after:
+        return False  # a reorder: the caller replaces the whole array
+    for i in reversed(range(len(before))):
+        if before[i] not in after:
+            del array[i]
+    for item in added:
+        array.append(item)
+    return True
 
 
 def atomic_write(path: Path, data: bytes) -> None:

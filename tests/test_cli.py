@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import builtins
+import errno
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -14,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from kalshi_tui import config as config_module
 from kalshi_tui import config_cli
 from kalshi_tui.auth import generate_key, write_private_key
-from kalshi_tui.cli import build_parser
+from kalshi_tui.cli import build_parser, main
 from kalshi_tui.config import ConfigError, load_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -269,3 +272,79 @@ def test_show_without_a_config(tmp_path: Path) -> None:
     args = build_parser().parse_args(["--config", str(tmp_path / "none.toml"), "config", "show"])
     with pytest.raises(ConfigError, match="no profiles yet: run kalshi-tui init"):
         config_cli.show(args)
+
+
+# -- init where the file can't be written: one sentence, the old file intact --------------------
+
+OLD_CONFIG = '# mine\n[profiles.main]\nenvironment = "demo"\nkey_id = "old"\n'
+
+
+def _init_fails_cleanly(config: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    code = main(["--config", str(config), "init", "--yes", "--key-id", "new"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert len(err.splitlines()) == 1, err
+    assert config.read_text() == OLD_CONFIG
+    assert sorted(p.name for p in config.parent.iterdir()) == ["config.toml"]
+    return err.rstrip("\n")
+
+
+@pytest.mark.parametrize("step", ["write", "fsync"])
+def test_init_on_a_full_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], step: str
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(OLD_CONFIG)
+
+    def full(*args: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(config_module.os, step, full)
+    assert _init_fails_cleanly(config, capsys) == (
+        f"kalshi-tui: {config}: cannot write the config file (No space left on device): "
+        "free some disk space and try again (the old file is unchanged)"
+    )
+
+
+def test_init_on_a_read_only_filesystem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(OLD_CONFIG)
+    real_open = os.open
+
+    def read_only(path: object, flags: int, *args: object) -> int:
+        if flags & os.O_CREAT:  # what a read-only mount says to any new file
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real_open(path, flags, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(config_module.os, "open", read_only)
+    line = _init_fails_cleanly(config, capsys)
+    assert line.startswith(f"kalshi-tui: {config}: cannot write the config file (Read-only file system): ")
+
+
+@pytest.fixture()
+def locked_folder(tmp_path: Path) -> Iterator[Path]:
+    """A folder no one may create files in: chmod for users; root ignores that, so chattr +i."""
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    (folder / "config.toml").write_text(OLD_CONFIG)
+    if os.geteuid() != 0:
+        folder.chmod(0o500)
+        yield folder
+        folder.chmod(0o700)
+        return
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(folder)]).returncode != 0:
+        pytest.skip("running as root and chattr +i is not available here")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+def test_init_into_a_folder_that_cannot_be_written(
+    locked_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = _init_fails_cleanly(locked_folder / "config.toml", capsys)
+    assert line.startswith(f"kalshi-tui: {locked_folder / 'config.toml'}: cannot write the config file (")
+    assert line.endswith("check the folder's permissions or point --config at a writable place")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import stat
@@ -436,7 +437,7 @@ def test_failed_replace_leaves_old_file_and_no_temp(tmp_path: Path, monkeypatch:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(cfg.os, "replace", crash)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(ConfigError, match=r"cannot write the config file \(No space left on device\)"):
         write_profile(path, Profile.create("extra"))
     assert path.read_text() == textwrap.dedent(FULL)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
@@ -470,6 +471,106 @@ def test_killed_mid_write_leaves_the_old_file_intact(tmp_path: Path) -> None:
     leftovers = [p for p in tmp_path.iterdir() if p.name != "config.toml"]
     assert len(leftovers) == 1 and leftovers[0].name.startswith(".config.toml.")
     assert _mode(leftovers[0]) == 0o600  # even the orphan never held the data world-readable
+
+
+@pytest.mark.parametrize("step", ["write", "fsync"])
+def test_full_disk_is_one_sentence_and_the_old_file_stays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    path = _write(tmp_path / "config.toml", FULL)
+
+    def full(*args: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(cfg.os, step, full)
+    with pytest.raises(ConfigError) as raised:
+        write_profile(path, Profile.create("extra"))
+    assert str(raised.value) == (
+        f"{path}: cannot write the config file (No space left on device): "
+        "free some disk space and try again (the old file is unchanged)"
+    )
+    assert path.read_text() == textwrap.dedent(FULL)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
+
+
+# -- watchlist edits keep the user's file as they wrote it ---------------------------------------
+
+HAND_WRITTEN = """\
+# My Kalshi settings -- edited by hand, please keep my notes.
+default_profile   =   "main"      # the one I use
+
+[profiles.main]
+environment = "demo"     # practice first
+key_id      = "a952bcbe-ec3b-4b5b-b8f9-11dae589608c"
+refresh_rate=4
+    # the groups are tabs, in this order
+[profiles.main.watchlists]
+fed  = [ "KXFED-A",   "KXFED-B" ]   # rates
+misc = [
+    "X-1",  # first
+    "X-2",
+]
+
+[profiles.other]   # not touched by edits to main
+environment="prod"
+theme = 'kalshi-light'
+"""
+
+
+def _changed_lines(before: str, after: str) -> list[str]:
+    import difflib
+
+    diff = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+    return [line for line in diff if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+
+
+def test_watchlist_edit_changes_only_that_list(tmp_path: Path) -> None:
+    path = _write(tmp_path / "config.toml", HAND_WRITTEN)
+    before = path.read_text()
+    profile = load_config(path).profile()
+    # What the app's `a` key saves through the launch callback: write_profile(path, changed).
+    write_profile(path, profile.with_market("fed", "KXFED-C"))
+    after = path.read_text()
+    assert _changed_lines(before, after) == [
+        '-fed  = [ "KXFED-A",   "KXFED-B" ]   # rates',
+        '+fed  = [ "KXFED-A",   "KXFED-B",   "KXFED-C" ]   # rates',
+    ]
+    assert _mode(path) == 0o600
+    # `d` on a multi-line list drops just that line, comment and all.
+    write_profile(path, load_config(path).profile().without_market("misc", "X-1"))
+    assert _changed_lines(after, path.read_text()) == ['-    "X-1",  # first']
+    assert load_config(path).profile().watchlists == {
+        "fed": ("KXFED-A", "KXFED-B", "KXFED-C"),
+        "misc": ("X-2",),
+    }
+    assert load_config(path).profile("other").theme == "kalshi-light"
+
+
+def test_a_new_group_is_added_and_the_rest_of_the_file_kept(tmp_path: Path) -> None:
+    path = _write(tmp_path / "config.toml", HAND_WRITTEN)
+    before = path.read_text()
+    write_profile(path, load_config(path).profile().with_market("crypto", "kxbtc-1"))
+    assert _changed_lines(before, path.read_text()) == ['+crypto = ["KXBTC-1"]']
+
+
+def test_a_file_changed_on_disk_meanwhile_is_still_merged(tmp_path: Path) -> None:
+    path = _write(tmp_path / "config.toml", HAND_WRITTEN)
+    stale = load_config(path).profile()
+    with path.open("a") as fh:
+        fh.write('\n[profiles.late]\nenvironment = "demo"\n')
+    write_profile(path, stale.with_market("fed", "KXFED-C"))
+    config = load_config(path)
+    assert list(config.profiles) == ["main", "other", "late"]
+    assert "# My Kalshi settings" in path.read_text()
+
+
+def test_lowercase_tickers_are_upper_cased(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "config.toml", '[profiles.main.watchlists]\nfed = ["kxfed-a", "KXFED-A", "Kxfed-b"]\n'
+    )
+    assert load_config(path).profile().watchlists == {"fed": ("KXFED-A", "KXFED-B")}
+    p = Profile.create("main", watchlists={"x": ["ab-1"]}).with_market("x", "cd-2")
+    assert p.watchlists == {"x": ("AB-1", "CD-2")}
 
 
 # -- helpers for the UI ------------------------------------------------------------------------
@@ -511,7 +612,7 @@ def test_profile_is_hashable_and_frozen() -> None:
 def test_import_is_light() -> None:
     code = (
         "import sys, kalshi_tui.config; "
-        "print(sorted(m for m in ('textual', 'cryptography', 'tomli_w', 'platformdirs') "
+        "print(sorted(m for m in ('textual', 'cryptography', 'tomli_w', 'tomlkit', 'platformdirs') "
         "if m in sys.modules))"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
