@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--refresh-rate", type=float, help="screen updates per second")
     init.add_argument("--default", action="store_true", help="make this the default profile")
     init.add_argument("--yes", "-y", action="store_true", help="don't ask questions: take flags and defaults")
+    init.add_argument(
+        "--force", action="store_true", help="write the profile even if the key file is missing"
+    )
 
     config = sub.add_parser("config", help="inspect settings")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)

@@ -47,7 +47,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from kalshi_tui.errors import UserError
 
@@ -623,6 +623,21 @@ def url_problem(url: str, schemes: tuple[str, ...]) -> str | None:
     if port == 0:
         return "has a port that is not a number from 1 to 65535"
     return None
+
+
+def rest_url_for(ws_url: str) -> str | None:
+    """The REST base URL beside a WebSocket URL, as Kalshi lays them out, or None.
+
+    wss://host/trade-api/ws/v2 -> https://host/trade-api/v2 (ws:// -> http://).
+    """
+    if url_problem(ws_url, WS_SCHEMES) is not None:
+        return None
+    parts = urlsplit(ws_url)
+    scheme = "https" if parts.scheme.lower() == "wss" else "http"
+    path = parts.path.rstrip("/")
+    head, sep, version = path.rpartition("/ws/")
+    path = f"{head}/{version}" if sep else path
+    return urlunsplit((scheme, parts.netloc, path, "", ""))
 
 
 _URL_KINDS = {"ws": "a WebSocket", "http": "an HTTP"}

@@ -18,51 +18,70 @@ from kalshi_tui.config import (
     DEFAULT_PROFILE_NAME,
     ENDPOINTS,
     ENVIRONMENTS,
+    REST_SCHEMES,
+    WS_SCHEMES,
     ConfigError,
     Profile,
+    check_path_text,
     config_path,
     display_path,
     load_config,
+    looks_like_key,
+    rest_url_for,
+    url_fix,
+    url_problem,
     write_profile,
 )
 from kalshi_tui.errors import UserError
 
 Ask = Callable[[str], str]
 
+# The group a watchlist typed at init's prompt goes into when it is given no name.
+DEFAULT_WATCHLIST = "markets"
+
 
 def init(args: argparse.Namespace) -> int:
     path = config_path(args.config)
-    name = args.profile or DEFAULT_PROFILE_NAME
     existing = load_config(path)  # a broken file stops here rather than being overwritten
-    base = existing.profiles.get(name)
     interactive = not args.yes and sys.stdin.isatty()
     ask: Ask | None = input if interactive else None
+    force = bool(getattr(args, "force", False))
 
-    environment = args.env or (base.environment if base else None)
-    if environment is None and args.ws_url and args.rest_url:
-        environment = "custom"  # two URLs and no --env: the user means a custom endpoint
-    if environment is None:
-        environment = _ask_choice(ask, "Environment", ENVIRONMENTS, "prod")
+    name = args.profile or _ask_name(ask, existing.default_profile or DEFAULT_PROFILE_NAME)
+    base = existing.profiles.get(name)
+
+    environment = _environment(args, base, ask)
     ws_url = args.ws_url or _kept_url(base, environment, "ws")
     rest_url = args.rest_url or _kept_url(base, environment, "rest")
     if environment == "custom":
-        ws_url = ws_url or _ask(ask, "WebSocket URL", "ws://127.0.0.1:8765/trade-api/ws/v2")
-        rest_url = rest_url or _ask(ask, "REST base URL", "http://127.0.0.1:8765/trade-api/v2")
+        ws_url = ws_url or _ask_url(ask, "WebSocket URL", "ws://127.0.0.1:8765/trade-api/ws/v2", WS_SCHEMES)
+        # A custom exchange serves REST beside its socket: wss://h/trade-api/ws/v2 -> https://h/trade-api/v2
+        rest_default = rest_url_for(ws_url or "") or "http://127.0.0.1:8765/trade-api/v2"
+        rest_url = rest_url or _ask_url(ask, "REST base URL", rest_default, REST_SCHEMES)
 
     key_id = args.key_id or (base.key_id if base else None)
     if key_id is None:
         key_id = _ask(ask, "API key id (Kalshi: Account > API keys)", None)
-    key_file: Path | None = _absolute(args.key_file) if args.key_file else None
-    if key_file is None and base is not None:
+    key_file: Path | None = None
+    if args.key_file:
+        check_path_text(args.key_file, "--key-file")
+        key_file = _absolute(args.key_file)
+        if not force and not key_file.exists():
+            raise UserError(
+                f"--key-file {display_path(key_file)} does not exist: "
+                "check the path, or pass --force to write the profile anyway"
+            )
+    elif base is not None:
         key_file = base.key_file
     if key_file is None:
-        answer = _ask(ask, "Path to the private key file (PEM)", None)
-        key_file = _absolute(answer) if answer else None
+        key_file = _ask_key_file(ask, force)
 
     watchlists = dict(base.watchlists) if base else {}
     for spec in args.watchlist:
         group, tickers = _parse_watchlist_flag(spec)
         watchlists[group] = tickers
+    if not watchlists:
+        watchlists = _ask_watchlist(ask)
     refresh_rate = (
         args.refresh_rate if args.refresh_rate is not None else (base.refresh_rate if base else None)
     )
@@ -96,6 +115,83 @@ def init(args: argparse.Namespace) -> int:
     if problem:
         print(f"warning: {problem}", file=sys.stderr)
     return 0
+
+
+def _environment(args: argparse.Namespace, base: Profile | None, ask: Ask | None) -> str:
+    """--env, else custom if a URL was given, else the profile's, else ask (default prod)."""
+    urls = {"--ws-url": (args.ws_url, 0), "--rest-url": (args.rest_url, 1)}
+    if args.env in ENDPOINTS:
+        for option, (url, i) in urls.items():
+            if url and url != ENDPOINTS[args.env][i]:
+                # Kalshi's keys only ever go to Kalshi's URLs under prod/demo.
+                raise UserError(
+                    f"--env {args.env} uses Kalshi's own URLs, so {option} is refused: "
+                    f"drop {option}, or use --env custom for another exchange"
+                )
+    if args.env:
+        return str(args.env)
+    if args.ws_url or args.rest_url:
+        return "custom"  # a URL and no --env: the user means a custom endpoint
+    if base is not None:
+        return base.environment
+    return _ask_choice(ask, "Environment", ENVIRONMENTS, "prod")
+
+
+def _ask_name(ask: Ask | None, default: str) -> str:
+    while True:
+        answer = _ask(ask, "Profile name", default) or default
+        if answer.strip() and not looks_like_key(answer):
+            return answer.strip()
+        print("please give the profile a name, e.g. main", file=sys.stderr)
+
+
+def _ask_url(ask: Ask | None, question: str, default: str, schemes: tuple[str, ...]) -> str:
+    while True:
+        answer = _ask(ask, question, default) or default
+        problem = url_problem(answer, schemes)
+        if problem is None or ask is None:
+            return answer  # without a terminal the profile's own check reports it
+        print(f"that URL {problem}: {url_fix(schemes, default)}", file=sys.stderr)
+
+
+def _ask_key_file(ask: Ask | None, force: bool) -> Path | None:
+    while True:
+        answer = _ask(ask, "Path to the private key file (PEM)", None)
+        if not answer:
+            return None
+        if looks_like_key(answer):
+            # Never echo it: the user pasted the key itself into the prompt.
+            print(
+                "that is key contents, not a path: save the key to a file (chmod 600) and give its "
+                "path; treat the pasted key as exposed",
+                file=sys.stderr,
+            )
+            continue
+        path = _absolute(answer)
+        if force or path.exists():
+            return path
+        print(f"no file at {display_path(path)}: give the key file's path (empty for none)", file=sys.stderr)
+
+
+def _ask_watchlist(ask: Ask | None) -> dict[str, list[str]]:
+    """A first watchlist: tickers, or NAME=tickers for a named group; empty for none."""
+    while True:
+        answer = _ask(
+            ask,
+            "Markets to watch, comma-separated (e.g. KXFED-26DEC-T4.00), or NAME=T1,T2; empty for none",
+            None,
+        )
+        if not answer:
+            return {}
+        spec = answer if "=" in answer else f"{DEFAULT_WATCHLIST}={answer}"
+        try:
+            group, tickers = _parse_watchlist_flag(spec)
+        except UserError as exc:
+            print(str(exc).replace("--watchlist ", "", 1), file=sys.stderr)
+            continue
+        if tickers:
+            return {group: tickers}
+        print("please name at least one market, or leave it empty", file=sys.stderr)
 
 
 def show(args: argparse.Namespace) -> int:
@@ -192,7 +288,7 @@ def _parse_watchlist_flag(spec: str) -> tuple[str, list[str]]:
     group = group.strip()
     if not sep or not group:
         raise UserError(f"--watchlist {spec!r}: expected NAME=TICKER1,TICKER2")
-    return group, [t.strip() for t in rest.split(",") if t.strip()]
+    return group, [t.strip().upper() for t in rest.split(",") if t.strip()]
 
 
 def _key_load_problem(path: Path) -> str | None:

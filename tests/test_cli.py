@@ -233,10 +233,11 @@ def test_interactive_init_asks_for_what_is_missing(
     tmp_path: Path, key_file: Path, answers: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "config.toml"
-    answers += ["demo", "id-9", str(key_file)]
+    answers += ["", "demo", "id-9", str(key_file), "kxfed-a, KXFED-B"]
     assert config_cli.init(_init_args(config)) == 0
     profile = load_config(config).profile()
     assert (profile.environment, profile.key_id, profile.key_file) == ("demo", "id-9", key_file)
+    assert profile.watchlists == {"markets": ("KXFED-A", "KXFED-B")}
     assert capsys.readouterr().out == f"wrote profile 'main' (default profile) to {config}\n"
 
 
@@ -244,7 +245,8 @@ def test_interactive_init_reasks_a_bad_environment(
     tmp_path: Path, answers: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "config.toml"
-    answers += ["staging", "", "", ""]  # bad env, then defaults: prod, no key id, no key file
+    # default name, bad env, then defaults: prod, no key id, no key file, no watchlist
+    answers += ["", "staging", "", "", "", ""]
     assert config_cli.init(_init_args(config)) == 0
     assert load_config(config).profile().environment == "prod"
     assert "please answer one of prod, demo, custom" in capsys.readouterr().err
@@ -348,3 +350,153 @@ def test_init_into_a_folder_that_cannot_be_written(
     line = _init_fails_cleanly(locked_folder / "config.toml", capsys)
     assert line.startswith(f"kalshi-tui: {locked_folder / 'config.toml'}: cannot write the config file (")
     assert line.endswith("check the folder's permissions or point --config at a writable place")
+
+
+# -- init for a new user: name, watchlist, derived REST URL, a key file that exists ------------
+
+
+@pytest.fixture()
+def prompts(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[list[str], list[str]]]:
+    """(answers to give, questions asked) for interactive init."""
+    queue: list[str] = []
+    asked: list[str] = []
+
+    def fake_input(prompt: str = "") -> str:
+        asked.append(prompt)
+        return queue.pop(0)
+
+    monkeypatch.setattr(sys, "stdin", _Tty())
+    monkeypatch.setattr(builtins, "input", fake_input)
+    yield queue, asked
+    assert not queue, f"unasked answers left: {queue}; asked {asked}"
+
+
+def test_interactive_init_asks_the_profile_name_and_a_named_watchlist(
+    tmp_path: Path, key_file: Path, prompts: tuple[list[str], list[str]]
+) -> None:
+    config = tmp_path / "config.toml"
+    queue, asked = prompts
+    queue += ["desk", "prod", "id-1", str(key_file), "fed=kxfed-a,kxfed-b"]
+    assert config_cli.init(_init_args(config)) == 0
+    profile = load_config(config).profile("desk")
+    assert profile.watchlists == {"fed": ("KXFED-A", "KXFED-B")}
+    assert asked[0] == "Profile name [main]: "
+    assert asked[-1].startswith("Markets to watch")
+
+
+def test_interactive_init_derives_the_rest_url_from_a_custom_ws_url(
+    tmp_path: Path, prompts: tuple[list[str], list[str]]
+) -> None:
+    config = tmp_path / "config.toml"
+    queue, asked = prompts
+    queue += ["", "custom", "wss://ex.example/trade-api/ws/v2", "", "", "", ""]
+    assert config_cli.init(_init_args(config)) == 0
+    assert asked[3] == "REST base URL [https://ex.example/trade-api/v2]: "
+    profile = load_config(config).profile()
+    assert (profile.ws_url, profile.rest_url) == (
+        "wss://ex.example/trade-api/ws/v2",
+        "https://ex.example/trade-api/v2",
+    )
+
+
+def test_init_with_only_a_ws_url_is_custom_with_the_rest_url_beside_it(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    assert (
+        main(["init", "--config", str(config), "--yes", "--ws-url", "ws://10.0.0.5:9000/trade-api/ws/v2"])
+        == 0
+    )
+    profile = load_config(config).profile()
+    assert profile.environment == "custom"
+    assert profile.rest_url == "http://10.0.0.5:9000/trade-api/v2"
+
+
+def test_interactive_init_reasks_a_bad_url_and_a_missing_or_pasted_key_file(
+    tmp_path: Path, key_file: Path, prompts: tuple[list[str], list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    queue, _ = prompts
+    pasted = "-----BEGIN PRIVATE KEY-----\nMIIEsecretbody\n-----END PRIVATE KEY-----"
+    queue += ["", "custom", "ws://h:99999/x", "ws://h:9/trade-api/ws/v2", ""]
+    queue += ["id", str(tmp_path / "typo.pem"), pasted, str(key_file), ""]
+    assert config_cli.init(_init_args(config)) == 0
+    err = capsys.readouterr().err
+    assert "that URL has a port that is not a number from 1 to 65535" in err
+    assert f"no file at {tmp_path / 'typo.pem'}" in err
+    assert "that is key contents, not a path" in err and "secretbody" not in err
+    assert load_config(config).profile().key_file == key_file
+
+
+def test_init_refuses_a_key_file_that_does_not_exist_unless_forced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    missing = tmp_path / "nope.pem"
+    argv = ["--config", str(config), "init", "--yes", "--key-id", "k", "--key-file", str(missing)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        f"kalshi-tui: --key-file {missing} does not exist: "
+        "check the path, or pass --force to write the profile anyway\n"
+    )
+    assert not config.exists()
+    assert main([*argv, "--force"]) == 0
+    assert load_config(config).profile().key_file == missing
+
+
+@pytest.mark.parametrize("env", ["prod", "demo"])
+def test_init_refuses_kalshis_environment_with_a_custom_url(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], env: str
+) -> None:
+    config = tmp_path / "config.toml"
+    argv = ["--config", str(config), "init", "--yes", "--env", env, "--ws-url", "wss://other.example/ws"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        f"kalshi-tui: --env {env} uses Kalshi's own URLs, so --ws-url is refused: "
+        "drop --ws-url, or use --env custom for another exchange\n"
+    )
+    assert not config.exists()
+
+
+def test_init_watchlist_flag_upper_cases_tickers(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    assert main(["--config", str(config), "init", "--yes", "--watchlist", "fed=kxfed-a, Kxfed-b"]) == 0
+    assert load_config(config).profile().watchlists == {"fed": ("KXFED-A", "KXFED-B")}
+
+
+# -- --config and --profile work after the command too ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--config", "C", "--profile", "P", "tail"],
+        ["tail", "--config", "C", "--profile", "P"],
+        ["--config", "X", "--profile", "Y", "tail", "--config", "C", "--profile", "P"],
+        ["demo", "--config", "C", "--profile", "P"],
+        ["run", "--config", "C", "--profile", "P"],
+        ["init", "--config", "C", "--profile", "P"],
+        ["config", "show", "--config", "C", "--profile", "P"],
+    ],
+)
+def test_config_and_profile_are_accepted_before_or_after_the_command(argv: list[str]) -> None:
+    args = build_parser().parse_args(argv)
+    assert (args.config, args.profile) == ("C", "P")
+
+
+def test_values_before_the_command_survive_a_command_without_them() -> None:
+    args = build_parser().parse_args(["--config", "C", "tail", "--profile", "P"])
+    assert (args.config, args.profile) == ("C", "P")
+    args = build_parser().parse_args(["tail"])
+    assert (args.config, args.profile) == (None, None)
+
+
+def test_config_show_with_options_after_the_command(
+    tmp_path: Path, key_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'default_profile = "a"\n[profiles.a]\nkey_id = "1"\n'
+        f'[profiles.b]\nkey_id = "2"\nkey_file = "{key_file}"\n'
+    )
+    assert main(["config", "show", "--config", str(config), "--profile", "b"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"# profile 'b' from {config}\n") and 'key_id = "2"' in out
