@@ -18,7 +18,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from kalshi_tui.config import looks_like_key
+from kalshi_tui.errors import looks_like_key
 
 WS_PATH = "/trade-api/ws/v2"
 HEADER_KEY = "KALSHI-ACCESS-KEY"

@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from kalshi_tui.errors import UserError
+from kalshi_tui.errors import UserError, looks_like_key
 
 ENV_VAR = "KALSHI_TUI_CONFIG"
 APP_NAME = "kalshi-tui"
@@ -913,11 +913,6 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
 
 
 KEY_TEXT_SHOWN = "(key contents, not shown)"
-
-
-def looks_like_key(text: str) -> bool:
-    """True for text that is (part of) a PEM key rather than a path: it is never echoed."""
-    return "PRIVATE KEY" in text or "-----BEGIN" in text or "\n" in text
 
 
 def check_path_text(text: str, option: str) -> None:

@@ -26,13 +26,12 @@ from kalshi_tui.config import (
     config_path,
     display_path,
     load_config,
-    looks_like_key,
     rest_url_for,
     url_fix,
     url_problem,
     write_profile,
 )
-from kalshi_tui.errors import UserError
+from kalshi_tui.errors import UserError, looks_like_key
 
 Ask = Callable[[str], str]
 
