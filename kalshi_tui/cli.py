@@ -136,8 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument(
         "--channels", default="orderbook_delta,ticker,trade,fill", help="comma-separated channels"
     )
-    tail.add_argument("--count", type=int, metavar="N", help="stop after N events")
-    tail.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    # Numbers are checked by tail itself, so a bad one gets one sentence (exit 2), not usage.
+    tail.add_argument("--count", metavar="N", help="stop after N events")
+    tail.add_argument("--duration", metavar="S", help="stop after S seconds")
+    tail.add_argument(
+        "--connect-timeout",
+        metavar="S",
+        help="give up (exit 4) if nothing is subscribed after S seconds (default 30)",
+    )
     tail.add_argument("--books-out", metavar="FILE", help="write every book to FILE at exit")
     for name in _CONFIG_COMMANDS:
         _config_options(sub.choices[name])

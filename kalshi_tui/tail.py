@@ -1,8 +1,13 @@
 """``kalshi-tui tail``: the live stream as JSON lines, for scripts and for testing.
 
 One object per event, with the wire type, the market and the decoded fields as the
-exchange's dollar/size strings. Output goes through a bounded buffer and a writer thread,
-so a slow pipe never stalls reading the socket.
+exchange's dollar/size strings. Output goes through a bounded buffer (see
+``stream.buffer`` for what it drops when the reader is slow) and a writer thread, so a slow
+or stopped pipe never stalls reading the socket nor grows memory.
+
+Exit codes: 0 clean stop (count, duration, Ctrl-C, SIGTERM, or the reader closed the
+pipe), 2 bad arguments or settings, 3 the exchange refused the key, 4 nothing subscribed
+within ``--connect-timeout``, 5 the output could not be written.
 """
 
 from __future__ import annotations
@@ -11,19 +16,34 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
+import os
+import queue
+import select
 import signal
+import stat
 import sys
+import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from kalshi_tui import endpoint
-from kalshi_tui.errors import UserError
+from kalshi_tui.errors import AuthRejected, UserError
 from kalshi_tui.numbers import format_money, format_price, format_size
 from kalshi_tui.protocol import commands
 from kalshi_tui.protocol import messages as m
-from kalshi_tui.store import Store
+from kalshi_tui.store import ErrorEvent, Store
 from kalshi_tui.stream import EventBuffer, Pool
+
+EXIT_NOT_SUBSCRIBED = 4
+EXIT_OUTPUT = 5
+DEFAULT_CONNECT_TIMEOUT = 30.0
+DRAIN_SECONDS = 5.0  # at a stop, how long a slow reader gets to take what is still buffered
+POLL_SECONDS = 0.25  # how often the store is read for news about the connection
+REPEAT_QUIET = 30.0  # the same error sentence is printed at most once per this many seconds
 
 _PRICE_FIELDS = {
     "price",
@@ -80,9 +100,134 @@ def books_json(store: Store) -> dict[str, Any]:
     }
 
 
-def _write(lines: list[str]) -> None:
-    sys.stdout.write("".join(lines))
-    sys.stdout.flush()
+# -- what the store says about the connection ------------------------------------------------
+
+
+def connection_news(store: Store, seen: ErrorEvent | None) -> tuple[bool, list[ErrorEvent]]:
+    """Read from the store's public state only: whether anything is subscribed yet, and the
+    errors recorded after ``seen`` (oldest first). The stream records every failure there
+    (refused connections, HTTP errors on the upgrade, exchange error codes), so this is the
+    one place that knows how."""
+    subscribed = any(sub.sid is not None for sub in store.metrics.subscriptions)
+    events = list(store.metrics.last_errors)
+    if seen is not None:
+        for i in range(len(events) - 1, -1, -1):
+            if events[i] is seen:
+                return subscribed, events[i + 1 :]
+    return subscribed, events
+
+
+def error_line(event: ErrorEvent) -> str:
+    detail = event.detail
+    if event.code is not None:
+        detail = f"error {event.code}: {detail}" if detail else f"error {event.code}"
+    return f"kalshi-tui: {event.sentence}" + (f" ({detail})" if detail else "")
+
+
+class ErrorReporter:
+    """Prints each new connection error on stderr as one line; the same sentence again within
+    ``REPEAT_QUIET`` seconds (a retry loop) is not repeated."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.subscribed = False
+        self.printed: list[str] = []
+        self._seen: ErrorEvent | None = None
+        self._last_said: dict[str, float] = {}
+
+    def poll(self) -> None:
+        self.subscribed, new = connection_news(self.store, self._seen)
+        now = time.monotonic()
+        for event in new:
+            self._seen = event
+            said = self._last_said.get(event.sentence)
+            if said is not None and now - said < REPEAT_QUIET:
+                continue
+            self._last_said[event.sentence] = now
+            line = error_line(event)
+            self.printed.append(event.sentence)
+            print(line, file=sys.stderr, flush=True)
+
+    def last_sentence(self) -> str | None:
+        events = self.store.metrics.last_errors
+        return events[-1].sentence if events else None
+
+
+# -- output ----------------------------------------------------------------------------------
+
+
+class OutputClosed(Exception):
+    """The reader of stdout went away (a broken pipe): a normal way for ``tail`` to end."""
+
+
+class OutputFailed(UserError):
+    exit_code = EXIT_OUTPUT
+
+
+class Writer:
+    """Writes to a file descriptor from one daemon thread. A blocked pipe blocks only that
+    thread: never the event loop that reads the socket, and never the process's exit."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._loop = asyncio.get_running_loop()
+        self._jobs: queue.SimpleQueue[tuple[bytes, asyncio.Future[OSError | None]]] = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="kalshi-tail-writer", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            data, done = self._jobs.get()
+            error: OSError | None = None
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(self.fd, view) :]
+            except OSError as exc:
+                error = exc
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+                self._loop.call_soon_threadsafe(_settle, done, error)
+
+    async def write(self, data: bytes) -> None:
+        done: asyncio.Future[OSError | None] = self._loop.create_future()
+        self._jobs.put((data, done))
+        error = await done
+        if isinstance(error, BrokenPipeError):
+            raise OutputClosed
+        if error is not None:
+            raise OutputFailed(f"cannot write the output: {error.strerror or error}")
+
+    def reader_gone(self) -> bool:
+        """True when stdout is a pipe whose reader has closed it (seen without writing, so
+        ``tail ... | head -1`` ends even when the stream is quiet)."""
+        try:
+            if not stat.S_ISFIFO(os.fstat(self.fd).st_mode) or not hasattr(select, "poll"):
+                return False
+            poller = select.poll()
+            poller.register(self.fd, 0)  # errors and hang-ups are always reported
+            return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
+        except (OSError, ValueError):
+            return False
+
+
+def _settle(done: asyncio.Future[OSError | None], error: OSError | None) -> None:
+    if not done.done():
+        done.set_result(error)
+
+
+def _retire_stdout() -> None:
+    """After stdout failed, point it at /dev/null so the interpreter's final flush of
+    ``sys.stdout`` cannot fail (or print a traceback) again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _line(msg: m.Message) -> bytes:
+    return (json.dumps(event_json(msg)) + "\n").encode()
+
+
+# -- the command -----------------------------------------------------------------------------
 
 
 async def tail(
@@ -92,10 +237,11 @@ async def tail(
     *,
     count: int | None,
     duration: float | None,
-    books_out: str | None,
+    books_out: Path | None,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
 ) -> int:
     store = Store()
-    buffer = EventBuffer(ep.settings.buffer_size)
+    buffer = EventBuffer(store, ep.settings.buffer_size)
     rest = None
     if ep.rest_url:
         from kalshi_tui.rest import RestClient
@@ -111,6 +257,8 @@ async def tail(
         rest=rest,
         listener=buffer.put,
     )
+    writer = Writer(sys.stdout.fileno())
+    reporter = ErrorReporter(store)
     runner = asyncio.create_task(pool.run())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -119,41 +267,148 @@ async def tail(
             loop.add_signal_handler(sig, stop.set)
     if duration is not None:
         loop.call_later(duration, stop.set)
+    printed = 0
+    outcome: BaseException | None = None  # why the output ended early, if it did
 
-    async def pump() -> None:
-        printed = 0
-        while count is None or printed < count:
-            lines = [json.dumps(event_json(await buffer.get())) + "\n"]
-            while len(lines) < 512 and (count is None or printed + len(lines) < count):
+    async def pump(limit: int | None, *, until_empty: bool = False) -> None:
+        nonlocal printed
+        while limit is None or printed < limit:
+            first = buffer.get_nowait()
+            if first is None:
+                if until_empty:
+                    return
+                first = await buffer.get()
+            batch = [_line(first)]
+            while len(batch) < 512 and (limit is None or printed + len(batch) < limit):
                 nxt = buffer.get_nowait()
                 if nxt is None:
                     break
-                lines.append(json.dumps(event_json(nxt)) + "\n")
-            printed += len(lines)
-            await asyncio.to_thread(_write, lines)
+                batch.append(_line(nxt))
+            await writer.write(b"".join(batch))
+            printed += len(batch)
+
+    async def print_all() -> None:
+        nonlocal outcome
+        try:
+            await pump(count)
+        except (OutputClosed, OutputFailed) as exc:
+            outcome = exc
         stop.set()
 
-    printer = asyncio.create_task(pump())
+    async def watch() -> int | None:
+        """Report connection errors; the exit code if tail must give up."""
+        started = time.monotonic()
+        while True:
+            reporter.poll()
+            if not reporter.subscribed and time.monotonic() - started > connect_timeout:
+                last = reporter.last_sentence()
+                why = f"; last problem: {last}" if last else ""
+                print(
+                    f"kalshi-tui: nothing subscribed within {connect_timeout:g} s, giving up{why}",
+                    file=sys.stderr,
+                )
+                return EXIT_NOT_SUBSCRIBED
+            if writer.reader_gone():
+                return 0
+            await asyncio.sleep(POLL_SECONDS)
+
+    printer = asyncio.create_task(print_all())
+    watcher = asyncio.create_task(watch())
     stopper = asyncio.create_task(stop.wait())
+    code = 0
     try:
-        await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({runner, stopper, watcher}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         printer.cancel()
+        watcher.cancel()
+        stopper.cancel()
         await pool.close()
         runner.cancel()
         if rest is not None:
             await rest.aclose()
+    if watcher.done() and not watcher.cancelled():
+        code = watcher.result() or 0
+        if writer.reader_gone():
+            outcome = OutputClosed()
     if runner.done() and not runner.cancelled() and runner.exception() is not None:
-        raise runner.exception()  # type: ignore[misc]
-    if books_out:
-        with open(books_out, "w", encoding="utf-8") as fh:
-            json.dump(books_json(store), fh, indent=1)
-    if buffer.conflated:
-        print(f"kalshi-tui: merged {buffer.conflated} updates while output was slow", file=sys.stderr)
-    return 0
+        exc = runner.exception()
+        reporter.poll()
+        if isinstance(exc, AuthRejected) and str(exc) in reporter.printed:
+            return exc.exit_code  # its sentence is on stderr already: once is enough
+        raise exc  # type: ignore[misc]
+    reporter.poll()
+    if outcome is None and code == 0:
+        # A clean stop: what was received is printed (a reader that takes nothing for
+        # DRAIN_SECONDS loses the rest), so the output replays to the books written below.
+        try:
+            await asyncio.wait_for(pump(count, until_empty=True), DRAIN_SECONDS)
+        except (OutputClosed, OutputFailed) as exc:
+            outcome = exc
+        except TimeoutError:
+            pass
+    if isinstance(outcome, OutputClosed | OutputFailed):
+        _retire_stdout()
+    if books_out is not None and code == 0:
+        try:
+            with open(books_out, "w", encoding="utf-8") as fh:
+                json.dump(books_json(store), fh, indent=1)
+        except OSError as exc:
+            raise OutputFailed(f"cannot write --books-out {books_out}: {exc.strerror or exc}") from None
+    summary = buffer.summary()
+    if summary:
+        print(f"kalshi-tui: output was slow: {summary}", file=sys.stderr)
+    if isinstance(outcome, OutputFailed):
+        raise outcome
+    return code
+
+
+# -- arguments -------------------------------------------------------------------------------
+
+
+def positive_count(flag: str, raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise UserError(f"{flag} must be a whole number above 0, not {raw!r}")
+    return value
+
+
+def positive_seconds(flag: str, raw: str | None) -> float | None:
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise UserError(f"{flag} must be a number of seconds above 0, not {raw!r}")
+    return value
+
+
+def writable_file(flag: str, raw: str | None) -> Path | None:
+    """Checked at start, so a typo is found before the run, not after it."""
+    if raw is None:
+        return None
+    path = Path(raw).expanduser()
+    if path.is_dir():
+        raise UserError(f"{flag} {raw!r} is a folder: give a file name")
+    folder = path.parent
+    if not folder.is_dir():
+        raise UserError(f"{flag} {raw!r}: the folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UserError(f"{flag} {raw!r}: not writable")
+    return path
 
 
 def run(args: argparse.Namespace) -> int:
+    count = positive_count("--count", args.count)
+    duration = positive_seconds("--duration", args.duration)
+    connect_timeout = positive_seconds("--connect-timeout", args.connect_timeout)
+    books_out = writable_file("--books-out", args.books_out)
     ep = endpoint.resolve(args)
     markets = [t.strip() for t in args.markets.split(",") if t.strip()] if args.markets else ep.markets
     channels = [c.strip() for c in args.channels.split(",") if c.strip()]
@@ -163,8 +418,14 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"unknown channel {unknown[0]!r}: use some of {', '.join(sorted(known))}")
     if not markets and any(c in commands.MARKET_CHANNELS for c in channels):
         raise UserError("no markets: pass --markets A,B or add a watchlist to the profile")
-    if args.count is not None and args.count <= 0:
-        raise UserError("--count must be a positive number")
     return asyncio.run(
-        tail(ep, markets, channels, count=args.count, duration=args.duration, books_out=args.books_out)
+        tail(
+            ep,
+            markets,
+            channels,
+            count=count,
+            duration=duration,
+            books_out=books_out,
+            connect_timeout=connect_timeout or DEFAULT_CONNECT_TIMEOUT,
+        )
     )

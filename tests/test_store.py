@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 
-from bench.waiting import GUARD
 from kalshi_tui.protocol import messages as m
 from kalshi_tui.store import DOWN, LIVE, RECONNECTING, Store
 from kalshi_tui.stream.backoff import Backoff
-from kalshi_tui.stream.buffer import EventBuffer
 
 
 def _delta(ticker: str, price: int, delta: int, seq: int = 1) -> m.OrderbookDelta:
@@ -114,20 +111,3 @@ def test_backoff_full_jitter_grows_caps_and_resets_after_stable() -> None:
     b.connected(200.0)
     b.disconnected(231.0)
     assert b.attempt == 0
-
-
-async def test_event_buffer_conflates_when_full_and_counts() -> None:
-    buf = EventBuffer(maxsize=2)
-    buf.put(_delta("A", 4000, 1))
-    buf.put(_delta("A", 4000, 2))
-    buf.put(_delta("A", 4000, 3))  # full: held
-    buf.put(_delta("A", 4000, -1))  # merged into the held one
-    buf.put(m.Ticker(market_ticker="A", price=1))
-    buf.put(m.Ticker(market_ticker="A", price=2))  # replaces the held ticker
-    buf.put(m.Trade(trade_id="t", market_ticker="A", yes_price=1, no_price=9999, count=1, taker_side="yes"))
-    assert buf.conflated == 2
-    got = [await asyncio.wait_for(buf.get(), GUARD) for _ in range(len(buf))]
-    deltas = [g.delta for g in got if isinstance(g, m.OrderbookDelta)]
-    assert sum(deltas) == 1 + 2 + 3 - 1  # sizes add exactly: nothing lost
-    assert [g.price for g in got if isinstance(g, m.Ticker)] == [2]
-    assert any(isinstance(g, m.Trade) for g in got)
