@@ -22,6 +22,7 @@ from kalshi_tui.store import MarketMeta
 
 PAGE_LIMIT = 1000
 RETRIES_429 = 5
+MAX_PAGES = 1000  # no listing the dashboard reads is near this long: more means a looping cursor
 
 
 class RestError(Exception):
@@ -117,9 +118,12 @@ class RestClient:
     async def _pages(
         self, path: str, key: str, params: dict[str, Any], *, signed: bool = False
     ) -> AsyncIterator[dict[str, Any]]:
-        """Follow ``cursor`` until it is empty, null or absent."""
+        """Follow ``cursor`` until it is empty, null or absent. A server that hands back a
+        cursor it gave before, or more than ``MAX_PAGES`` pages, would be followed forever:
+        stop with a RestError instead."""
         params = {k: v for k, v in params.items() if v is not None}
-        while True:
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
             body = await self._get(path, params, signed=signed)
             for item in body.get(key) or ():
                 if isinstance(item, dict):
@@ -127,7 +131,15 @@ class RestClient:
             cursor = body.get("cursor")
             if not cursor:
                 return
+            cursor = str(cursor)
+            if cursor in seen:
+                raise RestError(
+                    f"GET {path}: the server sent a page cursor it had sent before; "
+                    f"stopped after {len(seen) + 1} pages"
+                )
+            seen.add(cursor)
             params["cursor"] = cursor
+        raise RestError(f"GET {path}: still more pages after {MAX_PAGES:,}; stopped there")
 
     async def markets(
         self,
