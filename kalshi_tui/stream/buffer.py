@@ -121,7 +121,11 @@ class EventBuffer:
 
     def summary(self) -> str:
         """One line about what a slow consumer missed ('' when nothing was)."""
-        parts = [f"dropped {n:,} {kind} event{'s' * (n != 1)}" for kind, n in sorted(self.dropped.items())]
+        parts = []
+        if self.dropped:
+            kinds = [f"{n:,} {kind}" for kind, n in sorted(self.dropped.items())]
+            total = sum(self.dropped.values())
+            parts.append(f"dropped {', '.join(kinds)} event{'s' * (total != 1)}")
         if self.folded:
             parts.append(
                 f"replaced {self.folded:,} book update{'s' * (self.folded != 1)} "
