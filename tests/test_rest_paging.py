@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bench.waiting import HANG_GUARD
+from bench.waiting import GUARD
 from kalshi_tui.rest import MAX_PAGES, RestClient, RestError
 
 # cursor asked for ("" = first page) -> (tickers on that page, next cursor)
@@ -57,7 +57,7 @@ def serving(pager: Pager) -> Iterator[tuple[str, list[str]]]:
 async def _markets(base_url: str) -> list[str]:
     client = RestClient(base_url)
     try:
-        metas = await asyncio.wait_for(client.markets(), HANG_GUARD)  # a hang guard only
+        metas = await asyncio.wait_for(client.markets(), GUARD)  # a hang guard only
     finally:
         await client.aclose()
     return [meta.ticker for meta in metas]

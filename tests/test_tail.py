@@ -25,9 +25,9 @@ from kalshi_tui.protocol import messages as m
 from kalshi_tui.sim import Simulator
 from kalshi_tui.store import Store
 from kalshi_tui.stream.buffer import EventBuffer
-from kalshi_tui.tail import WIRE_TYPES, event_json
+from kalshi_tui.tail import event_json
 
-WIRE_NAMES = set(WIRE_TYPES.values())
+WIRE_NAMES = set(m.WIRE_TYPE.values())
 
 
 async def _tail(*args: str, timeout: float = 30.0) -> tuple[int, str, str]:
