@@ -38,6 +38,7 @@ from kalshi_tui.protocol import messages as m
 from kalshi_tui.store import ErrorEvent, Store
 from kalshi_tui.stream import EventBuffer, Pool
 
+STDOUT = 1  # the descriptor, not sys.stdout: that is None when tail starts with fd 1 closed
 EXIT_NOT_SUBSCRIBED = 4
 EXIT_OUTPUT = 5
 DEFAULT_CONNECT_TIMEOUT = 30.0
@@ -217,9 +218,9 @@ def _settle(done: asyncio.Future[OSError | None], error: OSError | None) -> None
 def _retire_stdout() -> None:
     """After stdout failed, point it at /dev/null so the interpreter's final flush of
     ``sys.stdout`` cannot fail (or print a traceback) again."""
-    with contextlib.suppress(OSError, ValueError):
+    with contextlib.suppress(OSError):
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, STDOUT)
         os.close(devnull)
 
 
@@ -257,7 +258,7 @@ async def tail(
         rest=rest,
         listener=buffer.put,
     )
-    writer = Writer(sys.stdout.fileno())
+    writer = Writer(STDOUT)
     reporter = ErrorReporter(store)
     runner = asyncio.create_task(pool.run())
     stop = asyncio.Event()
@@ -405,6 +406,8 @@ def writable_file(flag: str, raw: str | None) -> Path | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if sys.stdout is None:  # started with fd 1 closed: the next file opened would take its place
+        raise OutputFailed("stdout is closed: there is nowhere to write the events")
     count = positive_count("--count", args.count)
     duration = positive_seconds("--duration", args.duration)
     connect_timeout = positive_seconds("--connect-timeout", args.connect_timeout)

@@ -10,6 +10,7 @@ import os
 import random
 import signal
 import socket
+import subprocess
 import sys
 from asyncio.subprocess import DEVNULL, PIPE
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bench.waiting import until
+from bench.waiting import GUARD, until
 from kalshi_tui.auth import generate_key, write_private_key
 from kalshi_tui.cli import main
 from kalshi_tui.numbers import parse_price, parse_size
@@ -410,7 +411,7 @@ async def test_tail_into_a_full_disk_exits_non_zero_with_one_sentence(make_sim) 
     assert len(tail.err) == 1 and "No space left on device" in tail.err[0], tail.err
 
 
-async def test_tail_stops_on_time_and_stays_bounded_with_a_reader_that_never_reads(make_sim) -> None:
+async def test_tail_stops_on_time_with_a_reader_that_never_reads(make_sim) -> None:
     async with make_sim(seed=34, rate=3000, markets=4) as sim:
         r, w = os.pipe()  # nobody ever reads r
         try:
@@ -581,3 +582,17 @@ async def _read_all(fd: int) -> bytes:
     while chunk := await asyncio.to_thread(os.read, fd, 1 << 16):
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def test_tail_with_stdout_closed_says_so() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "kalshi_tui", "tail", "--markets", "A"],
+        env=ENV,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: os.close(1),  # as `tail >&-` starts it
+        timeout=GUARD,
+        check=False,
+    )
+    assert done.returncode == 5
+    assert done.stderr.strip() == "kalshi-tui: stdout is closed: there is nowhere to write the events"

@@ -59,11 +59,6 @@ class EventBuffer:
         the memory bound: never more than ``maxsize`` plus one pending refresh per market)."""
         return len(self._queue) + len(self._refresh)
 
-    @property
-    def lost(self) -> int:
-        """Events that will never be handed out as they came (dropped or folded)."""
-        return sum(self.dropped.values()) + self.folded
-
     def put(self, msg: m.Message) -> None:
         if isinstance(msg, _BOOK):
             ticker = msg.market_ticker
