@@ -285,8 +285,8 @@ async def tail(
                 if nxt is None:
                     break
                 batch.append(_line(nxt))
+            printed += len(batch)  # counted once queued: a stop mid-write still writes it
             await writer.write(b"".join(batch))
-            printed += len(batch)
 
     async def print_all() -> None:
         nonlocal outcome
