@@ -202,7 +202,8 @@ def test_universe_is_realistic_and_seeded() -> None:
     assert Engine(8, 40).universe.markets.keys() != e1.universe.markets.keys()
     assert len(e1.active) == 40
     big = Engine(7, 500)  # history markets never shadow one another or a live one
-    assert (len(big.universe.markets), len(big.active)) == (550, 500)
+    # 500 trading, 50 quiet (listed, nobody quotes them) and 50 from November
+    assert (len(big.universe.markets), len(big.active)) == (600, 500)
     assert "KXFEDDECISION-26DEC-H0" in t1
     assert any(t.startswith("KXBTCD-") and t.endswith(".99") for t in t1)
     assert any(t.startswith("KXHIGHNY-") and "-B" in t for t in t1)

@@ -67,9 +67,12 @@ async def test_markets_paging_and_filters(http, make_sim):
     async with make_sim(markets=30, start_paused=True) as sim:
         every = await _all_markets(http, sim, limit=7)
         assert [m["ticker"] for m in every] == list(sim.engine.universe.markets)
-        assert len({m["ticker"] for m in every}) == len(every) == 33
+        # 30 trading, 3 quiet (listed, active, nobody quotes them) and 3 from November.
+        assert len({m["ticker"] for m in every}) == len(every) == 36
         open_ = await _all_markets(http, sim, status="open", limit=1000)
-        assert [m["ticker"] for m in open_] == sim.tickers
+        quiet = [t for t, m in sim.engine.universe.markets.items() if m.quiet]
+        assert len(quiet) == 3
+        assert [m["ticker"] for m in open_] == sim.tickers + quiet
         assert {m["status"] for m in open_} == {"active"}
         settled = await _all_markets(http, sim, status="settled")
         assert settled and {m["status"] for m in settled} == {"finalized"}
@@ -79,7 +82,9 @@ async def test_markets_paging_and_filters(http, make_sim):
         by_event = await _all_markets(http, sim, event_ticker=event)
         assert by_event and {m["event_ticker"] for m in by_event} == {event}
         by_series = await _all_markets(http, sim, series_ticker="KXBTCD")
-        assert by_series and {m["series_ticker"] for m in by_series} == {"KXBTCD"}
+        # series_ticker is the event's field, not the market's.
+        assert by_series and {m["event_ticker"].split("-")[0] for m in by_series} == {"KXBTCD"}
+        assert all("series_ticker" not in m for m in by_series)
         two = [m["ticker"] for m in open_[3:5]]
         assert [m["ticker"] for m in await _all_markets(http, sim, tickers=",".join(two))] == two
         assert (await _get(http, sim, "/markets", limit=1001)).status_code == 400
@@ -105,7 +110,6 @@ async def test_market_and_orderbook_agree_with_the_book_and_the_socket(http, mak
         for key in (
             "ticker",
             "event_ticker",
-            "series_ticker",
             "title",
             "subtitle",
             "yes_sub_title",

@@ -29,6 +29,7 @@ from kalshi_tui.protocol.commands import (
     CHANNEL_TICKER,
     CHANNEL_TRADE,
 )
+from kalshi_tui.sim.account import OrderBookkeeper
 from kalshi_tui.sim.universe import (
     STATUS_ACTIVE,
     STATUS_CLOSED,
@@ -47,6 +48,7 @@ TRADE = CHANNEL_TRADE
 FILL = CHANNEL_FILL
 POSITION = CHANNEL_POSITIONS
 LIFECYCLE = CHANNEL_LIFECYCLE
+ORDER = "user_orders"
 
 MAX_LEVELS = 40  # per side; beyond this the process cancels instead of adding
 TRADE_SHARE = 0.15
@@ -122,6 +124,7 @@ class ExchangeMarket:
         "market",
         "no",
         "open_interest",
+        "start",
         "top",
         "trades",
         "volume",
@@ -137,6 +140,9 @@ class ExchangeMarket:
         self.volume = 0
         self.open_interest = 0
         self.dollar_volume = 0  # in 1e-6 dollar (price units x size units)
+        # (yes bid, yes ask, last price, open interest, volume) when the simulator started:
+        # where the seeded history before it ends (REST candles, 24 h change and volume).
+        self.start: tuple[int, int, int, int, int] = (0, ONE_DOLLAR, 0, 0, 0)
         self.top: tuple[int, int, int, int] = (0, 0, 0, 0)
         self.trades: deque[TradeRecord] = deque(maxlen=500)
 
@@ -199,6 +205,22 @@ class Position:
     updated_ms: int = 0
 
 
+@dataclass(slots=True)
+class Settlement:
+    """A position the demo account held when its market settled. Money in 1/1,000,000 $."""
+
+    ticker: str
+    event_ticker: str
+    result: str
+    yes_count: int
+    no_count: int
+    yes_cost: int
+    no_cost: int
+    revenue: int
+    fees: int
+    settled_ts: int
+
+
 def fee_for(count: int, price: int, rate: Fraction) -> int:
     """Kalshi's fee in 1/1,000,000 dollar, rounded up to that unit: on fractional contracts
     it has six decimals on the wire ("0.012345")."""
@@ -215,10 +237,25 @@ class Engine:
     """The exchange's state and its seeded random process."""
 
     def __init__(
-        self, seed: int, markets: int, *, lifecycle_rate: float = 1 / 20_000, user_share: float = 0.05
+        self,
+        seed: int,
+        markets: int,
+        *,
+        lifecycle_rate: float = 1 / 20_000,
+        user_share: float = 0.05,
+        quiet: int | None = None,
+        order_rate: float | None = None,
     ) -> None:
+        self.seed = seed
         self.rng = random.Random(seed)
-        self.universe = Universe(self.rng, markets)
+        # Markets with genuinely empty books: one in ten beyond the active ones by default.
+        self.universe = Universe(
+            self.rng,
+            markets,
+            quiet=markets // 10 if quiet is None else quiet,
+            quiet_rng=random.Random(f"{seed}:quiet"),
+        )
+        self.trading = True  # False: the exchange paused trading; books still change, nothing trades
         self.lifecycle_rate = lifecycle_rate
         self.user_share = user_share
         self.states: dict[str, ExchangeMarket] = {}
@@ -226,6 +263,7 @@ class Engine:
         self.fills: deque[UserFill] = deque(maxlen=MAX_FILLS)
         self._fill_count = 0
         self.positions: dict[str, Position] = {}
+        self.settlements: list[Settlement] = []
         self.balance = START_BALANCE
         self.recent_trades: deque[TradeRecord] = deque(maxlen=10_000)  # every market, for REST
         self.steps = 0
@@ -235,13 +273,49 @@ class Engine:
         for m in self.universe.markets.values():
             st = ExchangeMarket(m)
             self.states[m.ticker] = st
-            if m.status == STATUS_ACTIVE:
+            if m.status == STATUS_ACTIVE and not m.quiet:
                 self.active.append(st)
                 self._seed_book(st)
             elif m.status in (STATUS_FINALIZED, STATUS_DETERMINED):
                 st.last_price = ONE_DOLLAR if m.result == YES else 0
         for st in self.states.values():
             st.top = st.top_now()
+            v = TickerValues(st)
+            st.start = (v.yes_bid, v.yes_ask, st.last_price, st.open_interest, st.volume)
+        # The demo account's resting orders draw from their own generator, so the market's
+        # random sequence (and the recorded stream) is the same with or without them.
+        self._past_settlements(random.Random(f"{seed}:settlements"))
+        # No account activity (user_share 0) means no orders either, unless asked for.
+        if order_rate is None:
+            order_rate = 1 / 400 if user_share > 0 else 0.0
+        self.orders = OrderBookkeeper(self, random.Random(f"{seed}:orders"), order_rate)
+
+    def _past_settlements(self, rng: random.Random) -> None:
+        """Positions the demo account held in some of the November markets that settled
+        before the simulator started (history only: the balance already counts them)."""
+        for m in self.universe.markets.values():
+            if m.status != STATUS_FINALIZED or rng.random() < 0.5:
+                continue
+            count = rng.randrange(1, 60) * SIZE_SCALE
+            price = rng.randrange(5, 95) * 100
+            yes = rng.random() < 0.5
+            won = yes == (m.result == YES)
+            cost = count * (price if yes else ONE_DOLLAR - price)
+            fees = fee_for(count, price, TAKER_FEE)
+            self.settlements.append(
+                Settlement(
+                    m.ticker,
+                    m.event_ticker,
+                    m.result,
+                    count if yes else 0,
+                    0 if yes else count,
+                    cost if yes else 0,
+                    0 if yes else cost,
+                    count * ONE_DOLLAR if won else 0,
+                    fees,
+                    m.close_ts + m.settlement_timer_seconds,
+                )
+            )
 
     # -- reading the truth -------------------------------------------------------------------
 
@@ -272,6 +346,8 @@ class Engine:
         rng = self.rng
         while self._schedule and self._schedule[0][0] <= self.steps:
             heapq.heappop(self._schedule)[2](out)
+        if self.steps >= self.orders.due:
+            self.orders.act(out)
         if self.lifecycle_rate and rng.random() < self.lifecycle_rate:
             self._close_random(out)
         active = self.active
@@ -281,7 +357,7 @@ class Engine:
         if rng.random() < DRIFT_CHANCE:
             self._drift(st)
         r = rng.random()
-        if r < TRADE_SHARE:
+        if r < TRADE_SHARE and self.trading:
             self._trade(st, out)
         elif r < TRADE_SHARE + CANCEL_SHARE:
             self._cancel(st, out)
@@ -412,7 +488,22 @@ class Engine:
         is_taker = rng.random() < 0.6
         # As taker the user bought the taker's side; as maker, the resting bid that was hit.
         side = trade.taker_side if is_taker else (NO if trade.taker_side == YES else YES)
-        count = trade.count  # fractional contracts exist: costs and fees reach 1/1,000,000 $
+        self.record_fill(st, trade, side, is_taker, new_uuid(rng), out)
+
+    def record_fill(
+        self,
+        st: ExchangeMarket,
+        trade: TradeRecord,
+        side: str,
+        is_taker: bool,
+        order_id: str,
+        out: list[Output],
+        count: int | None = None,
+    ) -> UserFill:
+        """The demo account's part of ``trade`` (all of it unless ``count``): fee, position,
+        balance, and the fill and market_position frames."""
+        if count is None:
+            count = trade.count  # fractional contracts exist: costs and fees reach 1/1,000,000 $
         side_price = trade.yes_price if side == YES else trade.no_price
         fee = fee_for(count, side_price, TAKER_FEE if is_taker else MAKER_FEE)
         pos = self.positions.get(st.market.ticker)
@@ -423,7 +514,7 @@ class Engine:
         self._fill_count += 1
         fill = UserFill(
             trade.trade_id,
-            new_uuid(rng),
+            order_id,
             f"sim-{self._fill_count}",
             st.market.ticker,
             side,
@@ -438,6 +529,7 @@ class Engine:
         self.fills.append(fill)
         out.append(Output(FILL, st.market, fill, trade.ts_ms))
         out.append(Output(POSITION, st.market, _copy(pos), trade.ts_ms))
+        return fill
 
     def _apply_fill(self, pos: Position, side: str, side_price: int, count: int, fee: int) -> None:
         """Average-cost accounting with YES/NO netting: buying the side opposite to what
@@ -486,11 +578,13 @@ class Engine:
             self.active.remove(st)
         m = st.market
         m.status = STATUS_CLOSED
+        m.updated_ts = self.ts_ms // 1000
         close_s = self.ts_ms // 1000
         m.close_ts = close_s
         self._lifecycle(
             m, {"market_ticker": m.ticker, "event_type": "close_date_updated", "close_ts": close_s}, out
         )
+        self.orders.market_closed(st, out)
         for yes_side, levels in ((True, st.yes), (False, st.no)):
             for price in sorted(levels):
                 self._cancel_level(st, yes_side, price, out, full=True)
@@ -504,6 +598,7 @@ class Engine:
     def _determine(self, st: ExchangeMarket, result: str, out: list[Output]) -> None:
         m = st.market
         m.status = STATUS_DETERMINED
+        m.updated_ts = self.ts_ms // 1000
         m.result = result
         self._lifecycle(
             m,
@@ -520,6 +615,7 @@ class Engine:
     def _settle(self, st: ExchangeMarket, out: list[Output]) -> None:
         m = st.market
         m.status = STATUS_FINALIZED
+        m.updated_ts = self.ts_ms // 1000
         self._lifecycle(
             m, {"market_ticker": m.ticker, "event_type": "settled", "settled_ts": self.ts_ms // 1000}, out
         )
@@ -527,6 +623,21 @@ class Engine:
         if pos is not None and pos.position:
             won = (pos.position > 0) == (m.result == YES)
             payout = abs(pos.position) * ONE_DOLLAR if won else 0
+            held, cost = abs(pos.position), pos.cost
+            self.settlements.append(
+                Settlement(
+                    m.ticker,
+                    m.event_ticker,
+                    m.result,
+                    held if pos.position > 0 else 0,
+                    held if pos.position < 0 else 0,
+                    cost if pos.position > 0 else 0,
+                    cost if pos.position < 0 else 0,
+                    payout,
+                    pos.fees,
+                    self.ts_ms // 1000,
+                )
+            )
             self.balance += payout
             pos.realized_pnl += payout - pos.cost
             pos.position = 0
@@ -537,6 +648,7 @@ class Engine:
     def _list_new(self, out: list[Output]) -> None:
         m = self.universe.next_market()
         m.status = STATUS_INITIALIZED
+        m.updated_ts = self.ts_ms // 1000
         self.universe.markets[m.ticker] = m
         st = ExchangeMarket(m)
         self.states[m.ticker] = st
@@ -567,6 +679,7 @@ class Engine:
 
     def _activate(self, st: ExchangeMarket, out: list[Output]) -> None:
         st.market.status = STATUS_ACTIVE
+        st.market.updated_ts = self.ts_ms // 1000
         self.active.append(st)
         self._lifecycle(
             st.market,

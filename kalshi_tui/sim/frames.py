@@ -17,10 +17,12 @@ from kalshi_tui.book import NO
 from kalshi_tui.numbers import ONE_DOLLAR, format_money, format_price, format_size
 from kalshi_tui.protocol import messages
 from kalshi_tui.protocol.messages import WIRE_TYPE
+from kalshi_tui.sim.account import UserOrder
 from kalshi_tui.sim.engine import (
     DELTA,
     FILL,
     LIFECYCLE,
+    ORDER,
     POSITION,
     TICKER,
     TRADE,
@@ -42,6 +44,7 @@ FRAME_TYPE = {
     FILL: WIRE_TYPE[messages.Fill],
     POSITION: WIRE_TYPE[messages.MarketPosition],
     LIFECYCLE: WIRE_TYPE[messages.Lifecycle],
+    ORDER: "user_order",  # the client does not read it yet (the portfolio view will)
 }
 _SEQ_ENVELOPE = {
     kind: b'{"type":"%s","sid":%%d,"seq":%%d,"msg":%%b}' % t.encode() for kind, t in FRAME_TYPE.items()
@@ -133,6 +136,8 @@ def render(out: Output, yes_scale: bool) -> bytes:
         return encode(position_msg(out.data))  # type: ignore[arg-type]
     if kind == LIFECYCLE:
         return encode(out.data)
+    if kind == ORDER:
+        return encode(user_order_msg(out.data))  # type: ignore[arg-type]
     raise ValueError(kind)
 
 
@@ -215,9 +220,37 @@ def position_msg(p: Position) -> dict[str, Any]:
     }
 
 
+def user_order_msg(o: UserOrder) -> dict[str, Any]:
+    """A ``user_order`` body: Kalshi names the market ``ticker`` here, not ``market_ticker``."""
+    return {
+        "order_id": o.order_id,
+        "client_order_id": o.client_order_id,
+        "ticker": o.ticker,
+        "status": o.status,
+        "outcome_side": o.side,
+        "book_side": o.book_side,
+        "type": "limit",
+        "yes_price_dollars": price_text(o.yes_price),
+        "no_price_dollars": price_text(ONE_DOLLAR - o.yes_price),
+        "fill_count_fp": size_text(o.filled),
+        "remaining_count_fp": size_text(o.remaining),
+        "initial_count_fp": size_text(o.initial),
+        "taker_fees_dollars": format_money(0),
+        "maker_fees_dollars": format_money(o.maker_fees),
+        "created_ts_ms": o.created_ms,
+        "last_updated_ts_ms": o.updated_ms,
+        "last_update_reason": o.reason,
+    }
+
+
 def snapshot_msg(st: ExchangeMarket, yes_scale: bool) -> bytes:
-    """A snapshot body; a side with no levels has no key at all (as on the wire)."""
-    msg: dict[str, Any] = {"market_ticker": st.market.ticker, "market_id": st.market.market_id}
+    """A snapshot body; a side with no levels has no key at all (as on the wire), and a book
+    with no levels at all comes with ``market_id`` "", as the exchange sends empty books."""
+    empty = not st.yes and not st.no
+    msg: dict[str, Any] = {
+        "market_ticker": st.market.ticker,
+        "market_id": "" if empty else st.market.market_id,
+    }
     if st.yes:
         msg["yes_dollars_fp"] = [[price_text(p), size_text(s)] for p, s in sorted(st.yes.items())]
     if st.no:

@@ -11,7 +11,10 @@ where a capture exists):
   ``sid`` and the next ``seq`` of that sid and no ``id``, as the captured errors 13 and 14
   do. Every other error carries the command's ``id``.
 * ``orderbook_delta`` needs market tickers (14). The other channels without tickers mean
-  every market. Any unknown ticker fails the whole command with 16, naming them.
+  every market. Any unknown ticker fails the whole command with 16, naming them. Markets
+  may be named by ``market_id``/``market_ids`` too (an unknown id: 16, naming it).
+* Channels of the spec that nothing here feeds (communications, order_group_updates,
+  multivariate_market_lifecycle) are acknowledged like the others and stay silent.
 * Code 9: a key registered without account access may read market data but not the
   ``fill`` and ``market_positions`` channels. The default key has account access.
 * ``update_subscription``: an action that is not one of the three, or one the sid's channel
@@ -139,23 +142,39 @@ class CommandHandler:
     # -- parameters ---------------------------------------------------------------------------
 
     def _markets(self, params: dict[str, Any]) -> list[str] | None:
-        """``market_ticker`` and/or ``market_tickers`` as one de-duplicated list, or None."""
+        """``market_ticker(s)`` and/or ``market_id(s)`` (the ids snapshots and tickers carry)
+        as one de-duplicated list of tickers, or None when no market is named."""
         out: list[str] = []
-        one = params.get("market_ticker")
-        many = params.get("market_tickers")
-        if one is not None:
-            if not isinstance(one, str):
-                raise CommandError(1)
-            out.append(one)
-        if many is not None:
-            if not isinstance(many, list) or not all(isinstance(t, str) for t in many):
-                raise CommandError(1)
-            out.extend(many)
-        if any(not t for t in out):
-            raise CommandError(11)
-        if one is None and many is None:
+        named = False
+        for one_key, many_key in (("market_ticker", "market_tickers"), ("market_id", "market_ids")):
+            one = params.get(one_key)
+            many = params.get(many_key)
+            names: list[str] = []
+            if one is not None:
+                if not isinstance(one, str):
+                    raise CommandError(1)
+                names.append(one)
+            if many is not None:
+                if not isinstance(many, list) or not all(isinstance(t, str) for t in many):
+                    raise CommandError(1)
+                names.extend(many)
+            if any(not t for t in names):
+                raise CommandError(11)
+            if one is not None or many is not None:
+                named = True
+            if one_key == "market_id" and names:
+                names = self._by_id(names)
+            out.extend(names)
+        if not named:
             return None
         return list(dict.fromkeys(out))
+
+    def _by_id(self, ids: list[str]) -> list[str]:
+        tickers = {m.market_id: t for t, m in self.engine.universe.markets.items()}
+        unknown = [i for i in ids if i not in tickers]
+        if unknown:
+            raise CommandError(16, unknown)
+        return [tickers[i] for i in ids]
 
     def _known(self, markets: list[str]) -> None:
         unknown = [t for t in markets if t not in self.engine.states]

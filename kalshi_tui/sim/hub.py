@@ -16,13 +16,16 @@ from collections.abc import Iterable
 from websockets.asyncio.server import ServerConnection
 
 from kalshi_tui.sim import frames
-from kalshi_tui.sim.engine import DELTA, FILL, LIFECYCLE, POSITION, TICKER, TRADE, Output
+from kalshi_tui.sim.engine import DELTA, FILL, LIFECYCLE, ORDER, POSITION, TICKER, TRADE, Output
 
-CHANNELS = (DELTA, TICKER, TRADE, FILL, POSITION, LIFECYCLE)
+#: Channels of Kalshi's AsyncAPI spec the simulator acknowledges but never feeds (RFQs,
+#: order groups, multivariate markets: nothing here makes them). ``ticker_v2`` is retired: 8.
+UNFED_CHANNELS = ("communications", "order_group_updates", "multivariate_market_lifecycle", "multivariate")
+CHANNELS = (DELTA, TICKER, TRADE, FILL, POSITION, LIFECYCLE, ORDER, *UNFED_CHANNELS)
 #: Channels whose data frames carry ``seq`` (and so whose control frames consume one).
 SEQ_CHANNELS = frozenset({DELTA, TRADE, LIFECYCLE})
 #: Channels only an account may read (the demo account's fills and positions).
-PRIVATE_CHANNELS = frozenset({FILL, POSITION})
+PRIVATE_CHANNELS = frozenset({FILL, POSITION, ORDER, "communications", "order_group_updates"})
 
 
 class ServerSubscription:

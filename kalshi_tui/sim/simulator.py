@@ -30,7 +30,7 @@ from kalshi_tui.sim.engine import Engine, Output, Position, UserFill
 from kalshi_tui.sim.faults import Faults, FaultSpec, run_schedule
 from kalshi_tui.sim.handlers import CommandHandler
 from kalshi_tui.sim.hub import Hub
-from kalshi_tui.sim.rest import REST_PREFIX, Rest
+from kalshi_tui.sim.rest import REST_PREFIX, Exchange, Rest
 from kalshi_tui.sim.server import ApiKey, ExchangeServer
 
 MIN_TICK = 0.005  # seconds between pacing ticks at high rates (200 batches a second)
@@ -113,7 +113,8 @@ class Simulator:
             self.signer = Signer(self.key_id, private)
             self.add_key(self.key_id, private.public_key())
         commands = CommandHandler(self.engine, self.hub, market_cap=market_cap, command_rate=command_rate)
-        rest = Rest(self.engine, self._authorized, lambda: not self._paused)
+        self.exchange = Exchange()
+        rest = Rest(self.engine, self._authorized, lambda: not self._paused, exchange=self.exchange)
         self.server = ExchangeServer(
             self.hub,
             commands,
@@ -239,9 +240,34 @@ class Simulator:
         self._rebase = True
         self._unpaused.set()
 
+    def pause_trading(self, resume_at: float | None = None) -> None:
+        """The exchange pauses trading: books still change but nothing trades, and
+        /exchange/status says so (with ``resume_at``, unix seconds, as the expected resume)."""
+        self.exchange.trading_paused = True
+        self.exchange.resume_at = None if resume_at is None else int(resume_at)
+
+    def resume_trading(self) -> None:
+        self.exchange.trading_paused = False
+        self.exchange.resume_at = None
+
+    def schedule_maintenance(self, start: float, end: float) -> None:
+        """A maintenance window (unix seconds): listed by /exchange/schedule, and while it
+        lasts the exchange is inactive and nothing trades."""
+        if end <= start:
+            raise ValueError("a maintenance window must end after it starts")
+        self.exchange.maintenance.append((int(start), int(end)))
+
+    @property
+    def trading_active(self) -> bool:
+        return not self.exchange.trading_paused and self.exchange.in_maintenance(time.time()) is None
+
     def step(self, n: int = 1) -> list[Output]:
         """Run ``n`` engine steps now (paused or not) and send what they produce."""
-        self.engine.ts_ms = int(time.time() * 1000)
+        now = time.time()
+        self.engine.ts_ms = int(now * 1000)
+        self.engine.trading = not self.exchange.trading_paused and (
+            not self.exchange.maintenance or self.exchange.in_maintenance(now) is None
+        )
         out: list[Output] = []
         for _ in range(n):
             self.engine.step(out)

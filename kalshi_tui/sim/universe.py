@@ -113,11 +113,34 @@ class Market:
     floor_strike: float | None = None
     cap_strike: float | None = None
     fair: int = 5000  # the YES value the random process drifts around, on the grid
+    # A market nobody quotes: listed and active, but its book stays empty (the process never
+    # picks it), so clients meet the exchange's empty snapshots.
+    quiet: bool = False
+    updated_ts: int = 0  # last change of the market's metadata or status (0: when created)
 
     @property
     def price_level_structure(self) -> str:
         return self.grid.structure
 
+    @property
+    def created_ts(self) -> int:
+        # Listed a day before trading opens; derived, so no random draw is spent on it.
+        return self.open_ts - 86_400
+
+    @property
+    def settlement_timer_seconds(self) -> int:
+        return SETTLEMENT_TIMERS.get(self.series_ticker, 3600)
+
+    @property
+    def rules_secondary(self) -> str:
+        return (
+            f"The market settles on the source agencies' figures for {self.subtitle}; "
+            "later revisions are not considered."
+        )
+
+
+# Seconds between determination and settlement, per series (Kalshi's settlement_timer_seconds).
+SETTLEMENT_TIMERS = {"KXFEDDECISION": 600, "KXCPIYOY": 600, "KXNBAGAME": 300, "KXNFLGAME": 300}
 
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 # The first event date; the machine's clock plays no part, so a seed is a seed forever.
@@ -317,7 +340,14 @@ def _initial_fair(rng: random.Random, grid: TickGrid) -> int:
 class Universe:
     """All markets by ticker, in creation order, plus the generator that makes new ones."""
 
-    def __init__(self, rng: random.Random, active: int, history: int | None = None) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        active: int,
+        history: int | None = None,
+        quiet: int = 0,
+        quiet_rng: random.Random | None = None,
+    ) -> None:
         if active < 1:
             raise ValueError("a simulator needs at least one market")
         self._rng = rng
@@ -341,6 +371,19 @@ class Universe:
         for _ in range(active):
             m = self.next_market()
             self.markets[m.ticker] = m
+        # Quiet markets come from their own generator: adding them leaves the market's
+        # random sequence (and so the recorded stream of a seed) as it was.
+        quiet_events = _events(quiet_rng or random.Random(0), EPOCH + timedelta(days=1))
+        taken = 0
+        while taken < quiet:
+            for m in next(quiet_events):
+                if taken == quiet:
+                    break
+                if m.ticker in self.markets:
+                    continue
+                m.quiet = True
+                self.markets[m.ticker] = m
+                taken += 1
 
     def next_market(self) -> Market:
         """The next unused market from the seeded sequence (not yet registered)."""
@@ -356,3 +399,62 @@ class Universe:
 
     def active(self) -> list[Market]:
         return [m for m in self.markets.values() if m.status == STATUS_ACTIVE]
+
+    def event(self, event_ticker: str) -> list[Market]:
+        return [m for m in self.markets.values() if m.event_ticker == event_ticker]
+
+
+class SeriesInfo(NamedTuple):
+    title: str
+    frequency: str
+    category: str
+    tags: tuple[str, ...]
+    source: tuple[str, str]  # settlement source: name, url
+    mutually_exclusive: bool  # do the series' events have exactly one YES outcome?
+
+
+_NWS = ("National Weather Service", "https://www.weather.gov/")
+_CFB = ("CF Benchmarks", "https://www.cfbenchmarks.com/")
+SERIES: dict[str, SeriesInfo] = {
+    "KXFEDDECISION": SeriesInfo(
+        "Fed decision",
+        "custom",
+        "Economics",
+        ("Fed",),
+        ("Federal Reserve", "https://www.federalreserve.gov/"),
+        True,
+    ),
+    "KXBTCD": SeriesInfo("Bitcoin price", "daily", "Crypto", ("BTC",), _CFB, False),
+    "KXHIGHNY": SeriesInfo(
+        "Highest temperature in NYC", "daily", "Climate and Weather", ("Weather",), _NWS, True
+    ),
+    "KXNBAGAME": SeriesInfo(
+        "NBA game", "custom", "Sports", ("Basketball",), ("NBA", "https://www.nba.com/"), True
+    ),
+    "KXETHD": SeriesInfo("Ethereum price", "daily", "Crypto", ("ETH",), _CFB, False),
+    "KXINXD": SeriesInfo(
+        "S&P 500 range",
+        "daily",
+        "Financials",
+        ("S&P",),
+        ("S&P Dow Jones Indices", "https://www.spglobal.com/"),
+        True,
+    ),
+    "KXHIGHCHI": SeriesInfo(
+        "Highest temperature in Chicago", "daily", "Climate and Weather", ("Weather",), _NWS, True
+    ),
+    "KXNFLGAME": SeriesInfo(
+        "NFL game", "custom", "Sports", ("Football",), ("NFL", "https://www.nfl.com/"), True
+    ),
+    "KXCPIYOY": SeriesInfo(
+        "CPI year-over-year",
+        "monthly",
+        "Economics",
+        ("Inflation",),
+        ("Bureau of Labor Statistics", "https://www.bls.gov/"),
+        False,
+    ),
+    "KXHIGHLAX": SeriesInfo(
+        "Highest temperature in Los Angeles", "daily", "Climate and Weather", ("Weather",), _NWS, True
+    ),
+}
