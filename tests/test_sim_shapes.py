@@ -4,11 +4,17 @@ captured from Kalshi's real sockets (or, where no capture exists, the documented
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import httpx
+
+from bench.waiting import GUARD
 from kalshi_tui.protocol import Unknown, decode
 from tests.frames import captured
 
@@ -145,3 +151,141 @@ def test_the_simulator_never_imports_textual() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+# ---- REST: the simulator's answers and the project's client, against the documented shapes ----
+
+REST_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "rest"
+_FORMATS = (
+    re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$"),  # RFC 3339, UTC
+    re.compile(r"^[01]\.\d{4}$"),  # a price: 4 places
+    re.compile(r"^-?\d+\.\d{6}$"),  # money: 6 places
+    re.compile(r"^-?\d+\.\d{2}$"),  # a contract count: 2 places
+)
+
+
+def _rest_fixture(name: str) -> Any:
+    return json.loads((REST_FIXTURES / f"{name}.json").read_text())
+
+
+def shape_errors(ours: Any, ref: Any, path: str = "$") -> list[str]:
+    """How ``ours`` differs from the reference's shape: the same keys, JSON types and number
+    formats; a reference ``null`` means nullable (null or a string); each list item must
+    match one of the reference's items."""
+    if ref is None:
+        return (
+            []
+            if ours is None or isinstance(ours, str)
+            else [f"{path}: {ours!r} is neither null nor a string"]
+        )
+    if isinstance(ref, dict):
+        if not isinstance(ours, dict):
+            return [f"{path}: {type(ours).__name__} where the reference has an object"]
+        errors = []
+        if set(ours) != set(ref):
+            errors.append(
+                f"{path}: missing {sorted(set(ref) - set(ours))}, extra {sorted(set(ours) - set(ref))}"
+            )
+        for key in sorted(set(ours) & set(ref)):
+            errors += shape_errors(ours[key], ref[key], f"{path}.{key}")
+        return errors
+    if isinstance(ref, list):
+        if not isinstance(ours, list):
+            return [f"{path}: {type(ours).__name__} where the reference has a list"]
+        errors = []
+        for i, item in enumerate(ours):
+            errors += min((shape_errors(item, r, f"{path}[{i}]") for r in ref), key=len, default=[])
+        return errors
+    if isinstance(ref, bool) or isinstance(ours, bool):
+        same = type(ours) is type(ref)
+    elif isinstance(ref, int | float):
+        same = isinstance(ours, int | float)
+    else:
+        same = type(ours) is type(ref)
+    if not same:
+        return [f"{path}: {type(ours).__name__} where the reference has {type(ref).__name__}"]
+    if isinstance(ref, str):
+        fmt = next((f for f in _FORMATS if f.match(ref)), None)
+        if fmt is not None and not fmt.match(ours):
+            return [f"{path}: {ours!r} is not written like {ref!r}"]
+    return []
+
+
+def test_shape_errors_catches_drift_either_way() -> None:
+    ref = _rest_fixture("market")["market"]
+    assert shape_errors(ref, ref) == []
+    assert shape_errors({**ref, "series_ticker": "KXHIGHNY"}, ref)  # a field Market no longer has
+    assert shape_errors({k: v for k, v in ref.items() if k != "volume_24h_fp"}, ref)
+    assert shape_errors({**ref, "yes_bid_dollars": "0.31"}, ref)  # 2 places where 4 are due
+    assert shape_errors({**ref, "settlement_timer_seconds": "3600"}, ref)
+    assert shape_errors({**ref, "can_close_early": 1}, ref)
+    assert shape_errors({**ref, "settlement_value_dollars": "1.0000"}, ref) == []  # nullable
+
+
+async def _rest_answers(make_sim: Any) -> dict[str, Any]:
+    """Every REST endpoint the simulator serves, answered once after some trading."""
+    async with (
+        make_sim(seed=13, markets=12, start_paused=True, user_share=0.5, lifecycle_rate=0.0) as sim,
+        httpx.AsyncClient(timeout=GUARD) as http,
+    ):
+        sim.step(4000)
+        # Settle a market the account holds, for /portfolio/settlements.
+        held = next(t for t, p in sim.positions.items() if p.position and t in sim.tickers)
+        out: list[Any] = []
+        sim.engine.close_market(held, out)
+        sim.hub.dispatch(out)
+        sim.step(100)
+        now = int(time.time())
+        sim.schedule_maintenance(now + 3600, now + 7200)
+        sim.pause_trading(resume_at=now + 600)
+        # A range market (floor and cap strikes) that has traded, as in the reference.
+        between = next(
+            t
+            for t in sim.tickers
+            if sim.engine.universe.markets[t].strike_type == "between" and sim.engine.state(t).trades
+        )
+        m = sim.engine.universe.markets[between]
+
+        async def get(path: str, signed: bool = False, **params: Any) -> Any:
+            headers = sim.signer.headers("GET", "/trade-api/v2" + path) if signed else {}
+            r = await http.get(sim.rest_url + path, params=params or None, headers=headers)
+            assert r.status_code == 200, (path, r.text)
+            return r.json()
+
+        week = {"start_ts": now - 7 * 86_400, "end_ts": now, "period_interval": 60}
+        return {
+            "market": await get(f"/markets/{between}"),
+            "markets": await get("/markets", tickers=between),
+            "orderbook": await get(f"/markets/{between}/orderbook"),
+            "trades": await get("/markets/trades", ticker=between),
+            "event": await get(f"/events/{m.event_ticker}"),
+            "event_metadata": await get(f"/events/{m.event_ticker}/metadata"),
+            "series": await get(f"/series/{m.series_ticker}"),
+            "candlesticks": await get(f"/series/{m.series_ticker}/markets/{between}/candlesticks", **week),
+            "candlesticks_batch": await get(
+                "/markets/candlesticks", market_tickers=",".join(sim.tickers[:3]), **week
+            ),
+            "balance": await get("/portfolio/balance", signed=True),
+            "positions": await get("/portfolio/positions", signed=True),
+            "settlements": await get("/portfolio/settlements", signed=True),
+            "orders": await get("/portfolio/orders", signed=True),
+            "fills": await get("/portfolio/fills", signed=True),
+            "user_data_timestamp": await get("/exchange/user_data_timestamp", signed=True),
+            "exchange_status": await get("/exchange/status"),
+            "exchange_schedule": await get("/exchange/schedule"),
+        }
+
+
+async def test_every_rest_answer_has_the_documented_shape(make_sim):
+    answers = await _rest_answers(make_sim)
+    assert sorted(answers) == sorted(p.stem for p in REST_FIXTURES.glob("*.json"))
+    for name, ours in answers.items():
+        assert shape_errors(ours, _rest_fixture(name)) == [], name
+    # Not vacuous: every list the reference fills is filled here too.
+    for name in ("markets", "trades", "positions", "settlements", "orders", "fills"):
+        key = {"positions": "market_positions"}.get(name, name)
+        assert answers[name][key], name
+    assert all(m["candlesticks"] for m in answers["candlesticks_batch"]["markets"])
+    candles = answers["candlesticks"]["candlesticks"]
+    assert {c["price"]["close_dollars"] is None for c in candles} == {True, False}  # quiet hours too
+    assert answers["exchange_schedule"]["schedule"]["maintenance_windows"]

@@ -510,7 +510,8 @@ class Rest:
             resting[o.ticker] = resting.get(o.ticker, 0) + 1
         for p in positions:
             ev = self.engine.states[p.ticker].market.event_ticker
-            agg = events.setdefault(ev, {"exposure": 0, "pnl": 0, "fees": 0})
+            agg = events.setdefault(ev, {"exposure": 0, "pnl": 0, "fees": 0, "shares": 0})
+            agg["shares"] += abs(p.position)
             agg["exposure"] += p.cost
             agg["pnl"] += p.realized_pnl
             agg["fees"] += p.fees
@@ -535,6 +536,7 @@ class Rest:
                     "realized_pnl_dollars": format_money(a["pnl"]),
                     "fees_paid_dollars": format_money(a["fees"]),
                     "total_cost_dollars": format_money(a["exposure"]),
+                    "total_cost_shares_fp": format_size(a["shares"]),
                 }
                 for ev, a in events.items()
             ],
