@@ -196,8 +196,8 @@ async def test_portfolio_is_signed_and_matches_the_demo_account(http, make_sim):
                 want.trade_id,
                 want.order_id,
             )
-            assert got["ticker"] == got["market_ticker"] == want.ticker
-            assert (got["side"], got["action"]) == (want.side, want.action)
+            assert got["ticker"] == want.ticker
+            assert (got["outcome_side"], got["book_side"]) == (want.side, want.book_side)
             assert got["yes_price_dollars"] == format_price(want.yes_price)
             assert got["count_fp"] == format_size(want.count)
             assert got["created_time"].endswith("Z")

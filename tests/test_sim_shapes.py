@@ -3,19 +3,25 @@ captured from Kalshi's real sockets (or, where no capture exists, the documented
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bench.waiting import GUARD
+from kalshi_tui.auth import Signer
+from kalshi_tui.numbers import ONE_DOLLAR
 from kalshi_tui.protocol import Unknown, decode
+from kalshi_tui.rest import RestClient, fill_from_rest, market_meta
 from tests.frames import captured
 
 Frame = dict[str, Any]
@@ -289,3 +295,68 @@ async def test_every_rest_answer_has_the_documented_shape(make_sim):
     candles = answers["candlesticks"]["candlesticks"]
     assert {c["price"]["close_dollars"] is None for c in candles} == {True, False}  # quiet hours too
     assert answers["exchange_schedule"]["schedule"]["maintenance_windows"]
+
+
+def test_the_rest_client_reads_the_documented_market_and_fill() -> None:
+    raw = _rest_fixture("market")["market"]
+    meta = market_meta(raw)
+    assert (meta.ticker, meta.event_ticker, meta.status) == (raw["ticker"], raw["event_ticker"], "active")
+    assert meta.title == raw["title"] and meta.subtitle == raw["yes_sub_title"]
+    assert meta.price_ranges == ((0, ONE_DOLLAR, 100),)
+    assert meta.close_ts == int(datetime(2026, 12, 3, 5, tzinfo=UTC).timestamp())
+    fill = fill_from_rest(_rest_fixture("fills")["fills"][0])
+    assert (fill.market_ticker, fill.side, fill.book_side, fill.is_taker) == (
+        raw["ticker"],
+        "no",
+        "ask",
+        False,
+    )
+    assert (fill.yes_price, fill.count, fill.fee) == (3300, 200, 7739)
+    assert fill.backfilled and fill.ts_ms is not None
+
+
+@asynccontextmanager
+async def _serve_fixtures() -> AsyncIterator[str]:
+    """A loopback HTTP server answering the REST fixtures (one JSON file per path)."""
+    routes = {
+        "/trade-api/v2/markets": "markets",
+        "/trade-api/v2/exchange/status": "exchange_status",
+        "/trade-api/v2/portfolio/fills": "fills",
+    }
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode()
+        path = head.split(" ")[1].split("?")[0]
+        name = routes.get(path)
+        body = (REST_FIXTURES / f"{name}.json").read_bytes() if name else b"{}"
+        status = b"200 OK" if name else b"404 Not Found"
+        head_out = b"HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n" % (
+            status,
+            len(body),
+        )
+        writer.write(head_out + b"Connection: close\r\n\r\n" + body)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/trade-api/v2"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_the_rest_client_speaks_the_documented_api(sim_private_key):
+    async with _serve_fixtures() as base:
+        client = RestClient(base, Signer("fixture-key", sim_private_key))
+        try:
+            markets = await client.markets(status="open")
+            assert [m.ticker for m in markets] == ["KXHIGHNY-26DEC02-B46.5"]
+            assert markets[0].tick_at(5000) == 100
+            status = await client.exchange_status()
+            assert status["trading_active"] is False and status["exchange_estimated_resume_time"]
+            fills = await client.fills()
+            assert [f.trade_id for f in fills] == [_rest_fixture("fills")["fills"][0]["trade_id"]]
+        finally:
+            await client.aclose()

@@ -135,7 +135,8 @@ class _FillMsg(msgspec.Struct, gc=False):
     market_ticker: Ticker_
     yes_price_dollars: Num
     count_fp: Num
-    action: Side
+    # Deprecated with ``side``: Kalshi's current REST fills carry outcome_side/book_side only.
+    action: Side | None = None
     outcome_side: Side | None = None
     side: Side | None = None
     purchased_side: Side | None = None
@@ -369,7 +370,7 @@ def _convert(f: _Frame) -> m.AnyMessage:
             order_id=x.order_id,
             market_ticker=x.market_ticker,
             side=_side(x.outcome_side or x.purchased_side or x.side, "fill side"),
-            action=x.action,
+            action=x.action or "buy",  # outcome_side is the side bought (sell NO = buy YES)
             yes_price=parse_price(x.yes_price_dollars),
             count=parse_size(x.count_fp),
             fee=_opt_money(x.fee_cost) or 0,

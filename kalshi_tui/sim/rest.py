@@ -300,7 +300,6 @@ class Rest:
             "collateral_return_type": "MECNET" if exclusive else "",
             "settlement_sources": self._sources(m.series_ticker),
             "strike_date": _iso_s(max(x.close_ts for x in markets)),
-            "available_on_brokers": False,
         }
         if query.get("with_nested_markets", [""])[-1].lower() == "true":
             out["markets"] = [self.market(self.engine.states[x.ticker]) for x in markets]
@@ -505,9 +504,6 @@ class Rest:
             positions = [p for p in positions if p.ticker == ticker]
         page, cursor = _page(positions, query)
         events: dict[str, dict[str, int]] = {}
-        resting: dict[str, int] = {}
-        for o in self.engine.orders.resting():
-            resting[o.ticker] = resting.get(o.ticker, 0) + 1
         for p in positions:
             ev = self.engine.states[p.ticker].market.event_ticker
             agg = events.setdefault(ev, {"exposure": 0, "pnl": 0, "fees": 0, "shares": 0})
@@ -524,7 +520,6 @@ class Rest:
                     "realized_pnl_dollars": format_money(p.realized_pnl),
                     "fees_paid_dollars": format_money(p.fees),
                     "total_traded_dollars": format_money(p.cost),
-                    "resting_orders_count": resting.get(p.ticker, 0),
                     "last_updated_ts": frames.iso(p.updated_ms),
                 }
                 for p in page
@@ -608,11 +603,7 @@ class Rest:
                     "fill_id": f.trade_id,
                     "trade_id": f.trade_id,
                     "order_id": f.order_id,
-                    "client_order_id": f.client_order_id,
                     "ticker": f.ticker,
-                    "market_ticker": f.ticker,
-                    "side": f.side,
-                    "action": f.action,
                     "outcome_side": f.side,
                     "book_side": f.book_side,
                     "count_fp": format_size(f.count),
@@ -621,7 +612,6 @@ class Rest:
                     "is_taker": f.is_taker,
                     "fee_cost": frames.fee_text(f.fee),
                     "created_time": frames.iso(f.ts_ms),
-                    "ts": f.ts_ms // 1000,
                 }
                 for f in page
             ],
@@ -649,12 +639,9 @@ def _order_wire(o: UserOrder) -> dict[str, Any]:
     return {
         "order_id": o.order_id,
         "client_order_id": o.client_order_id,
-        "user_id": "sim-user",
         "ticker": o.ticker,
         "outcome_side": o.side,
         "book_side": o.book_side,
-        "side": o.side,
-        "action": "buy",
         "type": "limit",
         "status": o.status,
         "yes_price_dollars": format_price(o.yes_price),
@@ -665,6 +652,5 @@ def _order_wire(o: UserOrder) -> dict[str, Any]:
         "taker_fees_dollars": format_money(0),
         "maker_fees_dollars": format_money(o.maker_fees),
         "created_time": frames.iso(o.created_ms),
-        "last_update_time": frames.iso(o.updated_ms or o.created_ms),
         "expiration_time": None,
     }
