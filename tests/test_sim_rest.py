@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from websockets.datastructures import Headers
+from websockets.http11 import Request
 
 from bench.waiting import GUARD
 from kalshi_tui.numbers import (
@@ -19,6 +22,8 @@ from kalshi_tui.numbers import (
     parse_size,
 )
 from kalshi_tui.protocol import OrderbookSnapshot, decode
+from kalshi_tui.sim.engine import Engine
+from kalshi_tui.sim.rest import Rest
 
 
 @pytest.fixture
@@ -215,3 +220,193 @@ async def test_portfolio_is_signed_and_matches_the_demo_account(http, make_sim):
             assert parse_money(got["market_exposure_dollars"]) == want.cost
             assert parse_money(got["realized_pnl_dollars"]) == want.realized_pnl
             assert parse_money(got["fees_paid_dollars"]) == want.fees
+
+
+# ---- pure code: the REST router over an engine, with a fixed clock ------------------------------
+
+T0 = 1_796_198_400  # 2026-12-02 08:00 UTC: the history ends on this hour, when the "simulator started"
+
+
+def _rest(seed: int = 3, markets: int = 8, clock: list[float] | None = None, **kw: Any) -> Rest:
+    at = clock if clock is not None else [float(T0)]
+    return Rest(Engine(seed, markets, **kw), lambda *a: True, lambda: True, clock=lambda: at[0])
+
+
+def _call(rest: Rest, path: str, **params: Any) -> Any:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    r = rest.handle(Request(f"/trade-api/v2{path}" + (f"?{query}" if query else ""), Headers()))
+    body = json.loads(r.body)
+    assert r.status_code == 200, body
+    return body
+
+
+def _status(rest: Rest, path: str, **params: Any) -> int:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return rest.handle(Request(f"/trade-api/v2{path}?{query}", Headers())).status_code
+
+
+def test_market_has_todays_fields_and_a_day_of_change():
+    rest = _rest()
+    st = rest.engine.active[0]
+    m = _call(rest, f"/markets/{st.market.ticker}")["market"]
+    assert "series_ticker" not in m
+    assert m["created_time"] < m["open_time"] < m["close_time"] <= m["latest_expiration_time"]
+    assert m["updated_time"] == m["created_time"]  # nothing has changed since it was listed
+    assert m["settlement_timer_seconds"] > 0 and m["exchange_index"] == 0
+    assert (m["expiration_value"], m["settlement_bounds_type"]) == ("", "default")
+    assert m["rules_secondary"] and m["rules_secondary"] != m["rules_primary"]
+    # 24 h change: a day ago comes from the seeded history, one minute bar 1440 minutes back.
+    h = rest._history(st)
+    day_ago = h.bar(h.index(T0 - 86_400))
+    assert parse_price(m["previous_yes_bid_dollars"]) == day_ago.bid
+    assert parse_price(m["previous_yes_ask_dollars"]) == day_ago.ask
+    assert parse_price(m["previous_price_dollars"]) == day_ago.price
+    assert parse_size(m["volume_24h_fp"]) == sum(
+        b.volume for b in h.bars(h.index(T0 - 86_400) + 1, 8 * 1440 - 1)
+    )
+    assert parse_size(m["volume_24h_fp"]) > 0
+    # The same seed and clock say the same; another seed, something else.
+    assert _call(_rest(), f"/markets/{st.market.ticker}")["market"] == m
+    other = _call(_rest(seed=4), "/markets", limit=1000)["markets"]
+    assert all(o["previous_yes_bid_dollars"] == m["previous_yes_bid_dollars"] for o in other) is False
+
+
+def test_a_market_that_settles_says_how_and_when():
+    rest = _rest(lifecycle_rate=0.0)
+    ticker = rest.engine.active[0].market.ticker
+    out: list[Any] = []
+    rest.engine.ts_ms = T0 * 1000 + 5000
+    rest.engine.close_market(ticker, out)
+    rest.engine.run(100)
+    m = _call(rest, f"/markets/{ticker}")["market"]
+    assert m["status"] == "finalized" and m["result"] in ("yes", "no")
+    assert m["expiration_value"] == m["result"]
+    assert m["settlement_value_dollars"] == ("1.0000" if m["result"] == "yes" else "0.0000")
+    assert m["updated_time"] == m["settlement_ts"] == "2026-12-02T08:00:05Z"
+
+
+def test_candles_are_seeded_cover_a_week_and_meet_the_live_book():
+    rest = _rest()
+    st = next(s for s in rest.engine.active if s.volume)
+    t, series = st.market.ticker, st.market.series_ticker
+    path = f"/series/{series}/markets/{t}/candlesticks"
+    week = {"start_ts": T0 - 7 * 86_400, "end_ts": T0}
+    hourly = _call(rest, path, **week, period_interval=60)["candlesticks"]
+    assert len(hourly) == 7 * 24 + 1  # both ends inclusive
+    assert all(c["end_period_ts"] % 3600 == 0 for c in hourly)
+    assert hourly == _call(_rest(), path, **week, period_interval=60)["candlesticks"]  # seeded
+    # Another seed walks another way (same ticker: the universe is laid out alike).
+    other = _rest(seed=4)
+    if t in other.engine.states:
+        assert _call(other, path, **week, period_interval=60)["candlesticks"] != hourly
+    # Daily candles close at midnight US Eastern (05:00 UTC in December).
+    daily = _call(rest, path, **week, period_interval=1440)["candlesticks"]
+    assert len(daily) == 7 and all(c["end_period_ts"] % 86_400 == 5 * 3600 for c in daily)
+    # Minute candles: the last one before start-up closes on the book the simulator started with.
+    minutes = _call(rest, path, start_ts=T0 - 3599, end_ts=T0, period_interval=1)["candlesticks"]
+    assert len(minutes) == 60
+    bid, ask, price, oi, _ = st.start
+    last = minutes[-1]
+    assert (parse_price(last["yes_bid"]["close_dollars"]), parse_price(last["yes_ask"]["close_dollars"])) == (
+        bid,
+        ask,
+    )
+    assert parse_size(last["open_interest_fp"]) == oi
+    # Minute and hour agree: an hour's volume is its minutes' volume, its close the last close.
+    hour = hourly[-1]
+    assert parse_size(hour["volume_fp"]) == sum(parse_size(c["volume_fp"]) for c in minutes)
+    assert hour["yes_bid"]["close_dollars"] == last["yes_bid"]["close_dollars"]
+    traded = [c for c in minutes if c["price"]["close_dollars"] is not None]
+    assert traded and len(traded) < 60  # some minutes print nothing: their price fields are null
+    assert parse_price(traded[-1]["price"]["close_dollars"]) == price  # the last trade before start
+    assert all(parse_size(c["volume_fp"]) == 0 for c in minutes if c not in traded)
+    for c in minutes:
+        for side in ("yes_bid", "yes_ask"):
+            o = {k: parse_price(v) for k, v in c[side].items()}
+            assert o["low_dollars"] <= min(o["open_dollars"], o["close_dollars"]) <= o["high_dollars"]
+    # A week of minutes is over Kalshi's 10,000-candle limit; bad periods are refused.
+    assert _status(rest, path, **week, period_interval=1) == 400
+    assert _status(rest, path, **week, period_interval=5) == 400
+    assert _status(rest, path, start_ts=T0, period_interval=60) == 400
+    assert _status(rest, f"/series/KXNOPE/markets/{t}/candlesticks", **week, period_interval=60) == 404
+
+
+def test_candles_after_start_up_carry_the_live_trades():
+    clock = [float(T0)]
+    rest = _rest(clock=clock, user_share=0.0)
+    engine = rest.engine
+    engine.ts_ms = (T0 + 30) * 1000
+    engine.run(3000)
+    clock[0] = T0 + 90
+    st = max(engine.active, key=lambda s: len(s.trades))
+    live = [tr for tr in st.trades if tr.ts_ms // 1000 > T0]
+    assert live
+    c = _call(
+        rest,
+        "/markets/candlesticks",
+        market_tickers=st.market.ticker,
+        start_ts=T0 + 1,
+        end_ts=T0 + 60,
+        period_interval=1,
+    )["markets"][0]["candlesticks"]
+    assert [x["end_period_ts"] for x in c] == [T0 + 60]
+    assert parse_size(c[0]["volume_fp"]) == sum(tr.count for tr in live)
+    assert parse_price(c[0]["price"]["close_dollars"]) == live[-1].yes_price
+    v = engine.ticker_values(st.market.ticker)
+    assert parse_price(c[0]["yes_bid"]["close_dollars"]) == v.yes_bid
+    m = _call(rest, f"/markets/{st.market.ticker}")["market"]
+    h = rest._history(st)
+    i = h.index(T0 + 90 - 86_400)
+    assert parse_size(m["volume_24h_fp"]) == h.volume_after(i) + st.volume - st.start[4]
+
+
+def test_events_series_and_metadata_name_their_markets_and_sources():
+    rest = _rest()
+    m = rest.engine.active[0].market
+    ev = _call(rest, f"/events/{m.event_ticker}")["event"]
+    assert (ev["event_ticker"], ev["series_ticker"], ev["title"]) == (
+        m.event_ticker,
+        m.series_ticker,
+        m.title,
+    )
+    assert "markets" not in ev and ev["settlement_sources"][0]["url"].startswith("https://")
+    nested = _call(rest, f"/events/{m.event_ticker}", with_nested_markets="true")["event"]["markets"]
+    assert m.ticker in [x["ticker"] for x in nested]
+    assert {x["event_ticker"] for x in nested} == {m.event_ticker}
+    meta = _call(rest, f"/events/{m.event_ticker}/metadata")
+    assert [d["market_ticker"] for d in meta["market_details"]] == [x["ticker"] for x in nested]
+    assert meta["settlement_sources"] == ev["settlement_sources"]
+    series = _call(rest, f"/series/{m.series_ticker}")["series"]
+    assert series["ticker"] == m.series_ticker and series["settlement_sources"] == ev["settlement_sources"]
+    for path in ("/events/KXNOPE-26DEC", "/events/KXNOPE-26DEC/metadata", "/series/KXNOPE"):
+        assert _status(rest, path) == 404
+
+
+def test_exchange_schedule_maintenance_and_paused_trading():
+    clock = [float(T0)]
+    rest = _rest(clock=clock)
+    ex = rest.exchange
+    assert _call(rest, "/exchange/status") == {
+        "exchange_active": True,
+        "trading_active": True,
+        "exchange_estimated_resume_time": None,
+    }
+    ex.maintenance.append((T0 + 600, T0 + 4200))
+    sched = _call(rest, "/exchange/schedule")["schedule"]
+    assert sched["maintenance_windows"] == [
+        {"start_datetime": "2026-12-02T08:10:00Z", "end_datetime": "2026-12-02T09:10:00Z"}
+    ]
+    assert sched["standard_hours"][0]["thursday"][0]["close_time"] == "03:00"
+    clock[0] = T0 + 700
+    assert _call(rest, "/exchange/status") == {
+        "exchange_active": False,
+        "trading_active": False,
+        "exchange_estimated_resume_time": "2026-12-02T09:10:00Z",
+    }
+    clock[0] = T0 + 5000
+    ex.trading_paused, ex.resume_at = True, T0 + 6000
+    assert _call(rest, "/exchange/status")["trading_active"] is False
+    # While trading is paused the book still moves but nothing trades.
+    rest.engine.trading = False
+    kinds = {o.kind for o in rest.engine.run(3000)}
+    assert "orderbook_delta" in kinds and "trade" not in kinds
