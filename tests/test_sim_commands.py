@@ -7,6 +7,7 @@ from typing import Any
 
 from kalshi_tui.auth import Signer, generate_key
 from kalshi_tui.book import SeqTracker
+from kalshi_tui.numbers import format_size
 
 
 def _error(frame: dict[str, Any]) -> int:
@@ -314,3 +315,84 @@ async def test_ticker_send_initial_snapshot(make_sim, ws_connect):
         assert frames[1]["msg"]["yes_bid_dollars"] == f"{(bid.price if bid else 0) / 10_000:.4f}"
         await c.send("subscribe", {"channels": ["ticker"], "market_tickers": sim.tickers[3:4]})
         assert [f["type"] for f in await c.sync()] == ["subscribed"]  # no snapshot unless asked
+
+
+async def test_subscribe_by_market_id_streams_only_those_markets(make_sim, ws_connect):
+    async with make_sim(markets=6, start_paused=True) as sim, ws_connect(sim) as c:
+        t = sim.tickers
+        ids = [sim.engine.universe.markets[x].market_id for x in t[:2]]
+        await c.send("subscribe", {"channels": ["orderbook_delta", "ticker", "trade"], "market_ids": ids})
+        first = await c.sync()
+        snaps = [f["msg"] for f in first if f["type"] == "orderbook_snapshot"]
+        assert [(s["market_ticker"], s["market_id"]) for s in snaps] == list(zip(t[:2], ids, strict=True))
+        sim.step(3000)
+        frames = [f for f in await c.sync() if f["type"] in ("orderbook_delta", "ticker", "trade")]
+        assert {f["type"] for f in frames} == {"orderbook_delta", "ticker", "trade"}
+        assert {f["msg"]["market_ticker"] for f in frames} == set(t[:2])  # the others stay quiet
+        # One id (market_id) and tickers together; the ok lists the tickers either way.
+        cid = await c.send(
+            "update_subscription",
+            {"sid": 1, "action": "add_markets", "market_id": sim.engine.universe.markets[t[2]].market_id},
+        )
+        ok = (await c.answers(cid))[0]
+        assert ok["msg"]["market_tickers"] == t[:3]
+        cid = await c.send("subscribe", {"channels": ["ticker"], "market_ids": [ids[0], "no-such-id"]})
+        assert (await c.answers(cid))[0]["msg"] == {
+            "code": 16,
+            "msg": "Market not found",
+            "market_tickers": ["no-such-id"],
+        }
+
+
+async def test_channels_the_simulator_does_not_feed_are_acknowledged(make_sim, ws_connect):
+    async with make_sim(markets=4, start_paused=True) as sim, ws_connect(sim) as c:
+        unfed = ["communications", "order_group_updates", "multivariate_market_lifecycle"]
+        cid = await c.send("subscribe", {"channels": unfed})
+        answers = await c.answers(cid, 3)
+        assert [(a["type"], a["msg"]["channel"]) for a in answers] == [("subscribed", ch) for ch in unfed]
+        sim.step(2000)
+        assert [f for f in await c.sync() if f["type"] not in ("ok",)] == []  # nothing to say
+        cid = await c.send("subscribe", {"channels": ["ticker_v2"]})
+        assert (await c.answers(cid))[0]["msg"]["code"] == 8  # retired: still unknown
+        cid = await c.send("unsubscribe", {"sids": [a["msg"]["sid"] for a in answers]})
+        assert [f["type"] for f in await c.answers(cid, 3)] == ["unsubscribed"] * 3
+        market_only = Signer("market-data-only", generate_key())
+        sim.add_key(market_only.key_id, market_only._key.public_key(), account=False)
+        async with ws_connect(sim, signer=market_only) as m:
+            for channel in ("communications", "order_group_updates", "user_orders"):
+                cid = await m.send("subscribe", {"channels": [channel]})
+                assert (await m.answers(cid))[0]["msg"]["code"] == 9, channel
+
+
+async def test_user_orders_follow_the_demo_accounts_resting_orders(make_sim, ws_connect):
+    async with (
+        make_sim(seed=21, markets=6, start_paused=True, user_share=0.2, lifecycle_rate=0.0) as sim,
+        ws_connect(sim) as c,
+    ):
+        await c.send("subscribe", {"channels": ["user_orders", "fill"]})
+        await c.sync()
+        sim.engine.orders.rate = 1 / 20  # busy account: an order change every ~20 steps
+        sim.step(6000)
+        frames = await c.sync()
+        updates = [f for f in frames if f["type"] == "user_order"]
+        assert all("seq" not in f for f in updates)
+        reasons = {f["msg"]["last_update_reason"] for f in updates}
+        assert {"created", "canceled", "fill"} <= reasons
+        # The last update of each order is the order as the account holds it now.
+        last = {f["msg"]["order_id"]: f["msg"] for f in updates}
+        truth = sim.engine.orders.orders
+        for oid, msg in last.items():
+            o = truth[oid]
+            assert (msg["ticker"], msg["status"], msg["outcome_side"]) == (o.ticker, o.status, o.side)
+            assert (msg["fill_count_fp"], msg["remaining_count_fp"]) == (
+                format_size(o.filled),
+                format_size(o.remaining),
+            )
+            assert msg["book_side"] == ("bid" if o.side == "yes" else "ask")
+        # A resting order sits in the book at its price; a fill of one names its order.
+        for o in sim.engine.orders.resting():
+            book = sim.book(o.ticker)
+            levels = book.yes if o.side == "yes" else book.no
+            assert levels.get(o.price, 0) > 0
+        order_fills = [f["msg"] for f in frames if f["type"] == "fill" and f["msg"]["order_id"] in truth]
+        assert order_fills and all(f["is_taker"] is False for f in order_fills)

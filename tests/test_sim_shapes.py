@@ -231,7 +231,7 @@ def test_shape_errors_catches_drift_either_way() -> None:
 async def _rest_answers(make_sim: Any) -> dict[str, Any]:
     """Every REST endpoint the simulator serves, answered once after some trading."""
     async with (
-        make_sim(seed=13, markets=12, start_paused=True, user_share=0.5, lifecycle_rate=0.0) as sim,
+        make_sim(seed=13, markets=24, start_paused=True, user_share=0.5, lifecycle_rate=0.0) as sim,
         httpx.AsyncClient(timeout=GUARD) as http,
     ):
         sim.step(4000)

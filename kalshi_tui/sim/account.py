@@ -64,6 +64,9 @@ class OrderBookkeeper:
         self.rng = rng
         self.rate = rate
         self.orders: dict[str, UserOrder] = {}
+        # (ticker, side, price) -> contracts resting there: the market's own cancels and
+        # trades leave these alone.
+        self.held: dict[tuple[str, str, int], int] = {}
         self._order: deque[str] = deque()  # ids, oldest first
         self._count = 0
         self.due = self._next_due() if rate > 0 else 1 << 62
@@ -107,13 +110,19 @@ class OrderBookkeeper:
         rng = self.rng
         st = engine.active[int(rng.random() * len(engine.active))]
         side = YES if rng.random() < 0.5 else NO
-        own = st.yes if side == YES else st.no
+        own, other = (st.yes, st.no) if side == YES else (st.no, st.yes)
         if own:
             price = max(own)
         else:
             m = st.market
             fair = m.fair if side == YES else ONE_DOLLAR - m.fair
-            price = m.grid.prices[max(0, m.grid.index_at_or_below(fair) - 1)]
+            i = max(0, m.grid.index_at_or_below(fair) - 1)
+            limit = ONE_DOLLAR - max(other) if other else ONE_DOLLAR  # never cross the book
+            while i >= 0 and m.grid.prices[i] >= limit:
+                i -= 1
+            if i < 0:
+                return None
+            price = m.grid.prices[i]
         count = rng.randrange(1, 40) * SIZE_SCALE
         if rng.random() < 0.3:
             count += rng.randrange(1, SIZE_SCALE)
@@ -123,10 +132,19 @@ class OrderBookkeeper:
         )
         own[price] = own.get(price, 0) + count
         out.append(Output(DELTA, st.market, (side, price, count), engine.ts_ms))
+        self._hold(order, count)
         self._remember(order)
         self._emit(order, "created", out)
         self._ticker(st, out)
         return order
+
+    def _hold(self, order: UserOrder, change: int) -> None:
+        key = (order.ticker, order.side, order.price)
+        left = self.held.get(key, 0) + change
+        if left > 0:
+            self.held[key] = left
+        else:
+            self.held.pop(key, None)
 
     def _remember(self, order: UserOrder) -> None:
         self.orders[order.order_id] = order
@@ -143,7 +161,6 @@ class OrderBookkeeper:
         engine = self.engine
         st = engine.states[order.ticker]
         own = st.yes if order.side == YES else st.no
-        # The market's own cancels may have taken some of the level meanwhile.
         cut = min(own.get(order.price, 0), order.remaining)
         if cut:
             if cut == own[order.price]:
@@ -151,6 +168,7 @@ class OrderBookkeeper:
             else:
                 own[order.price] -= cut
             out.append(Output(DELTA, st.market, (order.side, order.price, -cut), engine.ts_ms))
+        self._hold(order, -order.remaining)
         order.status = CANCELED
         self._emit(order, "canceled", out)
         self._ticker(st, out)
@@ -159,6 +177,7 @@ class OrderBookkeeper:
         """The exchange cancels resting orders when a market closes (the book goes with them)."""
         for order in self.resting():
             if order.ticker == st.market.ticker:
+                self._hold(order, -order.remaining)
                 order.status = CANCELED
                 self._emit(order, "market_closed", out)
 
@@ -196,6 +215,7 @@ class OrderBookkeeper:
         out.append(Output(TRADE, m, trade, ts))
         self._ticker(st, out)
         fill = engine.record_fill(st, trade, order.side, False, order.order_id, out, count)
+        self._hold(order, -count)
         order.filled += count
         order.maker_fees += fill.fee
         if order.filled >= order.initial:

@@ -435,6 +435,12 @@ class Engine:
             cut = self.rng.randrange(1, whole) * SIZE_SCALE
         else:
             cut = size
+        held = self.orders.held
+        if held and not full:
+            # Others cancel their own orders, never the demo account's resting ones.
+            cut = min(cut, size - held.get((st.market.ticker, YES if yes_side else NO, price), 0))
+            if cut <= 0:
+                return
         if cut == size:
             del levels[price]
         else:
@@ -456,6 +462,13 @@ class Engine:
         price = max(hit)
         size = hit[price]
         count = min(size, self._size())
+        held = self.orders.held
+        if held:
+            # The demo account joined the level last: others' orders fill first (its own
+            # fills come from the bookkeeper).
+            count = min(count, size - held.get((st.market.ticker, NO if taker_yes else YES, price), 0))
+            if count <= 0:
+                return
         if count == size:
             del hit[price]
         else:
