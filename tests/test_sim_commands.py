@@ -8,6 +8,8 @@ from typing import Any
 from kalshi_tui.auth import Signer, generate_key
 from kalshi_tui.book import SeqTracker
 from kalshi_tui.numbers import format_size
+from kalshi_tui.protocol import OrderbookDelta, OrderbookSnapshot, decode
+from kalshi_tui.store import Store
 
 
 def _error(frame: dict[str, Any]) -> int:
@@ -396,3 +398,45 @@ async def test_user_orders_follow_the_demo_accounts_resting_orders(make_sim, ws_
             assert levels.get(o.price, 0) > 0
         order_fills = [f["msg"] for f in frames if f["type"] == "fill" and f["msg"]["order_id"] in truth]
         assert order_fills and all(f["is_taker"] is False for f in order_fills)
+
+
+async def test_quiet_markets_snapshot_empty_as_the_exchange_sends_them(make_sim, ws_connect):
+    async with make_sim(markets=20, start_paused=True, lifecycle_rate=0.0) as sim, ws_connect(sim) as c:
+        quiet = [t for t, m in sim.engine.universe.markets.items() if m.quiet]
+        assert len(quiet) == 2 and not set(quiet) & set(sim.tickers)
+        live = sim.tickers[0]
+        await c.send(
+            "subscribe", {"channels": ["orderbook_delta", "ticker"], "market_tickers": [*quiet, live]}
+        )
+        sim.step(3000)
+        frames = await c.sync()
+        snaps = {f["msg"]["market_ticker"]: f for f in frames if f["type"] == "orderbook_snapshot"}
+        for t in quiet:  # no ladder keys at all, and no market id: as captured from the exchange
+            assert snaps[t]["msg"] == {"market_ticker": t, "market_id": ""}
+        assert not [
+            f for f in frames if f["type"] == "orderbook_delta" and f["msg"]["market_ticker"] in quiet
+        ]
+        # The client's path: decoded, stored, the book is empty and live (not stale, not missing).
+        store = Store()
+        for raw in c.raw:
+            msg = decode(raw)
+            if isinstance(msg, (OrderbookSnapshot, OrderbookDelta)):
+                store.apply(msg)
+        for t in quiet:
+            book = store.markets[t].book
+            assert book.synced and book.stale_reason is None
+            assert (book.yes_bid, book.yes_ask, dict(book.yes), dict(book.no)) == (None, None, {}, {})
+        # A book that empties (the market closes) comes back empty on get_snapshot, replacing
+        # what the client held.
+        assert store.markets[live].book.yes_bid is not None
+        out: list[Any] = []
+        sim.engine.close_market(live, out)
+        sim.hub.dispatch(out)
+        cid = await c.send(
+            "update_subscription", {"sid": 1, "action": "get_snapshot", "market_tickers": [live]}
+        )
+        answer = (await c.answers(cid))[0]
+        assert answer["msg"] == {"market_ticker": live, "market_id": ""}
+        store.apply(decode(c.raw[-1]))  # the answer is the last frame read
+        book = store.markets[live].book
+        assert book.synced and (book.yes_bid, book.no_bid) == (None, None)
