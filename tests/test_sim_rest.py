@@ -22,6 +22,7 @@ from kalshi_tui.numbers import (
     parse_size,
 )
 from kalshi_tui.protocol import OrderbookSnapshot, decode
+from kalshi_tui.sim import frames
 from kalshi_tui.sim.engine import Engine
 from kalshi_tui.sim.rest import Rest
 
@@ -410,3 +411,59 @@ def test_exchange_schedule_maintenance_and_paused_trading():
     rest.engine.trading = False
     kinds = {o.kind for o in rest.engine.run(3000)}
     assert "orderbook_delta" in kinds and "trade" not in kinds
+
+
+async def test_portfolio_orders_settlements_and_data_timestamp(http, make_sim):
+    async with make_sim(seed=9, markets=6, start_paused=True, user_share=0.5, lifecycle_rate=0.0) as sim:
+        sim.engine.orders.rate = 1 / 30
+        sim.step(3000)
+        for path in ("/portfolio/orders", "/portfolio/settlements", "/exchange/user_data_timestamp"):
+            assert (await _get(http, sim, path)).status_code == 401
+
+        async def signed(path: str, **params: Any) -> Any:
+            r = await _get(http, sim, path, signed=True, **params)
+            assert r.status_code == 200, r.text
+            return r.json()
+
+        truth = sim.engine.orders
+        resting = (await signed("/portfolio/orders", status="resting"))["orders"]
+        assert {o["order_id"] for o in resting} == {o.order_id for o in truth.resting()} != set()
+        every = (await signed("/portfolio/orders", limit=1000))["orders"]
+        assert [o["order_id"] for o in every] == list(reversed(truth.orders))  # newest first
+        assert {o["status"] for o in every} == {"resting", "canceled", "executed"}
+        for got in every:
+            o = truth.orders[got["order_id"]]
+            assert parse_size(got["fill_count_fp"]) + parse_size(got["remaining_count_fp"]) == (
+                o.initial if o.status == "resting" else o.filled
+            )
+            assert parse_price(got["yes_price_dollars"]) == o.yes_price
+            assert parse_money(got["maker_fees_dollars"]) == o.maker_fees
+        assert (await _get(http, sim, "/portfolio/orders", signed=True, status="open")).status_code == 400
+
+        # Settle a market the account holds: the settlement says what it paid.
+        ticker, held = next(
+            (t, p.position) for t, p in sim.positions.items() if p.position and t in sim.tickers
+        )
+        out: list[Any] = []
+        sim.engine.close_market(ticker, out)
+        sim.hub.dispatch(out)
+        sim.step(100)
+        got = (await signed("/portfolio/settlements", ticker=ticker))["settlements"]
+        assert len(got) == 1
+        s = got[0]
+        result = sim.engine.universe.markets[ticker].result
+        won = (held > 0) == (result == "yes")
+        count = abs(held)
+        assert s["market_result"] == result
+        assert (s["yes_count_fp"], s["no_count_fp"]) == (
+            (format_size(count), "0.00") if held > 0 else ("0.00", format_size(count))
+        )
+        payout = count * ONE_DOLLAR if won else 0  # 1/1,000,000 $; revenue is in cents
+        assert s["revenue"] == payout // 10_000
+        assert s["value"] == (100 if result == "yes" else 0)
+        # November's settled markets: some the account held, from before the simulator started.
+        history = (await signed("/portfolio/settlements", limit=1000))["settlements"]
+        assert len(history) > 1 and history[0]["ticker"] == ticker
+
+        stamp = (await signed("/exchange/user_data_timestamp"))["as_of_time"]
+        assert stamp == frames.iso(sim.engine.ts_ms)
