@@ -291,10 +291,10 @@ class Engine:
         self.orders = OrderBookkeeper(self, random.Random(f"{seed}:orders"), order_rate)
 
     def _past_settlements(self, rng: random.Random) -> None:
-        """Positions the demo account held in some of the November markets that settled
-        before the simulator started (history only: the balance already counts them)."""
+        """Positions the demo account held in the November markets that settled before the
+        simulator started (history only: the balance already counts them)."""
         for m in self.universe.markets.values():
-            if m.status != STATUS_FINALIZED or rng.random() < 0.5:
+            if m.status != STATUS_FINALIZED:
                 continue
             count = rng.randrange(1, 60) * SIZE_SCALE
             price = rng.randrange(5, 95) * 100
