@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -67,6 +68,27 @@ async def test_exchange_status_follows_pause(http, make_sim):
         }
         sim.pause()
         assert (await _get(http, sim, "/exchange/status")).json()["trading_active"] is False
+
+
+async def test_trading_pauses_and_maintenance_windows_through_the_simulator(http, make_sim):
+    async with make_sim(markets=4, start_paused=True) as sim:
+        now = int(time.time())
+        sim.pause_trading(resume_at=now + 600)
+        status = (await _get(http, sim, "/exchange/status")).json()
+        assert (status["exchange_active"], status["trading_active"]) == (True, False)
+        assert status["exchange_estimated_resume_time"] == frames.iso((now + 600) * 1000)[:19] + "Z"
+        kinds = {o.kind for o in sim.step(2000)}
+        assert "orderbook_delta" in kinds and "trade" not in kinds  # books move, nothing trades
+        sim.resume_trading()
+        assert "trade" in {o.kind for o in sim.step(2000)}
+        sim.schedule_maintenance(now - 5, now + 3600)
+        status = (await _get(http, sim, "/exchange/status")).json()
+        assert (status["exchange_active"], status["trading_active"]) == (False, False)
+        assert "trade" not in {o.kind for o in sim.step(2000)}
+        windows = (await _get(http, sim, "/exchange/schedule")).json()["schedule"]["maintenance_windows"]
+        assert len(windows) == 1 and windows[0]["end_datetime"] == status["exchange_estimated_resume_time"]
+        with pytest.raises(ValueError):
+            sim.schedule_maintenance(now, now)
 
 
 async def test_markets_paging_and_filters(http, make_sim):

@@ -1,4 +1,10 @@
-"""The REST subset a dashboard uses, served on the WebSocket's port.
+"""The REST subset a monitor uses, served on the WebSocket's port, in Kalshi's current shapes.
+
+Public: markets (list, one, order book, trades), events and their metadata, series,
+candlesticks (one market, or a batch), exchange status and schedule. Signed: balance,
+positions, fills, settlements, resting orders, user_data_timestamp. Candles come from eight
+days of seeded history before start-up (made per market on first request, ``history``)
+joined to the live market after it.
 
 websockets hands ``process_request`` a parsed ``Request``; answering it with a ``Response``
 ends the connection after the reply (``Connection: close``), which plain HTTP clients

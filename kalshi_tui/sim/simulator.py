@@ -52,7 +52,9 @@ class Simulator:
     ``skew_ms`` (accepted clock skew), ``market_cap`` (markets per subscription, error 26),
     ``command_rate`` (commands per second per subscription, error 27), ``max_buffered``
     (frames queued for one connection before error 25), ``lifecycle_rate`` (chance per step
-    of closing a market early), ``user_share`` (chance a trade is the demo account's),
+    of closing a market early), ``user_share`` (chance a trade is the demo account's; the
+    account also keeps a few resting orders unless it is 0), ``quiet`` (listed markets with
+    empty books nobody quotes; default one per ten active),
     ``start_paused`` (no events until ``resume()``), ``compression`` (offer
     permessage-deflate, as the exchange does).
 
@@ -60,6 +62,9 @@ class Simulator:
     to a temp file (``key_path``) that ``stop()`` deletes, with ``signer`` ready to use; or
     ``public_key`` (+ ``key_id``) to accept a key whose private half stays with the user.
     ``add_key`` registers more.
+
+    The exchange: ``pause_trading``/``resume_trading`` and ``schedule_maintenance`` change
+    what /exchange/status and /exchange/schedule say, and stop trades meanwhile.
     """
 
     def __init__(
@@ -78,6 +83,7 @@ class Simulator:
         max_buffered: int = 200_000,
         lifecycle_rate: float = 1 / 20_000,
         user_share: float = 0.05,
+        quiet: int | None = None,
         start_paused: bool = False,
         compression: bool = True,
         private_key: rsa.RSAPrivateKey | None = None,
@@ -94,7 +100,7 @@ class Simulator:
         self._paused = start_paused
         self._unpaused = asyncio.Event()
         self._rebase = True
-        self.engine = Engine(seed, markets, lifecycle_rate=lifecycle_rate, user_share=user_share)
+        self.engine = Engine(seed, markets, lifecycle_rate=lifecycle_rate, user_share=user_share, quiet=quiet)
         self.hub = Hub(max_buffered)
         self.faults = Faults(self.hub)
         self._fault_specs = list(faults or [])
