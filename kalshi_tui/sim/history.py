@@ -72,29 +72,50 @@ class History:
         self.quiet = quiet
         self._seed = f"{seed}:history:{market.ticker}"
         self._top = len(market.grid.prices) - 1
-        self.points: list[Point] = [start] * (HOURS + 1)
-        self.volumes: list[int] = [0] * HOURS  # contracts traded in each hour
+        self._points: list[Point] = [start] * (HOURS + 1)
+        self._volumes: list[int] = [0] * HOURS  # contracts traded in each hour
         self._trades: list[int] = [0] * HOURS  # trades printed in each hour
         self._hours: dict[int, list[Bar]] = {}
-        if not quiet:
-            self._outline(random.Random(self._seed))
+        # The outline is walked back from the anchor only as far as asked: listing markets
+        # needs the last day (24 h change), candles may need the whole week.
+        self._rng = random.Random(self._seed)
+        self._back = HOURS  # hours j >= _back are drawn
+        if quiet:
+            self._back = 0
 
-    def _outline(self, rng: random.Random) -> None:
+    def _reach(self, j: int) -> None:
+        """Draw the outline back to hour ``j`` (inclusive)."""
+        if j >= self._back:
+            return
+        rng = self._rng
         top = self._top
-        p = self.points[HOURS]
         prices = self.market.grid.prices
-        for j in range(HOURS - 1, -1, -1):  # walking back from the anchor
-            n = int(rng.expovariate(1 / 10))
-            volume = sum((int(rng.expovariate(1 / 40)) + 1) * SIZE_SCALE for _ in range(n))
-            bid = max(0, min(top - 1, p.bid + int(rng.gauss(0, 1.5))))
-            spread = max(1, min(top - bid, p.spread + rng.choice((-1, 0, 0, 1))))
+        points = self._points
+        p = points[self._back]
+        for k in range(self._back - 1, max(j, 0) - 1, -1):
+            n = int(rng.expovariate(0.1))
+            # n trades of ~40 contracts each (at least one apiece), in one draw.
+            volume = n * (1 + int(rng.random() * 78)) * SIZE_SCALE if n else 0
+            r = rng.random()
+            bid = max(0, min(top - 1, p.bid + (int(r * 5) - 2 if r < 0.6 else 0)))
+            spread = max(1, min(top - bid, p.spread + (1 if r > 0.9 else -1 if r > 0.8 else 0)))
             # The hour's trades leave the price where it ends; before them it stood at a
             # level of the book then.
-            price = (prices[bid] if rng.random() < 0.5 else prices[bid + spread]) if n else p.price
-            oi = max(0, p.oi + (volume if rng.random() < 0.5 else -volume) // 2)
-            self.volumes[j] = volume
-            self._trades[j] = n
-            p = self.points[j] = Point(bid, spread, price, oi)
+            price = (prices[bid] if r < 0.3 else prices[bid + spread]) if n else p.price
+            oi = max(0, p.oi + (volume if r < 0.5 else -volume) // 2)
+            self._volumes[k] = volume
+            self._trades[k] = n
+            p = points[k] = Point(bid, spread, price, oi)
+        self._back = max(j, 0)
+
+    def point(self, j: int) -> Point:
+        """The market at the end of hour ``j - 1`` (``point(HOURS)``: at the anchor)."""
+        self._reach(j)
+        return self._points[j]
+
+    def volume(self, j: int) -> int:
+        self._reach(j)
+        return self._volumes[j]
 
     def end_ts(self, i: int) -> int:
         return self.anchor - 60 * (MINUTES - 1 - i)
@@ -104,33 +125,36 @@ class History:
         return MINUTES - 1 - (self.anchor - ts) // 60
 
     def hour(self, j: int) -> list[Bar]:
-        """The minute bars of hour ``j``: a bridge from ``points[j]`` to ``points[j+1]``."""
+        """The minute bars of hour ``j``: a bridge from ``point(j)`` to ``point(j + 1)``."""
         bars = self._hours.get(j)
         if bars is not None:
             return bars
         prices = self.market.grid.prices
-        a, b = self.points[j], self.points[j + 1]
+        a, b = self.point(j), self.point(j + 1)
         if self.quiet:
             bars = [Bar(0, ONE_DOLLAR, 0, 0, 0)] * HOUR
         else:
             rng = random.Random(f"{self._seed}:{j}")
             n = self._trades[j]
             minutes = sorted(rng.sample(range(HOUR), min(n, HOUR)))
-            sizes = _split(rng, self.volumes[j], len(minutes))
+            sizes = _split(rng, self._volumes[j], len(minutes))
             trades = dict(zip(minutes, sizes, strict=True))
             last = minutes[-1] if minutes else -1
+            bits = rng.getrandbits(2 * HOUR)  # two bits of noise a minute, in one draw
             price = a.price
+            top = self._top
             bars = []
             for t in range(HOUR):
-                f = (t + 1) / HOUR
-                noise = 0 if t == HOUR - 1 else rng.choice((-1, 0, 0, 0, 1))
-                bid = max(0, min(self._top - 1, round(a.bid + (b.bid - a.bid) * f) + noise))
-                spread = max(1, min(self._top - bid, round(a.spread + (b.spread - a.spread) * f)))
-                if t == HOUR - 1:
+                if t == HOUR - 1:  # the hour ends where the outline says
                     bid, spread = b.bid, b.spread
+                else:
+                    f = (t + 1) / HOUR
+                    bid = round(a.bid + (b.bid - a.bid) * f) + _NOISE[(bits >> 2 * t) & 3]
+                    bid = max(0, min(top - 1, bid))
+                    spread = max(1, min(top - bid, round(a.spread + (b.spread - a.spread) * f)))
                 volume = trades.get(t, 0)
-                if volume:
-                    price = b.price if t == last else prices[bid + spread * rng.randrange(2)]
+                if volume:  # at the bid or the ask; the hour's last trade at its closing price
+                    price = b.price if t == last else prices[bid + spread * ((bits >> 2 * t) & 1)]
                 bars.append(Bar(prices[bid], prices[bid + spread], price, volume, b.oi))
         if len(self._hours) > 48:
             self._hours.clear()
@@ -150,9 +174,30 @@ class History:
 
     def volume_after(self, i: int) -> int:
         """Contracts traded in bars ``i+1 .. MINUTES-1``."""
-        j = (i + 1) // HOUR
-        partial = sum(bar.volume for bar in self.hour(j)[(i + 1) % HOUR :]) if j < HOURS else 0
-        return partial + sum(self.volumes[j + 1 :])
+        j, off = divmod(i + 1, HOUR)
+        if j >= HOURS:
+            return 0
+        if not off:  # whole hours: the outline knows their volume
+            return sum(self.volume(k) for k in range(j, HOURS))
+        return sum(bar.volume for bar in self.hour(j)[off:]) + sum(
+            self.volume(k) for k in range(j + 1, HOURS)
+        )
+
+    def at(self, i: int) -> tuple[int, int, int]:
+        """YES bid, YES ask and last price at the end of bar ``i`` (from the outline when it
+        is an hour's last bar: no minute bars drawn)."""
+        j, off = divmod(i, HOUR)
+        if off == HOUR - 1:
+            p = self.point(j + 1)
+            prices = self.market.grid.prices
+            if self.quiet:
+                return 0, ONE_DOLLAR, 0
+            return prices[p.bid], prices[p.bid + p.spread], p.price
+        bar = self.hour(j)[off]
+        return bar.bid, bar.ask, bar.price
+
+
+_NOISE = (0, 0, -1, 1)
 
 
 def _split(rng: random.Random, total: int, parts: int) -> list[int]:

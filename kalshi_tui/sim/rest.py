@@ -275,9 +275,10 @@ class Rest:
         if then >= h.anchor:  # up for over a day: the live market is all there is to go on
             v = self.engine.ticker_values(st.market.ticker)
             return v.yes_bid, v.yes_ask, v.last_price, live_volume
-        i = max(0, h.index(then))
-        bar = h.bar(i)
-        return bar.bid, bar.ask, bar.price, h.volume_after(i) + live_volume
+        # The last bar that had ended by then (an hour's end at start-up: no minutes drawn).
+        i = max(0, MINUTES - 1 - -(-(h.anchor - then) // 60))
+        bid, ask, price = h.at(i)
+        return bid, ask, price, h.volume_after(i) + live_volume
 
     # -- events, series, candles --------------------------------------------------------------
 
