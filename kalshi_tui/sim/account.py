@@ -13,13 +13,21 @@ from __future__ import annotations
 import random
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from kalshi_tui.book import NO, YES
 from kalshi_tui.numbers import ONE_DOLLAR, SIZE_SCALE
-
-if TYPE_CHECKING:
-    from kalshi_tui.sim.engine import Engine, ExchangeMarket, Output
+from kalshi_tui.sim.engine import (
+    DELTA,
+    ORDER,
+    TICKER,
+    TRADE,
+    Engine,
+    ExchangeMarket,
+    Output,
+    TickerValues,
+    TradeRecord,
+)
+from kalshi_tui.sim.universe import new_uuid
 
 RESTING = "resting"
 CANCELED = "canceled"
@@ -54,6 +62,14 @@ class UserOrder:
     @property
     def book_side(self) -> str:
         return "bid" if self.side == YES else "ask"
+
+
+def attach_orders(engine: Engine, rate: float = 1 / 400) -> OrderBookkeeper:
+    """Give the demo account resting orders that change every ~1/``rate`` steps, drawn from
+    their own generator so the market's sequence for the seed is unchanged by them."""
+    keeper = OrderBookkeeper(engine, random.Random(f"{engine.seed}:orders"), rate)
+    engine.orders = keeper
+    return keeper
 
 
 class OrderBookkeeper:
@@ -92,7 +108,6 @@ class OrderBookkeeper:
     # -- changes ----------------------------------------------------------------------------------
 
     def _emit(self, order: UserOrder, reason: str, out: list[Output]) -> None:
-        from kalshi_tui.sim.engine import ORDER, Output
 
         engine = self.engine
         order.updated_ms = engine.ts_ms
@@ -101,8 +116,6 @@ class OrderBookkeeper:
         out.append(Output(ORDER, engine.states[order.ticker].market, replace(order), engine.ts_ms))
 
     def place(self, out: list[Output]) -> UserOrder | None:
-        from kalshi_tui.sim.engine import DELTA, Output
-        from kalshi_tui.sim.universe import new_uuid
 
         engine = self.engine
         if not engine.active:
@@ -156,7 +169,6 @@ class OrderBookkeeper:
             self.orders.pop(self._order.popleft(), None)
 
     def cancel(self, order: UserOrder, out: list[Output]) -> None:
-        from kalshi_tui.sim.engine import DELTA, Output
 
         engine = self.engine
         st = engine.states[order.ticker]
@@ -183,8 +195,6 @@ class OrderBookkeeper:
 
     def fill(self, order: UserOrder, out: list[Output]) -> None:
         """A taker hits the order's level: only while it is still the best bid of its side."""
-        from kalshi_tui.sim.engine import DELTA, TRADE, Output, TradeRecord
-        from kalshi_tui.sim.universe import new_uuid
 
         engine = self.engine
         st = engine.states[order.ticker]
@@ -223,7 +233,6 @@ class OrderBookkeeper:
         self._emit(order, "fill", out)
 
     def _ticker(self, st: ExchangeMarket, out: list[Output]) -> None:
-        from kalshi_tui.sim.engine import TICKER, Output, TickerValues
 
         top = st.top_now()
         if top != st.top:

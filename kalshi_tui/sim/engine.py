@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from math import ceil
+from typing import Any, Protocol
 
 from kalshi_tui.book import NO, YES, OrderBook
 from kalshi_tui.numbers import MONEY_SCALE, ONE_DOLLAR, SIZE_SCALE
@@ -29,7 +30,6 @@ from kalshi_tui.protocol.commands import (
     CHANNEL_TICKER,
     CHANNEL_TRADE,
 )
-from kalshi_tui.sim.account import OrderBookkeeper
 from kalshi_tui.sim.universe import (
     STATUS_ACTIVE,
     STATUS_CLOSED,
@@ -205,6 +205,38 @@ class Position:
     updated_ms: int = 0
 
 
+class AccountOrders(Protocol):
+    """What the engine asks of the demo account's order bookkeeper (``account``)."""
+
+    held: dict[tuple[str, str, int], int]  # (ticker, side, price) -> contracts resting there
+    due: int  # the step of its next change
+    orders: dict[str, Any]  # by order id, oldest first
+
+    def resting(self) -> list[Any]: ...
+
+    def act(self, out: list[Output]) -> None: ...
+
+    def market_closed(self, st: ExchangeMarket, out: list[Output]) -> None: ...
+
+
+class NoOrders:
+    """An account without resting orders."""
+
+    def __init__(self) -> None:
+        self.held: dict[tuple[str, str, int], int] = {}
+        self.due = 1 << 62
+        self.orders: dict[str, Any] = {}
+
+    def act(self, out: list[Output]) -> None:
+        del out
+
+    def market_closed(self, st: ExchangeMarket, out: list[Output]) -> None:
+        del st, out
+
+    def resting(self) -> list[Any]:
+        return []
+
+
 @dataclass(slots=True)
 class Settlement:
     """A position the demo account held when its market settled. Money in 1/1,000,000 $."""
@@ -244,7 +276,6 @@ class Engine:
         lifecycle_rate: float = 1 / 20_000,
         user_share: float = 0.05,
         quiet: int | None = None,
-        order_rate: float | None = None,
     ) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
@@ -285,10 +316,9 @@ class Engine:
         # The demo account's resting orders draw from their own generator, so the market's
         # random sequence (and the recorded stream) is the same with or without them.
         self._past_settlements(random.Random(f"{seed}:settlements"))
-        # No account activity (user_share 0) means no orders either, unless asked for.
-        if order_rate is None:
-            order_rate = 1 / 400 if user_share > 0 else 0.0
-        self.orders = OrderBookkeeper(self, random.Random(f"{seed}:orders"), order_rate)
+        # The demo account's resting orders: none unless ``account.attach_orders`` gives
+        # it a bookkeeper (the simulator does).
+        self.orders: AccountOrders = NoOrders()
 
     def _past_settlements(self, rng: random.Random) -> None:
         """Positions the demo account held in the November markets that settled before the

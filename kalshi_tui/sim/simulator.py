@@ -26,6 +26,7 @@ from websockets.datastructures import Headers
 
 from kalshi_tui.auth import WS_PATH, Signer, generate_key, write_private_key
 from kalshi_tui.book import OrderBook
+from kalshi_tui.sim.account import attach_orders
 from kalshi_tui.sim.engine import Engine, Output, Position, UserFill
 from kalshi_tui.sim.faults import Faults, FaultSpec, run_schedule
 from kalshi_tui.sim.handlers import CommandHandler
@@ -101,6 +102,8 @@ class Simulator:
         self._unpaused = asyncio.Event()
         self._rebase = True
         self.engine = Engine(seed, markets, lifecycle_rate=lifecycle_rate, user_share=user_share, quiet=quiet)
+        if user_share > 0:  # an account that trades also keeps a few resting orders
+            attach_orders(self.engine)
         self.hub = Hub(max_buffered)
         self.faults = Faults(self.hub)
         self._fault_specs = list(faults or [])
