@@ -22,6 +22,7 @@ HANDLERS = {
     "config-show": "kalshi_tui.config_cli:show",
     "sim": "kalshi_tui.sim.cli:run",
     "tail": "kalshi_tui.tail:run",
+    "check": "kalshi_tui.check:run",
 }
 
 
@@ -54,7 +55,7 @@ URL_OPTIONS = {
     "rest_url": ("--rest-url", REST_SCHEMES, "https://external-api.kalshi.com/trade-api/v2"),
 }
 # Subcommands that read the config file also take --config/--profile after their name.
-_CONFIG_COMMANDS = ("run", "demo", "init", "tail")
+_CONFIG_COMMANDS = ("run", "demo", "init", "tail", "check")
 
 
 def _config_options(p: argparse.ArgumentParser) -> None:
@@ -145,6 +146,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="give up (exit 4) if nothing is subscribed after S seconds (default 30)",
     )
     tail.add_argument("--books-out", metavar="FILE", help="write every book to FILE at exit")
+
+    check = sub.add_parser(
+        "check",
+        help="check a profile: config, key, clock, REST, WebSocket (one line each; exit 1 if one fails)",
+    )
+    _endpoint_options(check)
+    check.add_argument(
+        "--market", metavar="T", help="market to subscribe to (default: the watchlist's first)"
+    )
+
     for name in _CONFIG_COMMANDS:
         _config_options(sub.choices[name])
     return parser

@@ -6,6 +6,8 @@ import argparse
 import getpass
 import os
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,20 +38,21 @@ class Endpoint:
     profile: Profile | None = None
 
 
-def load_signer(key_id: str, key_file: Path) -> Signer:
-    """Load the key, asking for a passphrase only if the file is encrypted."""
+def load_signer(key_id: str, key_file: Path, clock: Callable[[], float] = time.time) -> Signer:
+    """Load the key, asking for a passphrase only if the file is encrypted. ``clock`` stamps
+    the signatures (``check`` measures it against the exchange's)."""
     problem = key_file_problem(key_file)
     if problem:
         raise UserError(problem)
     passphrase = os.environ.get(PASSPHRASE_ENV)
     try:
-        return Signer.from_file(key_id, key_file, passphrase)
+        return Signer(key_id, load_private_key(key_file, passphrase), clock)
     except KeyFileError as exc:
         if "passphrase is needed" not in str(exc) or not sys.stdin.isatty():
             raise UserError(str(exc)) from None
     secret = getpass.getpass(f"Passphrase for {key_file}: ")
     try:
-        return Signer(key_id, load_private_key(key_file, secret))
+        return Signer(key_id, load_private_key(key_file, secret), clock)
     except KeyFileError as exc:
         raise UserError(str(exc)) from None
 

@@ -79,6 +79,8 @@ class RestClient:
         self.base_url = base_url.rstrip("/")
         self._base_path = urlsplit(self.base_url).path
         self.signer = signer
+        # The exchange's Date header on the last answer: ``check`` reads the clock offset from it.
+        self.last_date: str | None = None
         self._client = httpx.AsyncClient(
             timeout=timeout, trust_env=False, headers={"User-Agent": "kalshi-tui"}
         )
@@ -106,6 +108,7 @@ class RestClient:
                 continue
             if resp.status_code != 200:
                 raise RestError(f"GET {path}: HTTP {resp.status_code}")
+            self.last_date = resp.headers.get("Date")
             try:
                 body = resp.json()
             except ValueError:
