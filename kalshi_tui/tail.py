@@ -18,12 +18,8 @@ import contextlib
 import json
 import math
 import os
-import queue
-import select
 import signal
-import stat
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -33,14 +29,13 @@ import msgspec
 from kalshi_tui import endpoint
 from kalshi_tui.errors import AuthRejected, UserError
 from kalshi_tui.numbers import format_money, format_price, format_size
+from kalshi_tui.output import STDOUT, OutputClosed, OutputFailed, Writer, retire_stdout
 from kalshi_tui.protocol import commands
 from kalshi_tui.protocol import messages as m
 from kalshi_tui.store import ErrorEvent, Store
 from kalshi_tui.stream import EventBuffer, Pool
 
-STDOUT = 1  # the descriptor, not sys.stdout: that is None when tail starts with fd 1 closed
 EXIT_NOT_SUBSCRIBED = 4
-EXIT_OUTPUT = 5
 DEFAULT_CONNECT_TIMEOUT = 30.0
 DRAIN_SECONDS = 5.0  # at a stop, how long a slow reader gets to take what is still buffered
 POLL_SECONDS = 0.25  # how often the store is read for news about the connection
@@ -152,76 +147,6 @@ class ErrorReporter:
     def last_sentence(self) -> str | None:
         events = self.store.metrics.last_errors
         return events[-1].sentence if events else None
-
-
-# -- output ----------------------------------------------------------------------------------
-
-
-class OutputClosed(Exception):
-    """The reader of stdout went away (a broken pipe): a normal way for ``tail`` to end."""
-
-
-class OutputFailed(UserError):
-    exit_code = EXIT_OUTPUT
-
-
-class Writer:
-    """Writes to a file descriptor from one daemon thread. A blocked pipe blocks only that
-    thread: never the event loop that reads the socket, and never the process's exit."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self._loop = asyncio.get_running_loop()
-        self._jobs: queue.SimpleQueue[tuple[bytes, asyncio.Future[OSError | None]]] = queue.SimpleQueue()
-        threading.Thread(target=self._run, name="kalshi-tail-writer", daemon=True).start()
-
-    def _run(self) -> None:
-        while True:
-            data, done = self._jobs.get()
-            error: OSError | None = None
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(self.fd, view) :]
-            except OSError as exc:
-                error = exc
-            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
-                self._loop.call_soon_threadsafe(_settle, done, error)
-
-    async def write(self, data: bytes) -> None:
-        done: asyncio.Future[OSError | None] = self._loop.create_future()
-        self._jobs.put((data, done))
-        error = await done
-        if isinstance(error, BrokenPipeError):
-            raise OutputClosed
-        if error is not None:
-            raise OutputFailed(f"cannot write the output: {error.strerror or error}")
-
-    def reader_gone(self) -> bool:
-        """True when stdout is a pipe whose reader has closed it (seen without writing, so
-        ``tail ... | head -1`` ends even when the stream is quiet)."""
-        try:
-            if not stat.S_ISFIFO(os.fstat(self.fd).st_mode) or not hasattr(select, "poll"):
-                return False
-            poller = select.poll()
-            poller.register(self.fd, 0)  # errors and hang-ups are always reported
-            return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
-        except (OSError, ValueError):
-            return False
-
-
-def _settle(done: asyncio.Future[OSError | None], error: OSError | None) -> None:
-    if not done.done():
-        done.set_result(error)
-
-
-def _retire_stdout() -> None:
-    """After stdout failed, point it at /dev/null so the interpreter's final flush of
-    ``sys.stdout`` cannot fail (or print a traceback) again."""
-    with contextlib.suppress(OSError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, STDOUT)
-        os.close(devnull)
 
 
 def _line(msg: m.Message) -> bytes:
@@ -348,7 +273,7 @@ async def tail(
         except TimeoutError:
             pass
     if isinstance(outcome, OutputClosed | OutputFailed):
-        _retire_stdout()
+        retire_stdout()
     if books_out is not None and code == 0:
         try:
             with open(books_out, "w", encoding="utf-8") as fh:
