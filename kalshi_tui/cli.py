@@ -23,6 +23,7 @@ HANDLERS = {
     "sim": "kalshi_tui.sim.cli:run",
     "tail": "kalshi_tui.tail:run",
     "check": "kalshi_tui.check:run",
+    "export": "kalshi_tui.export:run",
 }
 
 
@@ -55,7 +56,7 @@ URL_OPTIONS = {
     "rest_url": ("--rest-url", REST_SCHEMES, "https://external-api.kalshi.com/trade-api/v2"),
 }
 # Subcommands that read the config file also take --config/--profile after their name.
-_CONFIG_COMMANDS = ("run", "demo", "init", "tail", "check")
+_CONFIG_COMMANDS = ("run", "demo", "init", "tail", "check", "export")
 
 
 def _config_options(p: argparse.ArgumentParser) -> None:
@@ -154,6 +155,26 @@ def build_parser() -> argparse.ArgumentParser:
     _endpoint_options(check)
     check.add_argument(
         "--market", metavar="T", help="market to subscribe to (default: the watchlist's first)"
+    )
+
+    export = sub.add_parser(
+        "export",
+        help="write fills, positions, settlements or a market's trades as CSV or JSON lines",
+        description="Every page from the REST API, exact decimal strings (prices 4 places, "
+        "counts 2, money 6), times in UTC; newest first, as the exchange sends them.",
+    )
+    # Checked by export itself, so a wrong one is one sentence (exit 2), not usage.
+    export.add_argument("kind", nargs="?", metavar="fills|positions|settlements|trades")
+    _endpoint_options(export)
+    export.add_argument("--market", metavar="T", help="one market only (required for trades)")
+    export.add_argument(
+        "--since",
+        metavar="ISO-8601",
+        help="only records at or after this time: 2026-11-30, 2026-11-30T14:00, 2026-11-30T14:00:00-05:00; "
+        "a time without a zone is UTC (profiles have no time-zone setting yet)",
+    )
+    export.add_argument(
+        "--format", default="csv", metavar="csv|jsonl", help="csv (with a header row) or jsonl"
     )
 
     for name in _CONFIG_COMMANDS:

@@ -144,6 +144,14 @@ class RestClient:
             params["cursor"] = cursor
         raise RestError(f"GET {path}: still more pages after {MAX_PAGES:,}; stopped there")
 
+    async def records(
+        self, path: str, key: str, params: dict[str, Any], *, signed: bool = False
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every record of a paged listing, as the exchange sent it (``export`` reads them):
+        the pages are followed as ``_pages`` does, with its stop on a repeated cursor."""
+        async for item in self._pages(path, key, params, signed=signed):
+            yield item
+
     async def markets(
         self,
         tickers: list[str] | None = None,
