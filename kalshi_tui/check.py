@@ -5,7 +5,8 @@ exchange's status, the clock against the exchange's, the WebSocket handshake, a 
 to the first watchlist market and its first snapshot. ``✓`` passed, ``!`` a warning (does not
 fail), ``✗`` failed, with the fix; ``-`` not run, because a check it needs failed (said so).
 
-Exit codes: 0 nothing failed (warnings allowed), 1 a check failed, 2 bad arguments.
+Exit codes: 0 nothing failed (warnings allowed), 1 a check failed, 2 bad arguments, 5 the
+output could not be written.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from kalshi_tui.config import (
     rest_url_for,
 )
 from kalshi_tui.errors import UserError
+from kalshi_tui.output import OutputFailed, retire_stdout
 from kalshi_tui.protocol import commands
 from kalshi_tui.protocol import messages as m
 from kalshi_tui.rest import RestClient, RestError
@@ -399,9 +401,20 @@ def run(args: argparse.Namespace) -> int:
     _check_args(args)
     marks = _marks()
 
+    broken: list[OSError] = []
+
     def report(result: Result) -> None:
-        print(result.line(marks), flush=True)
+        if broken:
+            return  # the reader left (| head -1) or the disk is full: the checks still decide
+        try:
+            print(result.line(marks), flush=True)
+        except OSError as exc:
+            broken.append(exc)
 
     results = asyncio.run(Doctor(args, report).run())
+    if broken:
+        retire_stdout()
+        if not isinstance(broken[0], BrokenPipeError):
+            raise OutputFailed(f"cannot write the output: {broken[0].strerror or broken[0]}")
     failed = [r for r in results if r.status == FAIL]
     return EXIT_FAILED if failed else 0

@@ -119,6 +119,44 @@ async def test_bad_arguments_are_one_sentence_and_exit_2():
     assert err == "kalshi-tui: --ws-url needs --key-id and --key-file too\n"
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+async def test_output_into_a_full_disk_is_one_sentence_exit_5(tmp_path: Path):
+    with open("/dev/full", "wb") as full:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "kalshi_tui",
+            "check",
+            "--config",
+            str(tmp_path / "none.toml"),
+            env=ENV,
+            stdout=full.fileno(),
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await proc.communicate()
+    assert proc.returncode == 5
+    assert err.decode() == "kalshi-tui: cannot write the output: No space left on device\n"
+
+
+async def test_a_reader_that_went_away_is_no_traceback(tmp_path: Path):
+    r, w = os.pipe()
+    os.close(r)  # like `| head -1` once head has its line: every write now fails with EPIPE
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "kalshi_tui",
+        "check",
+        "--config",
+        str(tmp_path / "none.toml"),
+        env=ENV,
+        stdout=w,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    os.close(w)
+    _, err = await proc.communicate()
+    assert (proc.returncode, err) == (1, b"")  # the checks' verdict; nothing on stderr
+
+
 # -- each broken thing: one ✗ line ------------------------------------------------------------
 
 
