@@ -208,7 +208,10 @@ class Doctor:
         try:
             signer = endpoint.load_signer(self.t.key_id, self.t.key_file, self.clock)
         except UserError as exc:
-            return Result("key", FAIL, str(exc))
+            text = str(exc)
+            if text.endswith("a passphrase is needed"):
+                text += f": set {endpoint.PASSPHRASE_ENV} or run check in a terminal"
+            return Result("key", FAIL, text)
         self.t.signer = signer
         bits = load_public_key(signer.public_key_pem()).key_size
         return Result("key", OK, f"RSA {bits}-bit loads, key id {signer.key_id}")

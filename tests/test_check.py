@@ -247,6 +247,21 @@ async def test_a_key_file_that_is_not_pem_is_not_echoed(sim: Simulator, tmp_path
     assert "MIIE" not in " ".join(r.text for r in results)
 
 
+async def test_an_encrypted_key_without_its_passphrase(
+    sim: Simulator, tmp_path: Path, sim_private_key: rsa.RSAPrivateKey, monkeypatch
+):
+    monkeypatch.delenv("KALSHI_TUI_KEY_PASSPHRASE", raising=False)
+    locked = write_private_key(sim_private_key, tmp_path / "locked.pem", passphrase=b"open sesame")
+    # No terminal to ask on (stdin is not a tty under pytest): the fix is the variable.
+    results = await _doctor(_flags(sim, locked))
+    [failed] = _by_status(results, FAIL)
+    assert failed.name == "key"
+    assert failed.text == (
+        f"key file {locked} is encrypted: a passphrase is needed: "
+        "set KALSHI_TUI_KEY_PASSPHRASE or run check in a terminal"
+    )
+
+
 # -- pure --------------------------------------------------------------------------------------
 
 

@@ -22,6 +22,8 @@ from kalshi_tui.numbers import format_money, format_price, format_size
 from kalshi_tui.output import Writer
 from kalshi_tui.rest import RestClient
 from kalshi_tui.sim import Simulator
+from tests.test_check import _closed_port
+from tests.test_rest_paging import serving
 
 ENV = {**os.environ, "KALSHI_TUI_CONFIG": "/nonexistent/config.toml"}
 
@@ -177,6 +179,26 @@ def test_bad_arguments_are_one_sentence_and_exit_2(args: list[str], sentence: st
     code = main(["export", *args, "--rest-url", "http://127.0.0.1:9/trade-api/v2"])
     out, err = capsys.readouterr()
     assert (code, out, err) == (2, "", f"kalshi-tui: {sentence}\n")
+
+
+def test_a_cursor_that_comes_back_stops_with_one_sentence(capsys):
+    with serving(lambda cursor: ([], "again")) as (url, asked):
+        code = main(["export", "trades", "--market", "A", "--rest-url", url])
+    out, err = capsys.readouterr()
+    assert asked == ["", "again"]
+    assert (code, out) == (4, "")
+    assert err == (
+        "kalshi-tui: could not export trades: GET /markets/trades: the server sent a page cursor "
+        "it had sent before; stopped after 2 pages\n"
+    )
+
+
+def test_an_unreachable_exchange_is_exit_4(capsys):
+    port = _closed_port()
+    code = main(["export", "trades", "--market", "A", "--rest-url", f"http://127.0.0.1:{port}/trade-api/v2"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (4, "")
+    assert err == "kalshi-tui: could not export trades: GET /markets/trades: ConnectError\n"
 
 
 async def test_bad_arguments_from_a_shell_exit_2():
