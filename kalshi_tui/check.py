@@ -33,7 +33,7 @@ from kalshi_tui.config import (
     load_config,
     rest_url_for,
 )
-from kalshi_tui.errors import UserError
+from kalshi_tui.errors import AuthRejected, UserError
 from kalshi_tui.output import OutputFailed, retire_stdout
 from kalshi_tui.protocol import commands
 from kalshi_tui.protocol import messages as m
@@ -324,6 +324,8 @@ class Doctor:
                 return self._refused(store)
             if task.done():
                 exc = None if task.cancelled() else task.exception()
+                if isinstance(exc, AuthRejected):
+                    return self._refused(store)
                 return Result(self._stage(store), FAIL, f"the stream stopped: {exc or 'cancelled'}")
             if store.metrics.last_errors:
                 first = store.metrics.last_errors[0]

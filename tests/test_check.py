@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bench.waiting import GUARD
 from kalshi_tui.auth import write_private_key
 from kalshi_tui.check import CLOCK_WARN, FAIL, OK, SKIP, WARN, Doctor, Result
+from kalshi_tui.cli import main
 from kalshi_tui.config import Profile, write_profile
 from kalshi_tui.sim import Simulator
 
@@ -46,7 +48,8 @@ def key_file(tmp_path: Path, sim_private_key: rsa.RSAPrivateKey) -> Path:
 
 
 async def _doctor(args: argparse.Namespace, **kw: Any) -> list[Result]:
-    results = await Doctor(args, lambda r: None, **kw).run()
+    # The step timeout is the product's; on a loaded test machine it is only a hang guard.
+    results = await Doctor(args, lambda r: None, timeout=GUARD, **kw).run()
     assert [r.name for r in results] == NAMES  # every check says something, in order
     return results
 
@@ -104,8 +107,10 @@ async def test_check_passes_on_a_profile_against_the_simulator(
     assert lines[-1].startswith(f"✓ snapshot: {sim.tickers[2]}: ") and " ms after the handshake" in lines[-1]
 
 
-async def test_a_missing_config_fails_once_and_skips_what_needs_it(tmp_path: Path):
-    code, lines, err = await _cli("--config", str(tmp_path / "none.toml"))
+def test_a_missing_config_fails_once_and_skips_what_needs_it(tmp_path: Path, capsys):
+    code = main(["check", "--config", str(tmp_path / "none.toml")])
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
     assert code == 1 and err == ""
     missing = tmp_path / "none.toml"
     assert lines[0] == f"✗ config: no config file at {missing}: run kalshi-tui init, or pass --config PATH"
@@ -113,10 +118,16 @@ async def test_a_missing_config_fails_once_and_skips_what_needs_it(tmp_path: Pat
     assert len(lines) == len(NAMES)
 
 
-async def test_bad_arguments_are_one_sentence_and_exit_2():
-    code, lines, err = await _cli("--ws-url", "ws://127.0.0.1:1/trade-api/ws/v2")
-    assert (code, lines) == (2, [])
-    assert err == "kalshi-tui: --ws-url needs --key-id and --key-file too\n"
+@pytest.mark.parametrize(
+    ("args", "sentence"),
+    [
+        (["--ws-url", "ws://127.0.0.1:1/trade-api/ws/v2"], "--ws-url needs --key-id and --key-file too"),
+        (["--key-id", "k"], "--key-id, --key-file and --rest-url go with --ws-url"),
+    ],
+)
+def test_bad_arguments_are_one_sentence_and_exit_2(args: list[str], sentence: str, capsys):
+    code = main(["check", *args])
+    assert (code, capsys.readouterr()) == (2, ("", f"kalshi-tui: {sentence}\n"))
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
