@@ -50,6 +50,7 @@ POLL = 0.005  # s between looks at the store while the socket check runs
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 MARKS = {OK: "✓", WARN: "!", FAIL: "✗", SKIP: "-"}
 ASCII_MARKS = {OK: "+", WARN: "!", FAIL: "x", SKIP: "-"}
+SOCKET_CHECKS = ("WebSocket", "subscribe", "snapshot")
 SYNC_CLOCK = "sync the clock (e.g. sudo timedatectl set-ntp true)"
 
 
@@ -117,34 +118,25 @@ class Doctor:
         return result
 
     async def run(self) -> list[Result]:
-        config_ok = self._say(self.config()).status != FAIL
-        key_ok = config_ok and self._say(self.key_file()).status != FAIL
-        if not config_ok:
-            self._say(_skip("key file", "the config"))
-        loaded = key_ok and self._say(self.key_loads()).status != FAIL
-        if not key_ok:
-            self._say(_skip("key", "the key file"))
-        rest_ok = self._say(await self.rest()).status != FAIL if config_ok else False
-        if not config_ok:
-            self._say(_skip("REST", "the config"))
+        """Each check runs only if what it needs passed; else it is listed as skipped."""
+        config_ok = self._passed(self.config())
+        file_ok = self._passed(self.key_file() if config_ok else _skip("key file", "the config"))
+        key_ok = self._passed(self.key_loads() if file_ok else _skip("key", "the key file"))
+        rest_ok = self._passed(await self.rest() if config_ok else _skip("REST", "the config"))
         # The clock is read off the REST answer's Date header.
         self._say(self.clock_check() if rest_ok else _skip("clock", "the REST API"))
-        if not loaded:
-            for name in ("WebSocket", "subscribe", "snapshot"):
-                self._say(_skip(name, "the key"))
-        elif (
-            self.t.rest_down
-            and self.t.ws_url
-            and self.t.rest_url
-            and (_host(self.t.ws_url) == _host(self.t.rest_url))
-        ):
+        needs = None if key_ok else "the key"
+        if needs is None and self.t.rest_down and self.t.ws_url and self.t.rest_url:
+            # One server for both (the simulator, a proxy): REST just failed to connect to it.
             host, port = _host(self.t.ws_url)
-            for name in ("WebSocket", "subscribe", "snapshot"):
-                self._say(_skip(name, f"a reachable server at {host}:{port} (see REST)"))
-        else:
-            for result in await self.socket():
-                self._say(result)
+            if (host, port) == _host(self.t.rest_url):
+                needs = f"a reachable server at {host}:{port} (see REST)"
+        for result in await self.socket() if needs is None else [_skip(n, needs) for n in SOCKET_CHECKS]:
+            self._say(result)
         return self.results
+
+    def _passed(self, result: Result) -> bool:
+        return self._say(result).status in (OK, WARN)
 
     # -- config and key ----------------------------------------------------------------------
 
