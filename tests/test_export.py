@@ -131,6 +131,20 @@ async def test_trades_of_one_market_every_page(quiet_sim: Simulator, tmp_path: P
         assert row["count"] == format_size(t.count)
 
 
+async def test_market_keeps_one_market(quiet_sim: Simulator, tmp_path: Path):
+    ticker = quiet_sim.tickers[1]
+    mine = [f.trade_id for f in reversed(quiet_sim.engine.fills) if f.ticker == ticker]
+    assert mine and len(mine) < len(quiet_sim.engine.fills)
+    out = tmp_path / "out.jsonl"
+    rest = RestClient(quiet_sim.rest_url, quiet_sim.signer)
+    with open(out, "wb") as fh:
+        try:
+            await ex.export(rest, "fills", ticker, None, "jsonl", Writer(fh.fileno()))
+        finally:
+            await rest.aclose()
+    assert [json.loads(line)["trade_id"] for line in out.read_text().splitlines()] == mine
+
+
 async def test_since_keeps_the_records_at_or_after_it(quiet_sim: Simulator):
     fills = list(reversed(quiet_sim.engine.fills))
     times = sorted({f.ts_ms for f in fills})
