@@ -303,6 +303,27 @@ def test_an_unreadable_record_is_skipped_not_guessed():
         ex.trade_row({"ticker": "A", "count_fp": "1.00"})
 
 
+class _Listing:
+    """Stands in for RestClient.records: a listing with one record the exchange garbled."""
+
+    async def records(self, path: str, key: str, params: dict[str, Any], *, signed: bool = False):
+        yield {"ticker": "A", "position_fp": "2.00", "last_updated_ts": "2026-11-30T14:00:00Z"}
+        yield {"ticker": "B", "position_fp": "two"}
+        yield {"ticker": "C", "position_fp": "-1.50", "realized_pnl_dollars": "0.000001"}
+
+
+async def test_an_unreadable_record_is_counted_on_stderr(tmp_path: Path, capsys):
+    out = tmp_path / "out.csv"
+    with open(out, "wb") as fh:
+        written = await ex.export(_Listing(), "positions", None, None, "csv", Writer(fh.fileno()))  # type: ignore[arg-type]
+    assert written == 2
+    assert [r["ticker"] for r in _csv(out.read_text())] == ["A", "C"]
+    assert _csv(out.read_text())[1]["realized_pnl"] == "0.000001"
+    assert capsys.readouterr().err == (
+        "kalshi-tui: skipped 1 positions record(s) that could not be read (first: bad position_fp)\n"
+    )
+
+
 def test_csv_quotes_what_needs_quoting():
     row = {c: "" for c in ex.KINDS["trades"].columns} | {"ticker": 'A,"B"'}
     text = ex.render("csv", ex.KINDS["trades"].columns, [row], header=True).decode()
