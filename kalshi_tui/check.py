@@ -193,7 +193,8 @@ class Doctor:
                 f"{display_path(path)} is not a PEM private key (it should start with "
                 "-----BEGIN PRIVATE KEY-----): save the key Kalshi gave you there again",
             )
-        return Result("key file", OK, f"{display_path(path)}, private (0600), PEM")
+        mode = path.stat().st_mode & 0o777
+        return Result("key file", OK, f"{display_path(path)}, private (mode {mode:04o}), PEM")
 
     def key_loads(self) -> Result:
         assert self.t.key_id is not None and self.t.key_file is not None
