@@ -160,13 +160,21 @@ async def test_since_keeps_the_records_at_or_after_it(quiet_sim: Simulator):
 # -- failures: one sentence and an exit code ------------------------------------------------------
 
 
-async def test_settlements_not_served_is_one_sentence(quiet_sim: Simulator):
-    # The simulator has no /portfolio/settlements yet: the answer is a 404, said plainly.
-    code, out, err = await _export("settlements", *_endpoint(quiet_sim))
-    assert (code, out) == (4, "")
-    assert err == [
-        "kalshi-tui: this exchange does not serve settlements (GET /portfolio/settlements: HTTP 404)"
-    ]
+async def test_settlements_are_the_exchange_s_with_exact_money(quiet_sim: Simulator):
+    """Each settlement as the exchange lists it; revenue and value (integer cents on the wire)
+    become exact dollars with six places."""
+    rest = RestClient(quiet_sim.rest_url, quiet_sim.signer)
+    try:
+        raw = [s async for s in rest.records("/portfolio/settlements", "settlements", {}, signed=True)]
+    finally:
+        await rest.aclose()
+    code, out, err = await _export("settlements", *_endpoint(quiet_sim), "--format", "jsonl")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert (code, err) == (0, []) and raw and len(rows) == len(raw)
+    for row, s in zip(rows, raw, strict=True):
+        assert (row["ticker"], row["result"]) == (s["ticker"], s["market_result"])
+        assert row["revenue"] == f"{s['revenue'] // 100}.{s['revenue'] % 100:02d}0000"
+        assert row["value"] == f"{s['value'] // 100}.{s['value'] % 100:02d}0000"
 
 
 async def test_a_wrong_key_id_is_exit_3(quiet_sim: Simulator):
