@@ -8,14 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
+from kalshi_tui.account import (
+    Account,
+    Balance,
+    RestingOrder,
+    Settlement,
+    balance_from_rest,
+    iso_seconds,
+    order_from_rest,
+    settlement_from_rest,
+)
 from kalshi_tui.auth import Signer
 from kalshi_tui.numbers import parse_price
+from kalshi_tui.portfolio import Holding, holding_from_rest
 from kalshi_tui.protocol import ProtocolError, decode_obj
 from kalshi_tui.protocol import messages as m
 from kalshi_tui.store import MarketMeta
@@ -27,6 +38,13 @@ MAX_PAGES = 1000  # no listing the dashboard reads is near this long: more means
 
 class RestError(Exception):
     """A REST call failed; the message is one line for the Connection tab."""
+
+
+_T = TypeVar("_T")
+
+
+class NotFound(RestError):
+    """HTTP 404: on an endpoint, the server doesn't have it (an older exchange or simulator)."""
 
 
 def _iso_to_ts(value: object) -> int | None:
@@ -74,6 +92,17 @@ def fill_from_rest(raw: dict[str, Any]) -> m.Fill:
     return fill
 
 
+def _readable(read: Callable[[dict[str, Any]], _T], raws: list[dict[str, Any]]) -> list[_T]:
+    """Each record read; one unreadable record must not hide the rest."""
+    out: list[_T] = []
+    for raw in raws:
+        try:
+            out.append(read(raw))
+        except (ValueError, TypeError):
+            continue
+    return out
+
+
 class RestClient:
     def __init__(self, base_url: str, signer: Signer | None = None, *, timeout: float = 10.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -106,6 +135,8 @@ class RestClient:
                 await asyncio.sleep(delay)
                 delay *= 2
                 continue
+            if resp.status_code == 404:
+                raise NotFound(f"GET {path}: HTTP 404")
             if resp.status_code != 200:
                 raise RestError(f"GET {path}: HTTP {resp.status_code}")
             self.last_date = resp.headers.get("Date")
@@ -189,3 +220,66 @@ class RestClient:
             except ProtocolError:
                 continue  # one unreadable record must not hide the rest
         return out
+
+    # -- the account (portfolio view) ---------------------------------------------------------
+
+    async def balance(self) -> Balance:
+        body = await self._get("/portfolio/balance", signed=True)
+        try:
+            return balance_from_rest(body)
+        except ValueError as exc:
+            raise RestError(f"GET /portfolio/balance: {exc}") from None
+
+    async def positions(self) -> list[Holding]:
+        """Open positions (REST's names, read into the same type as the socket's)."""
+        raws = [
+            raw
+            async for raw in self._pages(
+                "/portfolio/positions", "market_positions", {"limit": 1000}, signed=True
+            )
+        ]
+        return _readable(holding_from_rest, raws)
+
+    async def _optional_list(
+        self, path: str, key: str, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]] | None:
+        """Every item of a signed, paged endpoint; None when the server answers 404."""
+        try:
+            return [raw async for raw in self._pages(path, key, dict(params or {}), signed=True)]
+        except NotFound:
+            return None
+
+    async def settlements(self) -> list[Settlement] | None:
+        """Settled positions; None when the server has no such endpoint."""
+        raws = await self._optional_list("/portfolio/settlements", "settlements", {"limit": 200})
+        return None if raws is None else _readable(settlement_from_rest, raws)
+
+    async def orders(self, status: str = "resting") -> list[RestingOrder] | None:
+        """The account's orders (read-only); None when the server has no such endpoint."""
+        raws = await self._optional_list("/portfolio/orders", "orders", {"status": status, "limit": 1000})
+        return None if raws is None else _readable(order_from_rest, raws)
+
+    async def user_data_timestamp(self) -> float | None:
+        """How fresh the exchange's account numbers are (epoch s); None when not served."""
+        try:
+            body = await self._get("/exchange/user_data_timestamp", signed=True)
+        except NotFound:
+            return None
+        return iso_seconds(body.get("as_of_time"))
+
+    async def account(self, *, now: float) -> Account:
+        """Balance, positions, settlements, resting orders and their as-of time, in one go.
+        Raises RestError when balance or positions fail; the optional parts just go missing."""
+        balance = await self.balance()
+        holdings = await self.positions()
+        settlements = await self.settlements()
+        orders = await self.orders()
+        as_of = await self.user_data_timestamp()
+        return Account(
+            balance=balance,
+            holdings={h.ticker: h for h in holdings},
+            settlements=settlements,
+            orders=orders,
+            as_of=as_of,
+            fetched_at=now,
+        )
