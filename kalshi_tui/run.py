@@ -89,7 +89,9 @@ async def _serve(
     store = Store()
     rest = RestClient(profile.rest_url, signer)
     pool = Pool(profile.ws_url, signer, store, profile.stream, markets=profile.tickers, rest=rest)
-    app = KalshiApp(store, feed=pool, rest=rest, profile=profile, theme=theme, save_profile=save)
+    app = KalshiApp(
+        store, feed=pool, rest=rest, profile=profile, theme=theme, save_profile=save, account=rest
+    )
     try:
         # Start-up garbage (imports, theme, first layout) is long-lived: freezing it keeps
         # later full collections short, which shows as fewer stutters under a firehose.

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from bench.waiting import until
 from tests import ui_fixtures as fx
 from tests.ui_fixtures import utc  # noqa: F401 - fixture
 
@@ -66,3 +67,22 @@ def test_depth_80x24_light_theme(snap_compare: Any) -> None:
 def test_watchlist_high_contrast_theme(snap_compare: Any) -> None:
     app = fx.make_app(theme="kalshi-high-contrast")
     assert snap_compare(app, terminal_size=SIZE)
+
+
+def _account_loaded(pilot: Pilot[Any]) -> Any:
+    async def wait() -> None:
+        await pilot.press("6")
+        await until(lambda: pilot.app.view.account.refreshes > 0, "the account fetched", pilot=pilot)  # type: ignore[attr-defined]
+        await pilot.pause()
+
+    return wait()
+
+
+def test_portfolio_80x24(snap_compare: Any) -> None:
+    app = fx.make_app(account=fx.FixedAccount())
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_account_loaded)
+
+
+def test_portfolio_120x36(snap_compare: Any) -> None:
+    app = fx.make_app(account=fx.FixedAccount())
+    assert snap_compare(app, terminal_size=(120, 36), run_before=_account_loaded)

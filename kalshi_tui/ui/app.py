@@ -35,6 +35,7 @@ from kalshi_tui.ui.help import KeysScreen
 from kalshi_tui.ui.keys import APP_BINDINGS, TABS, check_keymap
 from kalshi_tui.ui.palette import AddMarket, AppCommands, MarketSearch
 from kalshi_tui.ui.pane import AskAddMarket, Pane, RemoveMarket, SelectMarket, StepGroup
+from kalshi_tui.ui.portfolio import AccountPoller, AccountSource, PortfolioPane
 from kalshi_tui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes, theme_dirs
 from kalshi_tui.ui.trades import TradesPane
 from kalshi_tui.ui.view import View
@@ -46,6 +47,7 @@ TAB_LABELS = {
     "trades": "3 Trades",
     "fills": "4 Fills",
     "connection": "5 Connection",
+    "portfolio": "6 Portfolio",
 }
 TOAST_EVERY = 10.0  # s: the same error code is toasted at most this often (the tab keeps all)
 
@@ -86,6 +88,7 @@ class KalshiApp(App[int]):
         wall_clock: Callable[[], float] | None = None,
         theme_folders: Sequence[Path] | None = None,
         watch_terminal: bool = True,
+        account: AccountSource | None = None,
     ) -> None:
         super().__init__()
         partial_repaint.install()  # partial repaints send only the changed cells, not whole lines
@@ -117,6 +120,7 @@ class KalshiApp(App[int]):
             flash=self.profile.flash,
         )
         self._recount_watched()
+        self.account_poller = AccountPoller(self, account, self.view) if account is not None else None
         self.catalog: dict[str, MarketMeta] = {}
         self._names: dict[str, str] | None = None
 
@@ -147,6 +151,8 @@ class KalshiApp(App[int]):
                 yield FillsPane(self.view)
             with TabPane(TAB_LABELS["connection"], id="connection"):
                 yield ConnectionPane(self.view)
+            with TabPane(TAB_LABELS["portfolio"], id="portfolio"):
+                yield PortfolioPane(self.view)
         yield Footer(compact=True)
 
     def notify(
@@ -175,6 +181,8 @@ class KalshiApp(App[int]):
             self.run_worker(self._run_feed(), name="feed", group="feed", exit_on_error=False)
         if self.rest is not None:
             self.run_worker(self._load_metadata(), name="metadata", exit_on_error=False)
+        if self.account_poller is not None:
+            self.account_poller.start()
         if self._watch_terminal and not self.is_headless:
             self.set_interval(1.0, hangup.install(self._on_hangup), name="hangup-check")
         self._count_unsynced()
@@ -236,6 +244,8 @@ class KalshiApp(App[int]):
             self._last_data = max(self._last_data, newest)
             if moved & self.watched:
                 self._count_unsynced()
+        if changes.fills and self.account_poller is not None:
+            self.account_poller.request()  # the balance moved: fetch it now, not in 30 s
         if changes.metadata:
             self._names = None
             self._full.update(("watchlist", "depth"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from textual.binding import Binding, BindingType
 
-TABS = ("watchlist", "depth", "trades", "fills", "connection")
+TABS = ("watchlist", "depth", "trades", "fills", "connection", "portfolio")
 
 APP_BINDINGS: list[BindingType] = [
     *(

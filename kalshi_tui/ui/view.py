@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from kalshi_tui.account import Account
 from kalshi_tui.store import Store
 
 
@@ -22,3 +23,4 @@ class View:
     selected: str | None = None
     watched: set[str] = field(default_factory=set)  # every ticker in any group
     flash: bool = True  # price flashes on the watchlist
+    account: Account = field(default_factory=Account)  # the last REST snapshot of the account

@@ -212,12 +212,131 @@ def build_store(*, with_fills: bool = True) -> Store:
             if i in (1, 2):
                 msg = msgspec.structs.replace(msg, backfilled=True)
             store.add_fill(msg)
+    if with_fills:
+        _add_positions(store)
     # One market out of sync after a gap on its subscription.
     store.mark_stale([STALE_MARKET], "sequence gap on sid 1 (2 frames missed)")
     _fill_metrics(store)
     clock.t = NOW
     store.take_changes()
     return store
+
+
+#: market_positions frames: a YES position deeper than the top bid, a fractional NO one, one on
+#: the stale market (no mark), one on a market no group watches (no book).
+POSITIONS = [
+    ("KXFEDDECISION-26DEC-H0", "1234.56", "641.970000", "12.500000", "9.876543"),
+    ("KXBTCD-26AUG2717-T112999.99", "-25.75", "8.240000", "-1.030001", "0.180251"),
+    (STALE_MARKET, "10.00", "4.300000", "0.000000", "0.070000"),
+    ("KXOTHER-26DEC-X", "-3.00", "1.500000", "0.000000", "0.030000"),
+]
+
+
+def _add_positions(store: Store) -> None:
+    for ticker, position, cost, pnl, fees in POSITIONS:
+        store.apply(
+            frame(
+                "market_position",
+                5,
+                market_ticker=ticker,
+                position_fp=position,
+                position_cost_dollars=cost,
+                realized_pnl_dollars=pnl,
+                fees_paid_dollars=fees,
+                position_fee_cost_dollars=fees,
+                volume_fp=position.lstrip("-"),
+            )
+        )
+
+
+class FixedAccount:
+    """The account as REST would report it, read through the real parsers; no network."""
+
+    def __init__(self, *, settlements: bool = True, orders: bool = True) -> None:
+        self.settlements = settlements
+        self.orders = orders
+        self.calls = 0
+
+    async def account(self, *, now: float):  # -> Account (lazy import keeps this module light)
+        from kalshi_tui.account import Account, balance_from_rest, order_from_rest, settlement_from_rest
+        from kalshi_tui.portfolio import holding_from_rest
+
+        self.calls += 1
+        nba = holding_from_rest(
+            {
+                "ticker": "KXNBAFINALS-27-BOS",
+                "position_fp": "40.00",
+                "market_exposure_dollars": "6.000000",
+                "realized_pnl_dollars": "0.450000",
+                "fees_paid_dollars": "0.110000",
+            }
+        )
+        settled = [
+            settlement_from_rest(
+                {
+                    "ticker": "KXHIGHNY-26AUG26-B90.5",
+                    "market_result": "yes",
+                    "yes_count_fp": "10.00",
+                    "no_count_fp": "0.00",
+                    "yes_total_cost_dollars": "4.200000",
+                    "no_total_cost_dollars": "0.000000",
+                    "revenue": 1000,
+                    "fee_cost": "0.070000",
+                    "settled_time": "2026-08-27T05:00:00Z",
+                }
+            ),
+            settlement_from_rest(
+                {
+                    "ticker": "KXGOVSHUT-26AUG15",
+                    "market_result": "no",
+                    "yes_count_fp": "2.50",
+                    "no_count_fp": "0.00",
+                    "yes_total_cost_dollars": "0.812500",
+                    "no_total_cost_dollars": "0.000000",
+                    "revenue": 0,
+                    "fee_cost": "0.011375",
+                    "settled_time": "2026-08-16T14:00:00Z",
+                }
+            ),
+        ]
+        orders = [
+            order_from_rest(
+                {
+                    "order_id": "ord-1",
+                    "ticker": "KXFEDDECISION-26DEC-H0",
+                    "outcome_side": "yes",
+                    "book_side": "bid",
+                    "status": "resting",
+                    "yes_price_dollars": "0.5100",
+                    "remaining_count_fp": "9.50",
+                    "initial_count_fp": "10.50",
+                    "created_time": "2026-08-27T16:01:00Z",
+                }
+            ),
+            order_from_rest(
+                {
+                    "order_id": "ord-2",
+                    "ticker": "KXBTCD-26AUG2717-T112999.99",
+                    "outcome_side": "no",
+                    "book_side": "bid",
+                    "status": "resting",
+                    "yes_price_dollars": "0.7250",
+                    "remaining_count_fp": "4.00",
+                    "initial_count_fp": "4.00",
+                    "created_time": "2026-08-27T16:10:00Z",
+                }
+            ),
+        ]
+        return Account(
+            balance=balance_from_rest(
+                {"balance": 987654, "balance_dollars": "9876.543210", "portfolio_value": 81234}
+            ),
+            holdings={nba.ticker: nba},
+            settlements=settled if self.settlements else None,
+            orders=orders if self.orders else None,
+            as_of=WALL - 12,
+            fetched_at=now,
+        )
 
 
 def _fill_metrics(store: Store) -> None:

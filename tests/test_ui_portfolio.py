@@ -1,0 +1,216 @@
+"""The Portfolio tab: the real app on the fixture store (Pilot), and against the simulator
+over real sockets (a position appears after a fill)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+
+from bench.waiting import until
+from kalshi_tui.config import Profile, StreamSettings
+from kalshi_tui.portfolio import mark_at_bids
+from kalshi_tui.protocol import messages as m
+from kalshi_tui.rest import RestClient
+from kalshi_tui.sim import Simulator
+from kalshi_tui.store import Store
+from kalshi_tui.stream import Pool
+from kalshi_tui.ui.app import KalshiApp
+from kalshi_tui.ui.grid import LiveGrid
+from kalshi_tui.ui.help import keys_table
+from kalshi_tui.ui.portfolio import PortfolioPane
+from tests import ui_fixtures as fx
+
+SIZE = (120, 36)
+
+
+def grid_text(app: KalshiApp, grid: str) -> dict[str, list[str]]:
+    g = app.query_one(f"#{grid}", LiveGrid)
+    return {k: [text for text, _ in g.cells(k) or ()] for k in g.row_keys}
+
+
+def summary(app: KalshiApp) -> str:
+    return str(app.query_one("#portfolio-summary").render())
+
+
+async def test_portfolio_tab_shows_positions_marks_totals_and_the_account() -> None:
+    source = fx.FixedAccount()
+    app = fx.make_app(account=source)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("6")
+        await until(lambda: app.view.account.refreshes > 0, "the account fetched", pilot=pilot)
+        await pilot.pause()
+        assert app.active_tab == "portfolio"
+        rows = grid_text(app, "positions-grid")
+        h0 = "KXFEDDECISION-26DEC-H0"
+        # Live positions and the REST-only one, each once, then the totals.
+        assert list(rows)[:5] == sorted([*(t for t, *_ in fx.POSITIONS), "KXNBAFINALS-27-BOS"])
+        assert rows[h0][1] == "YES" and rows[h0][2] == "1,234.56"
+        assert rows["KXBTCD-26AUG2717-T112999.99"][1:3] == ["NO", "25.75"]
+        # The mark walks the YES bids: more than the top level holds.
+        book = app.store.markets[h0].book
+        top = book.yes_bid
+        assert top is not None and top.size < 123_456
+        mark = mark_at_bids(book, 123_456)
+        assert mark is not None
+        assert rows[h0][5].rstrip("*") == fx_dollars(mark.value)
+        assert rows[h0][5].endswith("*") == bool(mark.unsold)
+        # The stale market and the unwatched one have no mark; the totals say so.
+        assert rows[fx.STALE_MARKET][5] == "—" and rows["KXOTHER-26DEC-X"][5] == "—"
+        assert rows["Σ"][0] == "Σ all (5, 2 unmarked)"
+        assert rows["Σnot watched"][0] == "Σ not watched (1, 1 unmarked)"
+        assert rows["Σnot watched"][5] == "—"  # nothing to add up: no $0.00
+        assert rows["Σmacro"][0] == "Σ macro (2, 1 unmarked)"
+        assert list(rows).index("Σ") == 5  # the overall total right under the positions
+        # Balance and value from REST, with the age of the account data.
+        text = summary(app)
+        assert "Balance $9,876.54321" in text and "Portfolio value $812.34" in text
+        assert "account data 10s old" in text
+        settled = grid_text(app, "settled-grid")
+        assert [r[4] for r in settled.values()] == ["$10.00", "$0.00"]
+        assert [r[5] for r in settled.values()] == ["+$5.73", "-$0.823875"]
+        orders = grid_text(app, "orders-grid")
+        assert orders["ord-2"][1:4] == ["bid NO", "27.5¢", "4"]
+
+
+def fx_dollars(value: int) -> str:
+    from kalshi_tui.ui.cells import dollars
+
+    return dollars(value)
+
+
+async def test_a_fill_refreshes_the_account_and_a_position_update_redraws() -> None:
+    source = fx.FixedAccount()
+    app = fx.make_app(account=source)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("6")
+        await until(lambda: source.calls >= 1 and app.view.account.refreshes >= 1, "first fetch", pilot=pilot)
+        calls = source.calls
+        fill = fx.frame(
+            "fill",
+            4,
+            trade_id="f-new",
+            order_id="o-new",
+            market_ticker="KXFEDDECISION-26DEC-H25",
+            outcome_side="yes",
+            action="buy",
+            yes_price_dollars="0.1200",
+            count_fp="2.50",
+            fee_cost="0.001234",
+        )
+        app.store.apply(fill)
+        app.store.apply(
+            fx.frame(
+                "market_position",
+                5,
+                market_ticker="KXFEDDECISION-26DEC-H25",
+                position_fp="2.50",
+                position_cost_dollars="0.300000",
+                realized_pnl_dollars="0",
+                fees_paid_dollars="0.001234",
+            )
+        )
+        await until(lambda: source.calls > calls, "a refresh after the fill", pilot=pilot)
+        await until(
+            lambda: "KXFEDDECISION-26DEC-H25" in grid_text(app, "positions-grid"), "the new row", pilot=pilot
+        )
+        row = grid_text(app, "positions-grid")["KXFEDDECISION-26DEC-H25"]
+        assert row[1:5] == ["YES", "2.5", "12¢", "$0.30"]
+
+
+async def test_endpoints_the_server_lacks_are_said_not_crashed() -> None:
+    app = fx.make_app(account=fx.FixedAccount(settlements=False, orders=False))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("6")
+        await until(lambda: app.view.account.refreshes > 0, "the account fetched", pilot=pilot)
+        await pilot.pause()
+        titles = [str(app.query_one(f"#{w}").render()) for w in ("settled-title", "orders-title")]
+        assert titles == [
+            "Settled positions: not served by this exchange",
+            "Resting orders: not served by this exchange",
+        ]
+
+
+class Failing:
+    async def account(self, *, now: float) -> Any:
+        from kalshi_tui.rest import RestError
+
+        raise RestError("GET /portfolio/balance: HTTP 401")
+
+
+async def test_a_failed_refresh_is_one_sentence_and_the_app_keeps_running() -> None:
+    app = fx.make_app(account=Failing())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("6")
+        await until(lambda: app.view.account.refreshes > 0, "the failed refresh", pilot=pilot)
+        await pilot.pause()
+        assert "refresh failed: GET /portfolio/balance: HTTP 401" in summary(app)
+        # Positions from the socket still show, marked on the books.
+        assert "KXFEDDECISION-26DEC-H0" in grid_text(app, "positions-grid")
+        await pilot.press("1")
+        assert app.active_tab == "watchlist"
+
+
+async def test_portfolio_is_listed_in_the_keys_screen() -> None:
+    app = fx.make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        console = Console(width=120, record=True, file=io.StringIO())
+        console.print(keys_table(app.keymap, app.get_key_display))
+        assert any(
+            "Portfolio" in line and "tab-portfolio" in line for line in console.export_text().splitlines()
+        )
+
+
+async def test_a_position_shows_after_a_fill_on_the_simulator(make_sim: Callable[..., Simulator]) -> None:
+    """Real sockets: the simulator's demo account fills, the market_positions channel and REST
+    carry the position, and the tab shows it with the exchange's numbers and a mark."""
+    async with make_sim(seed=7, rate=200, markets=6, user_share=0.5) as sim:
+        assert sim.signer is not None
+        profile = Profile.create(
+            "live",
+            "custom",
+            ws_url=sim.ws_url,
+            rest_url=sim.rest_url,
+            key_id=sim.key_id,
+            watchlists={"live": sim.tickers},
+            stream=StreamSettings(backoff_base=0.1, backoff_cap=0.3, stable_after=0.0),
+        )
+        store = Store()
+        rest = RestClient(sim.rest_url, sim.signer)
+        pool = Pool(sim.ws_url, sim.signer, store, profile.stream, markets=profile.tickers, rest=rest)
+        app = KalshiApp(
+            store,
+            feed=pool,
+            rest=rest,
+            account=rest,
+            profile=profile,
+            theme_folders=[fx.REPO_THEMES],
+            watch_terminal=False,
+        )
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                await pilot.press("6")
+                await until(lambda: store.positions, "a fill and its position", pilot=pilot)
+                pane = app.query_one(PortfolioPane)
+
+                def shown() -> bool:
+                    rows = grid_text(app, "positions-grid")
+                    return any(t in rows for t in store.positions if store.positions[t].position)
+
+                await until(shown, "a position row", pilot=pilot)
+                await until(lambda: app.view.account.balance is not None, "the balance", pilot=pilot)
+                rows = grid_text(app, "positions-grid")
+                live: dict[str, m.MarketPosition] = dict(store.positions)
+                ticker = next(t for t in live if live[t].position and t in rows)
+                row = rows[ticker]
+                p = live[ticker]
+                assert row[1] == ("YES" if p.position > 0 else "NO")
+                assert row[4] == fx_dollars(p.position_cost or 0)
+                assert any(r.holding.ticker == ticker and r.bids is not None for r in pane.rows())
+                assert "Balance $" in summary(app)
+        finally:
+            await pool.close()
+            await rest.aclose()
