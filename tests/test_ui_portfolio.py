@@ -10,6 +10,7 @@ from typing import Any
 from rich.console import Console
 
 from bench.waiting import until
+from kalshi_tui.account import RestingOrder
 from kalshi_tui.config import Profile, StreamSettings
 from kalshi_tui.portfolio import mark_at_bids
 from kalshi_tui.protocol import messages as m
@@ -18,6 +19,7 @@ from kalshi_tui.sim import Simulator
 from kalshi_tui.store import Store
 from kalshi_tui.stream import Pool
 from kalshi_tui.ui.app import KalshiApp
+from kalshi_tui.ui.depth import MINE, DepthLadder, own_levels
 from kalshi_tui.ui.grid import LiveGrid
 from kalshi_tui.ui.help import keys_table
 from kalshi_tui.ui.portfolio import PortfolioPane
@@ -214,3 +216,40 @@ async def test_a_position_shows_after_a_fill_on_the_simulator(make_sim: Callable
         finally:
             await pool.close()
             await rest.aclose()
+
+
+def test_own_orders_rest_on_their_book_side() -> None:
+    def order(
+        oid: str, side: str, book_side: str, yes_price: int, left: int, ticker: str = "KX-A"
+    ) -> RestingOrder:
+        return RestingOrder(oid, ticker, side, book_side, yes_price, left, left)
+
+    orders = [
+        order("a", "yes", "bid", 5100, 950),
+        order("b", "yes", "bid", 5150, 50),
+        order("c", "no", "bid", 7250, 400),  # NO bid at 27.5¢
+        order("d", "yes", "ask", 6000, 100),  # selling YES at 60¢ = a NO bid at 40¢
+        order("e", "yes", "bid", 5100, 100, ticker="KX-B"),
+    ]
+    assert own_levels(orders, "KX-A", 0) == {
+        ("yes", 5100): 950,
+        ("yes", 5150): 50,
+        ("no", 2750): 400,
+        ("no", 4000): 100,
+    }
+    # Grouped by 1¢ like the ladder: 51.5¢ joins the 51¢ bucket.
+    assert own_levels(orders, "KX-A", 100)[("yes", 5100)] == 1000
+
+
+async def test_own_resting_orders_are_marked_on_the_depth_ladder() -> None:
+    app = fx.make_app(account=fx.FixedAccount())
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: app.view.account.refreshes > 0, "the account fetched", pilot=pilot)
+        app.jump_to_market("KXFEDDECISION-26DEC-H0")
+        await pilot.pause()
+        ladder = app.query_one(DepthLadder)
+        half = (ladder.size.width - 1) // 2
+        lines = [ladder.render_line(y).text for y in range(1, ladder.size.height)]
+        marked = [line[:half].split()[:2] for line in lines if MINE in line]
+        assert marked == [[MINE, "51¢"]]
+        assert "your orders" in str(app.query_one("#depth-stats").render())

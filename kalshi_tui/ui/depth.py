@@ -7,6 +7,7 @@ price level repaints one line (plus the bars, when the largest size changes).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -18,6 +19,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
+from kalshi_tui.account import RestingOrder
 from kalshi_tui.book import NO, YES, DepthLevel, OrderBook
 from kalshi_tui.numbers import ONE_DOLLAR
 from kalshi_tui.store import Changes
@@ -32,7 +34,27 @@ GROUPINGS = (("tick", 0), ("1¢", 100), ("5¢", 500))
 _BLOCKS = " ▏▎▍▌▋▊▉█"
 NUMBERS_WIDTH = 30  # " price size cum " before the bar
 
-LineData = tuple[DepthLevel | None, DepthLevel | None, int, int, bool]
+#: (yes level, no level, yes bar, no bar, synced, your resting size at the yes level, at the no)
+LineData = tuple[DepthLevel | None, DepthLevel | None, int, int, bool, int, int]
+MINE = "●"  # marks a level where one of your own orders rests
+
+
+def own_levels(orders: Iterable[RestingOrder] | None, ticker: str, group: int) -> dict[tuple[str, int], int]:
+    """Your resting orders on ``ticker`` as (book side, level price) -> size. A bid rests on
+    its own side at its own price; an ask on one side rests as a bid on the other side at
+    the complement (selling YES at p is a NO bid at 1 - p). Grouped like the ladder."""
+    out: dict[tuple[str, int], int] = {}
+    for o in orders or ():
+        if o.ticker != ticker or o.status != "resting" or o.remaining <= 0:
+            continue
+        if o.book_side == "ask":
+            side, price = (NO if o.side == YES else YES), ONE_DOLLAR - o.price
+        else:
+            side, price = o.side, o.price
+        if group > 1:
+            price -= price % group
+        out[(side, price)] = out.get((side, price), 0) + o.remaining
+    return out
 
 
 def bar_eighths(size: int, biggest: int, width: int) -> int:
@@ -56,6 +78,7 @@ class DepthLadder(Widget, can_focus=True):
         "ladder--no",
         "ladder--dim",
         "ladder--stale",
+        "ladder--mine",
     }
 
     def __init__(self, id: str | None = None) -> None:
@@ -67,6 +90,7 @@ class DepthLadder(Widget, can_focus=True):
         self.lines_rendered = 0
         self._book: OrderBook | None = None
         self._group = 0
+        self._mine: Mapping[tuple[str, int], int] = {}
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -76,7 +100,7 @@ class DepthLadder(Widget, can_focus=True):
     def on_resize(self) -> None:
         # Level count and bar width depend on the size: recompute, then repaint all.
         self._cache.clear()
-        self.show_book(self._book, self._group)
+        self.show_book(self._book, self._group, self._mine)
         self.refresh()
 
     def _style(self, name: str) -> Style:
@@ -90,8 +114,12 @@ class DepthLadder(Widget, can_focus=True):
             self._styles[name] = style
         return style
 
-    def show_book(self, book: OrderBook | None, group: int) -> None:
-        self._book, self._group = book, group
+    def show_book(
+        self, book: OrderBook | None, group: int, mine: Mapping[tuple[str, int], int] | None = None
+    ) -> None:
+        """``mine``: your resting size per (side, level price), from ``own_levels``."""
+        mine = mine or {}
+        self._book, self._group, self._mine = book, group, mine
         rows = max(0, self.size.height - 1)
         if book is None:
             yes: list[DepthLevel] = []
@@ -114,6 +142,8 @@ class DepthLadder(Widget, can_focus=True):
                     bar_eighths(y.size, biggest, bar_width) if y else 0,
                     bar_eighths(n.size, biggest, bar_width) if n else 0,
                     synced,
+                    mine.get((YES, y.price), 0) if y else 0,
+                    mine.get((NO, n.price), 0) if n else 0,
                 )
             )
         old = self._lines
@@ -143,24 +173,28 @@ class DepthLadder(Widget, can_focus=True):
         if cached is not None and cached[0] == data:
             return cached[1]
         self.lines_rendered += 1
-        yes, no, yes_bar, no_bar, synced = data
-        left = self._half(yes, yes_bar, half, "yes" if synced else "stale")
-        right = self._half(no, no_bar, width - half - 1, "no" if synced else "stale")
+        yes, no, yes_bar, no_bar, synced, mine_yes, mine_no = data
+        left = self._half(yes, yes_bar, half, "yes" if synced else "stale", mine_yes)
+        right = self._half(no, no_bar, width - half - 1, "no" if synced else "stale", mine_no)
         strip = Strip([*left, Segment("│", self._style("dim")), *right], width)
         self._cache[i] = (data, strip)
         return strip
 
-    def _half(self, level: DepthLevel | None, eighths: int, width: int, colour: str) -> list[Segment]:
-        if level is None:
-            return [Segment(" " * width, self._style(""))]
+    def _half(
+        self, level: DepthLevel | None, eighths: int, width: int, colour: str, mine: int = 0
+    ) -> list[Segment]:
+        if level is None or width <= 0:
+            return [Segment(" " * max(0, width), self._style(""))]
         text = (
-            f" {fit(c.cents(level.price), 7, 'right')} {fit(c.contracts(level.size), 9, 'right')}"
-            f" {fit(c.contracts(level.cumulative), 10, 'right')} "
+            f"{MINE if mine else ' '}{fit(c.cents(level.price), 7, 'right')}"
+            f" {fit(c.contracts(level.size), 9, 'right')} {fit(c.contracts(level.cumulative), 10, 'right')} "
         )
         text = fit(text, min(width, NUMBERS_WIDTH), "left")
         numbers = "stale" if colour == "stale" else ""
+        # Your own order's mark in its own colour; otherwise one segment, as few bytes as before.
+        head = [Segment(text[:1], self._style("mine")), Segment(text[1:], self._style(numbers))]
         return [
-            Segment(text, self._style(numbers)),
+            *(head if mine else [Segment(text, self._style(numbers))]),
             Segment(fit(bar_text(eighths), max(0, width - len(text)), "left"), self._style(colour)),
         ]
 
@@ -179,6 +213,7 @@ class DepthPane(Pane):
         super().__init__(view, id="depth-pane")
         self.grouping = 0  # index into GROUPINGS
         self._shown: dict[str, str] = {}
+        self._orders_shown: object = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="depth-title", markup=False)
@@ -197,8 +232,15 @@ class DepthPane(Pane):
     def refresh_view(self, changes: Changes, now: float, full: bool) -> None:
         view = self.view
         ticker = view.selected
-        if not full and ticker not in changes.books and ticker not in changes.markets:
+        orders = view.account.orders
+        if (
+            not full
+            and ticker not in changes.books
+            and ticker not in changes.markets
+            and orders is self._orders_shown
+        ):
             return
+        self._orders_shown = orders
         ladder = self.query_one("#ladder", DepthLadder)
         state = view.store.markets.get(ticker) if ticker else None
         if ticker is None:
@@ -221,9 +263,11 @@ class DepthPane(Pane):
             spread = mid = c.DASH
             quote, levels = "YES —/—", "no book"
         last = c.cents(state.last_price) if state else c.DASH
+        mine = own_levels(orders, ticker, group)
+        yours = f"   {MINE} your orders" if mine else ""
         self._set(
             "depth-stats",
-            f"{quote}   spread {spread}   mid {mid}   last {last}   {levels}   grouping {label} (g)",
+            f"{quote}   spread {spread}   mid {mid}   last {last}   {levels}   grouping {label} (g){yours}",
         )
         banner = self.query_one("#depth-banner", Static)
         if book is None or not book.synced:
@@ -236,7 +280,7 @@ class DepthPane(Pane):
             banner.display = True
         else:
             banner.display = False
-        ladder.show_book(book, group)
+        ladder.show_book(book, group, mine)
 
     def action_cycle_grouping(self) -> None:
         self.grouping = (self.grouping + 1) % len(GROUPINGS)

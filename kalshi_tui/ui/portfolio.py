@@ -30,7 +30,7 @@ from kalshi_tui.ui.pane import Pane
 from kalshi_tui.ui.view import View
 
 ACCOUNT_EVERY = 30.0  # s between REST refreshes of the account
-AFTER_FILL_GAP = 1.0  # s: fills in a burst make one more refresh, not one each
+AFTER_FILL_GAP = 3.0  # s: fills in a burst make one more refresh after this, not one each
 
 POSITION_COLUMNS = [
     Column("market", "Market", 0, "left", priority=10, min_width=12),
