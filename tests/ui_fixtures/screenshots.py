@@ -10,19 +10,27 @@ import os
 import time
 from pathlib import Path
 
+from bench.waiting import until
 from tests import ui_fixtures as fx
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-SHOTS = [("watchlist", "1"), ("depth", "2"), ("trades", "3"), ("fills", "4"), ("connection", "5")]
+SHOTS = [
+    ("watchlist", "1"),
+    ("depth", "2"),
+    ("trades", "3"),
+    ("fills", "4"),
+    ("connection", "5"),
+    ("portfolio", "6"),
+]
 
 
 async def main() -> None:
     os.environ["TZ"] = "UTC"
     time.tzset()
     OUT.mkdir(parents=True, exist_ok=True)
-    app = fx.make_app()
+    app = fx.make_app(account=fx.FixedAccount())
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
+        await until(lambda: app.view.account.refreshes > 0, "the account fetched", pilot=pilot)
         for name, key in SHOTS:
             await pilot.press(key)
             await pilot.pause()
