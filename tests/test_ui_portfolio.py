@@ -13,7 +13,6 @@ from bench.waiting import until
 from kalshi_tui.account import RestingOrder
 from kalshi_tui.config import Profile, StreamSettings
 from kalshi_tui.portfolio import mark_at_bids
-from kalshi_tui.protocol import messages as m
 from kalshi_tui.rest import RestClient
 from kalshi_tui.sim import Simulator
 from kalshi_tui.store import Store
@@ -22,6 +21,7 @@ from kalshi_tui.ui.app import KalshiApp
 from kalshi_tui.ui.depth import MINE, DepthLadder, own_levels
 from kalshi_tui.ui.grid import LiveGrid
 from kalshi_tui.ui.help import keys_table
+from kalshi_tui.ui.portfolio import MARK_EVERY as PORTFOLIO_MARK_EVERY
 from kalshi_tui.ui.portfolio import PortfolioPane
 from tests import ui_fixtures as fx
 
@@ -204,13 +204,25 @@ async def test_a_position_shows_after_a_fill_on_the_simulator(make_sim: Callable
 
                 await until(shown, "a position row", pilot=pilot)
                 await until(lambda: app.view.account.balance is not None, "the balance", pilot=pilot)
-                rows = grid_text(app, "positions-grid")
-                live: dict[str, m.MarketPosition] = dict(store.positions)
-                ticker = next(t for t in live if live[t].position and t in rows)
-                row = rows[ticker]
-                p = live[ticker]
-                assert row[1] == ("YES" if p.position > 0 else "NO")
-                assert row[4] == fx_dollars(p.position_cost or 0)
+                sim.pause()  # hold the account still: the tab redraws positions twice a second
+                matched: list[str] = []
+
+                def row_is_current() -> bool:
+                    """Some open position's row shows the exchange's side and cost (frames in
+                    flight may still land: read the store afresh each time)."""
+                    rows = grid_text(app, "positions-grid")
+                    matched[:] = [
+                        t
+                        for t, p in store.positions.items()
+                        if p.position
+                        and t in rows
+                        and rows[t][1] == ("YES" if p.position > 0 else "NO")
+                        and rows[t][4] == fx_dollars(p.position_cost or 0)
+                    ]
+                    return bool(matched)
+
+                await until(row_is_current, "a row showing the exchange's position", pilot=pilot)
+                ticker = matched[0]
                 assert any(r.holding.ticker == ticker and r.bids is not None for r in pane.rows())
                 assert "Balance $" in summary(app)
         finally:
@@ -253,3 +265,42 @@ async def test_own_resting_orders_are_marked_on_the_depth_ladder() -> None:
         marked = [line[:half].split()[:2] for line in lines if MINE in line]
         assert marked == [[MINE, "51¢"]]
         assert "your orders" in str(app.query_one("#depth-stats").render())
+
+
+async def test_book_moves_redraw_marks_at_most_twice_a_second() -> None:
+    """Marks follow the book, but not at the tick rate: each repaint is bytes over SSH."""
+    t = [fx.NOW]
+    app = KalshiApp(
+        fx.build_store(),
+        profile=fx.make_profile(),
+        theme_folders=[fx.REPO_THEMES],
+        clock=lambda: t[0],
+        wall_clock=lambda: fx.WALL,
+        watch_terminal=False,
+    )
+    h0 = "KXFEDDECISION-26DEC-H0"
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("6")
+        await pilot.pause()
+        before = grid_text(app, "positions-grid")[h0][5]
+        top = app.store.markets[h0].book.yes_bid
+        assert top is not None
+        app.store.apply(
+            fx.frame(
+                "orderbook_delta",
+                1,
+                9_999,
+                market_ticker=h0,
+                price_dollars=fx.dollars(top.price),
+                delta_fp=fx.size(-top.size),
+                side="yes",
+            )
+        )
+        t[0] += PORTFOLIO_MARK_EVERY / 5
+        app._tick()
+        assert grid_text(app, "positions-grid")[h0][5] == before  # not yet
+        t[0] += PORTFOLIO_MARK_EVERY
+        app._tick()
+        after = grid_text(app, "positions-grid")[h0][5]
+        mark = mark_at_bids(app.store.markets[h0].book, 123_456)
+        assert mark is not None and after.rstrip("*") == fx_dollars(mark.value) and after != before
