@@ -33,8 +33,12 @@ def grid_text(app: KalshiApp, grid: str) -> dict[str, list[str]]:
     return {k: [text for text, _ in g.cells(k) or ()] for k in g.row_keys}
 
 
+def title(app: KalshiApp, widget: str) -> str:
+    return str(app.query_one(f"#{widget}").render())
+
+
 def summary(app: KalshiApp) -> str:
-    return str(app.query_one("#portfolio-summary").render())
+    return title(app, "portfolio-summary")
 
 
 async def test_portfolio_tab_shows_positions_marks_totals_and_the_account() -> None:
@@ -42,8 +46,8 @@ async def test_portfolio_tab_shows_positions_marks_totals_and_the_account() -> N
     app = fx.make_app(account=source)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("6")
-        await until(lambda: app.view.account.refreshes > 0, "the account fetched", pilot=pilot)
-        await pilot.pause()
+        # Drawn, not just fetched: the pane picks up a refresh on the app's next tick.
+        await until(lambda: grid_text(app, "orders-grid"), "the account drawn", pilot=pilot)
         assert app.active_tab == "portfolio"
         rows = grid_text(app, "positions-grid")
         h0 = "KXFEDDECISION-26DEC-H0"
@@ -126,9 +130,8 @@ async def test_endpoints_the_server_lacks_are_said_not_crashed() -> None:
     app = fx.make_app(account=fx.FixedAccount(settlements=False, orders=False))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("6")
-        await until(lambda: app.view.account.refreshes > 0, "the account fetched", pilot=pilot)
-        await pilot.pause()
-        titles = [str(app.query_one(f"#{w}").render()) for w in ("settled-title", "orders-title")]
+        await until(lambda: "not served" in title(app, "orders-title"), "the titles drawn", pilot=pilot)
+        titles = [title(app, w) for w in ("settled-title", "orders-title")]
         assert titles == [
             "Settled positions: not served by this exchange",
             "Resting orders: not served by this exchange",
@@ -146,8 +149,7 @@ async def test_a_failed_refresh_is_one_sentence_and_the_app_keeps_running() -> N
     app = fx.make_app(account=Failing())
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("6")
-        await until(lambda: app.view.account.refreshes > 0, "the failed refresh", pilot=pilot)
-        await pilot.pause()
+        await until(lambda: "refresh failed" in summary(app), "the failure drawn", pilot=pilot)
         assert "refresh failed: GET /portfolio/balance: HTTP 401" in summary(app)
         # Positions from the socket still show, marked on the books.
         assert "KXFEDDECISION-26DEC-H0" in grid_text(app, "positions-grid")

@@ -72,7 +72,15 @@ def test_watchlist_high_contrast_theme(snap_compare: Any) -> None:
 def _account_loaded(pilot: Pilot[Any]) -> Any:
     async def wait() -> None:
         await pilot.press("6")
-        await until(lambda: pilot.app.view.account.refreshes > 0, "the account fetched", pilot=pilot)  # type: ignore[attr-defined]
+        app: Any = pilot.app
+
+        def drawn() -> bool:
+            # Drawn, not just fetched: the pane picks up a refresh on the app's next tick.
+            grids = ("#positions-grid", "#settled-grid", "#orders-grid")
+            counts = [app.query_one(g).row_count for g in grids]
+            return "Balance $" in str(app.query_one("#portfolio-summary").render()) and counts[1:] == [2, 2]
+
+        await until(drawn, "the account drawn", pilot=pilot)
         await pilot.pause()
 
     return wait()
