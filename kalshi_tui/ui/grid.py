@@ -365,6 +365,11 @@ class LiveGrid(ScrollView, can_focus=True):
     def on_resize(self, event: events.Resize) -> None:
         self._relayout()
 
+    def watch_show_vertical_scrollbar(self, shown: bool) -> None:
+        # Rows added (or removed) past the height bring (or take away) the scrollbar, which
+        # changes the room for the columns without a resize: fit them again once laid out.
+        self.call_after_refresh(self._relayout)
+
     def on_focus(self) -> None:
         self._refresh_cursor()
 
