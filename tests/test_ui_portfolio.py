@@ -154,7 +154,7 @@ async def test_a_failed_refresh_is_one_sentence_and_the_app_keeps_running() -> N
         # Positions from the socket still show, marked on the books.
         assert "KXFEDDECISION-26DEC-H0" in grid_text(app, "positions-grid")
         await pilot.press("1")
-        assert app.active_tab == "watchlist"
+        await until(lambda: app.active_tab == "watchlist", "the watchlist shown", pilot=pilot)
 
 
 async def test_portfolio_is_listed_in_the_keys_screen() -> None:
@@ -226,7 +226,7 @@ async def test_a_position_shows_after_a_fill_on_the_simulator(make_sim: Callable
                 await until(row_is_current, "a row showing the exchange's position", pilot=pilot)
                 ticker = matched[0]
                 assert any(r.holding.ticker == ticker and r.bids is not None for r in pane.rows())
-                assert "Balance $" in summary(app)
+                await until(lambda: "Balance $" in summary(app), "the balance drawn", pilot=pilot)
         finally:
             await pool.close()
             await rest.aclose()
