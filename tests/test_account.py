@@ -114,9 +114,19 @@ async def test_rest_client_reads_the_demo_account(make_sim: Any) -> None:
                 p.realized_pnl,
                 p.fees,
             )
-        # Optional endpoints: a list when served, None when the server answers 404.
-        for part in (account.settlements, account.orders):
-            assert part is None or isinstance(part, list)
+        # This simulator serves settlements, resting orders and the as-of time: every record reads.
+        assert account.as_of is not None
+        rest = RestClient(sim.rest_url, sim.signer)
+        try:
+            raw_settled = await rest._get("/portfolio/settlements", {"limit": 1000}, signed=True)
+            raw_orders = await rest._get(
+                "/portfolio/orders", {"status": "resting", "limit": 1000}, signed=True
+            )
+        finally:
+            await rest.aclose()
+        assert account.settlements is not None and account.orders is not None
+        assert len(account.settlements) == len(raw_settled["settlements"]) > 0
+        assert len(account.orders) == len(raw_orders["orders"])
 
 
 async def test_missing_endpoint_is_absent_not_an_error(make_sim: Any) -> None:
