@@ -518,7 +518,15 @@ async def test_a_failing_connection_is_reported_while_tail_keeps_trying(
 async def test_an_unknown_market_is_reported_and_the_rest_stream(make_sim) -> None:
     async with make_sim(seed=35, rate=200, markets=2) as sim:
         tail = await Running.start(
-            *_endpoint(sim), "--markets", f"{sim.tickers[0]},NOPE-26DEC", "--count", "30", stdout=PIPE
+            *_endpoint(sim),
+            "--markets",
+            f"{sim.tickers[0]},NOPE-26DEC",
+            # not fills: the fill channel is account-wide, it carries every market the account trades
+            "--channels",
+            "orderbook_delta,ticker,trade",
+            "--count",
+            "30",
+            stdout=PIPE,
         )
         try:
             assert tail.proc.stdout is not None
