@@ -12,6 +12,7 @@ unless ``--config`` or ``$KALSHI_TUI_CONFIG`` names another file::
     theme = "kalshi-dark"
     refresh_rate = 10.0               # screen updates per second, 0 < r <= 60
     flash = true                      # flash changed prices (false: less output over SSH)
+    timezone = "local"                # times in the details view: "local" or "US/Eastern" (Kalshi's)
 
     [profiles.main.watchlists]        # named groups of market tickers (tabs), order kept
     elections = ["PRES-2028-DEM", "PRES-2028-REP"]
@@ -21,6 +22,9 @@ unless ``--config`` or ``$KALSHI_TUI_CONFIG`` names another file::
 
     [profiles.main.stream]            # optional; see StreamSettings
     backoff_cap = 60.0
+
+    [profiles.main.rest]              # optional; see RestSettings
+    reads_per_second = 20.0
 
 Reading is strict: every problem raises :class:`ConfigError`, a one-line message naming the file,
 the dotted setting and the fix. Unknown settings are errors too, so a typo never passes silently.
@@ -59,6 +63,8 @@ DEFAULT_PROFILE_NAME = "main"
 DEFAULT_THEME = "kalshi-dark"
 DEFAULT_REFRESH_RATE = 10.0
 MAX_REFRESH_RATE = 60.0
+#: where the app shows times: the machine's zone, or Kalshi's own (daily candles close at midnight there)
+TIMEZONES = ("local", "US/Eastern")
 
 # environment -> (WebSocket URL, REST base URL)
 ENDPOINTS: dict[str, tuple[str, str]] = {
@@ -85,9 +91,11 @@ _PROFILE_KEYS = (
     "theme",
     "refresh_rate",
     "flash",
+    "timezone",
     "watchlists",
     "bindings",
     "stream",
+    "rest",
 )
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -124,6 +132,20 @@ class StreamSettings:
     buffer_size: int = 10_000  # frames between socket reader and store
 
 
+@dataclass(frozen=True, slots=True)
+class RestSettings:
+    """The REST budget ([profiles.NAME.rest]): every REST call shares it."""
+
+    reads_per_second: float = 20.0  # Kalshi's Basic tier; raise it for Advanced (30) and up
+    metadata_ttl: float = 3600.0  # s an event, its metadata or a series is reused before refetching
+
+
+# name -> (type, smallest allowed value, is that smallest value itself allowed)
+_REST_RULES: dict[str, tuple[type, float, bool]] = {
+    "reads_per_second": (float, 0, False),
+    "metadata_ttl": (float, 0, True),
+}
+
 # name -> (type, smallest allowed value, is that smallest value itself allowed)
 _STREAM_RULES: dict[str, tuple[type, float, bool]] = {
     "backoff_base": (float, 0, False),
@@ -155,8 +177,10 @@ class Profile:
     theme: str = DEFAULT_THEME
     refresh_rate: float = DEFAULT_REFRESH_RATE
     flash: bool = True  # flash changed prices; off saves terminal bandwidth over slow SSH
+    timezone: str = "local"  # one of TIMEZONES
     bindings: dict[str, str] = field(default_factory=dict, hash=False)
     stream: StreamSettings = field(default_factory=StreamSettings)
+    rest: RestSettings = field(default_factory=RestSettings)
     # The file it came from (or will be written to): only for error messages.
     source: Path | None = field(default=None, compare=False, repr=False)
 
@@ -174,8 +198,10 @@ class Profile:
         theme: str = DEFAULT_THEME,
         refresh_rate: float = DEFAULT_REFRESH_RATE,
         flash: bool = True,
+        timezone: str = "local",
         bindings: Mapping[str, str] | None = None,
         stream: StreamSettings | None = None,
+        rest: RestSettings | None = None,
         source: Path | None = None,
     ) -> Profile:
         """Build and validate a profile from values (same rules and errors as the file)."""
@@ -184,6 +210,7 @@ class Profile:
             "theme": theme,
             "refresh_rate": refresh_rate,
             "flash": flash,
+            "timezone": timezone,
         }
         optional = {
             "ws_url": ws_url,
@@ -198,6 +225,8 @@ class Profile:
             table["bindings"] = dict(bindings)
         if stream is not None:
             table["stream"] = dataclasses.asdict(stream)
+        if rest is not None:
+            table["rest"] = dataclasses.asdict(rest)
         return _parse_profile(name, table, source)
 
     # -- helpers for the UI: each returns a new Profile ---------------------------------------
@@ -483,6 +512,14 @@ def _parse_profile(name: str, table: Any, path: Path | None) -> Profile:
             f"{setting('flash')} = {_show(flash)} is not true or false",
             "write flash = true or flash = false (no quotes)",
         )
+    timezone = text("timezone", '"local"') or "local"
+    if timezone not in TIMEZONES:
+        raise ConfigError(
+            path,
+            setting("timezone"),
+            f"{setting('timezone')} = {_show(timezone)} is not a time zone the app knows",
+            'write timezone = "local" (this machine\'s) or timezone = "US/Eastern" (Kalshi\'s)',
+        )
 
     return Profile(
         name=name,
@@ -495,8 +532,10 @@ def _parse_profile(name: str, table: Any, path: Path | None) -> Profile:
         theme=theme,
         refresh_rate=refresh_rate,
         flash=flash,
+        timezone=timezone,
         bindings=_parse_bindings(table.get("bindings"), setting("bindings"), path),
         stream=_parse_stream(table.get("stream"), setting("stream"), path),
+        rest=_parse_rest(table.get("rest"), setting("rest"), path),
         source=path,
     )
 
@@ -543,14 +582,20 @@ def _parse_bindings(value: Any, where: str, path: Path | None) -> dict[str, str]
     return keys
 
 
-def _parse_stream(value: Any, where: str, path: Path | None) -> StreamSettings:
+def _parse_rest(value: Any, where: str, path: Path | None) -> RestSettings:
     if value is None:
-        return StreamSettings()
+        return RestSettings()
+    return RestSettings(**_settings_table(value, where, path, _REST_RULES, RestSettings()))
+
+
+def _settings_table(
+    value: Any, where: str, path: Path | None, rules: dict[str, tuple[type, float, bool]], defaults: Any
+) -> dict[str, Any]:
+    """A table of numbers with lower bounds ([stream], [rest]) -> its values, checked."""
     _expect_table(value, where, path, f"[{where}]")
-    _reject_unknown(value, tuple(_STREAM_RULES), where, path)
-    defaults = StreamSettings()
+    _reject_unknown(value, tuple(rules), where, path)
     values: dict[str, Any] = {}
-    for key, (kind, low, inclusive) in _STREAM_RULES.items():
+    for key, (kind, low, inclusive) in rules.items():
         number = _number(value, key, kind, f"{where}.{key}", path, getattr(defaults, key))
         if number < low or (number == low and not inclusive):
             bound = f">= {low}" if inclusive else f"> {low}"
@@ -561,6 +606,13 @@ def _parse_stream(value: Any, where: str, path: Path | None) -> StreamSettings:
                 f"use a value {bound} (default {getattr(defaults, key)})",
             )
         values[key] = number
+    return values
+
+
+def _parse_stream(value: Any, where: str, path: Path | None) -> StreamSettings:
+    if value is None:
+        return StreamSettings()
+    values = _settings_table(value, where, path, _STREAM_RULES, StreamSettings())
     settings = StreamSettings(**values)
     if settings.backoff_cap < settings.backoff_base:
         raise ConfigError(
@@ -727,6 +779,8 @@ def profile_to_toml(profile: Profile) -> dict[str, Any]:
     table["refresh_rate"] = float(profile.refresh_rate)
     if not profile.flash:
         table["flash"] = False
+    if profile.timezone != "local":
+        table["timezone"] = profile.timezone
     if profile.watchlists:
         table["watchlists"] = {k: list(v) for k, v in profile.watchlists.items()}
     if profile.bindings:
@@ -735,6 +789,9 @@ def profile_to_toml(profile: Profile) -> dict[str, Any]:
     changed = {k: v for k, v in dataclasses.asdict(profile.stream).items() if v != getattr(defaults, k)}
     if changed:
         table["stream"] = changed
+    rest = {k: v for k, v in dataclasses.asdict(profile.rest).items() if v != getattr(RestSettings(), k)}
+    if rest:
+        table["rest"] = rest
     return table
 
 

@@ -87,7 +87,14 @@ async def _serve(
     from kalshi_tui.ui.app import KalshiApp
 
     store = Store()
-    rest = RestClient(profile.rest_url, signer)
+    # The one REST client: every caller shares its budget; its health shows on the Connection tab.
+    rest = RestClient(
+        profile.rest_url,
+        signer,
+        reads_per_second=profile.rest.reads_per_second,
+        metadata_ttl=profile.rest.metadata_ttl,
+        health=store.metrics.rest,
+    )
     pool = Pool(profile.ws_url, signer, store, profile.stream, markets=profile.tickers, rest=rest)
     app = KalshiApp(
         store, feed=pool, rest=rest, profile=profile, theme=theme, save_profile=save, account=rest

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from kalshi_tui.book import OrderBook
+from kalshi_tui.budget import RestHealth
 from kalshi_tui.protocol import codes
 from kalshi_tui.protocol import messages as m
 
@@ -156,6 +157,7 @@ class Metrics:
     byte_rate: RateMeter = field(default_factory=RateMeter)
     subscriptions: list[Subscription] = field(default_factory=list)
     connections: dict[int, str] = field(default_factory=dict)  # pool index -> state
+    rest: RestHealth = field(default_factory=RestHealth)  # written by the REST client only
 
     def uptime(self, now: float | None = None) -> float:
         if self.connected_since is None:

@@ -632,3 +632,25 @@ def test_flash_setting_round_trips_and_rejects_non_booleans(tmp_path: Path) -> N
     bad = _write(tmp_path / "bad.toml", '[profiles.main]\nflash = "no"\n')
     err = _error(bad)
     assert "profiles.main.flash" in str(err) and "\n" not in str(err)
+
+
+def test_timezone_defaults_to_local_round_trips_and_rejects_unknown_zones(tmp_path: Path) -> None:
+    assert Profile.create("main").timezone == "local"
+    path = _write(tmp_path / "config.toml", '[profiles.main]\ntimezone = "US/Eastern"\n')
+    assert load_config(path).profile().timezone == "US/Eastern"
+    cfg.save_config(load_config(path), path)
+    assert 'timezone = "US/Eastern"' in path.read_text()
+    bad = _write(tmp_path / "bad.toml", '[profiles.main]\ntimezone = "Mars/Olympus"\n')
+    err = str(_error(bad))
+    assert "profiles.main.timezone" in err and "US/Eastern" in err and "\n" not in err
+
+
+def test_rest_budget_is_a_setting_with_kalshis_basic_tier_by_default(tmp_path: Path) -> None:
+    assert Profile.create("main").rest.reads_per_second == 20.0
+    path = _write(tmp_path / "config.toml", "[profiles.main.rest]\nreads_per_second = 30.0\n")
+    assert load_config(path).profile().rest.reads_per_second == 30.0
+    cfg.save_config(load_config(path), path)
+    assert load_config(path).profile().rest.reads_per_second == 30.0
+    for text in ("reads_per_second = 0.0", "reads_per_second = true", "per_second = 5.0"):
+        err = str(_error(_write(tmp_path / "bad.toml", f"[profiles.main.rest]\n{text}\n")))
+        assert "profiles.main.rest" in err and "\n" not in err
