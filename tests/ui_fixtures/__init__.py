@@ -369,6 +369,13 @@ def _fill_metrics(store: Store) -> None:
             ),
         ]
     )
+    rest = mt.rest
+    rest.record_request("/markets", NOW - 70)  # over a minute ago: not in req/min
+    for n, path in enumerate(("/markets", "/markets", "/markets/X", "/events/E", "/events/E/metadata")):
+        rest.record_request(path, NOW - 50 + n)
+    rest.rate_limited, rest.last_wait = 1, 1.5
+    rest.cache_hits, rest.cache_misses = 7, 2
+    rest.record_error("GET /events/KXNOPE: HTTP 404", WALL - 120)
     mt.subscriptions = [
         Subscription(0, "orderbook_delta", 1, 11),
         Subscription(0, "ticker", 2, 11),
