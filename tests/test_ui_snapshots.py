@@ -94,3 +94,26 @@ def test_portfolio_80x24(snap_compare: Any) -> None:
 def test_portfolio_120x36(snap_compare: Any) -> None:
     app = fx.make_app(account=fx.FixedAccount())
     assert snap_compare(app, terminal_size=(120, 36), run_before=_account_loaded)
+
+
+async def _details(pilot: Pilot[Any]) -> None:
+    from bench.waiting import until
+    from kalshi_tui.ui.details import DetailsPane
+
+    await pilot.pause()
+    pilot.app.select_market(fx.WEATHER_MARKET)  # type: ignore[attr-defined]
+    await pilot.press("i")
+    await until(
+        lambda: "Settlement sources" in pilot.app.screen.query_one(DetailsPane).shown("details-rules"),
+        "the details drawn",
+        pilot=pilot,
+    )
+
+
+def test_details_80x24(snap_compare: Any) -> None:
+    assert snap_compare(fx.make_app(rest=fx.FakeRest()), terminal_size=(80, 24), run_before=_details)
+
+
+def test_details_120x36_us_eastern(snap_compare: Any) -> None:
+    app = fx.make_app(rest=fx.FakeRest(), profile=fx.make_profile(timezone="US/Eastern"))
+    assert snap_compare(app, terminal_size=(120, 36), run_before=_details)

@@ -23,12 +23,14 @@ from textual.widgets import Footer, TabbedContent, TabPane
 
 from kalshi_tui import store as st
 from kalshi_tui.config import Profile
+from kalshi_tui.details import MarketDetails
 from kalshi_tui.errors import AuthRejected
 from kalshi_tui.store import Changes, MarketMeta, Store
 from kalshi_tui.ui import hangup, partial_repaint
 from kalshi_tui.ui.cells import market_title
 from kalshi_tui.ui.connection import ConnectionPane
 from kalshi_tui.ui.depth import DepthPane
+from kalshi_tui.ui.details import AskDetails, DetailsScreen
 from kalshi_tui.ui.fills import FillsPane
 from kalshi_tui.ui.header import StatusHeader
 from kalshi_tui.ui.help import KeysScreen
@@ -67,6 +69,7 @@ class MarketSource(Protocol):
     async def markets(
         self, tickers: Sequence[str] | None = None, status: str | None = None
     ) -> list[MarketMeta]: ...
+    async def market_details(self, ticker: str) -> MarketDetails: ...
 
 
 class KalshiApp(App[int]):
@@ -118,6 +121,7 @@ class KalshiApp(App[int]):
             current,
             selected=first[0] if first else None,
             flash=self.profile.flash,
+            timezone=self.profile.timezone,
         )
         self._recount_watched()
         self.account_poller = AccountPoller(self, account, self.view) if account is not None else None
@@ -133,6 +137,7 @@ class KalshiApp(App[int]):
         self._seen_error: object | None = store.metrics.last_errors[-1] if store.metrics.last_errors else None
         self._toasted: dict[int | None, float] = {}
         self._feed_closing = False
+        self._details_pending: set[str] = set()
         self.ticks = 0  # refresh ticks run: for tests and the benchmark
         self.tick_seconds = 0.0  # CPU time spent inside ticks
 
@@ -252,8 +257,12 @@ class KalshiApp(App[int]):
         tab = self.active_tab
         full = tab in self._full
         self._full.discard(tab)
+        # The details screen covers the tabs: refresh it instead; the tab redoes all when back.
+        details = self.screen if isinstance(self.screen, DetailsScreen) else None
+        if details is not None:
+            self._full.add(tab)
         try:
-            self.pane(tab).refresh_view(changes, now, full)
+            (details.pane if details else self.pane(tab)).refresh_view(changes, now, full and not details)
         except Exception as exc:  # a display bug must not take the dashboard down
             self.log.error(f"refresh of {tab} failed: {exc!r}")
             self._full.add(tab)
@@ -383,6 +392,14 @@ class KalshiApp(App[int]):
     @on(StepGroup)
     def _step_group_asked(self, event: StepGroup) -> None:
         self.step_group(event.step)
+
+    @on(AskDetails)
+    def _details_asked(self, event: AskDetails) -> None:
+        if self.rest is None:
+            self.view.details_errors[event.ticker] = "No REST connection: details can't be loaded."
+        elif event.ticker not in self._details_pending:
+            self._details_pending.add(event.ticker)
+            self.run_worker(self._fetch_details(event.ticker), exit_on_error=False)
 
     def _recount_watched(self) -> None:
         self.view.watched = {t for tickers in self.groups.values() for t in tickers}
@@ -570,6 +587,21 @@ class KalshiApp(App[int]):
         self.catalog = {meta.ticker: meta for meta in catalog}
         self._names = None
 
+    async def _fetch_details(self, ticker: str) -> None:
+        assert self.rest is not None
+        try:
+            found = await self.rest.market_details(ticker)
+        except Exception as exc:
+            self.view.details_errors[ticker] = f"Couldn't load the details: {exc}"
+        else:
+            self.view.details[ticker] = found
+            self.view.details_errors.pop(ticker, None)
+            state = self.store.markets.get(ticker)
+            if state and state.meta and not state.meta.series_ticker:
+                state.meta.series_ticker = found.series_ticker  # the event knows it; the market doesn't
+        finally:
+            self._details_pending.discard(ticker)
+
     async def _fetch_meta(self, tickers: list[str]) -> None:
         assert self.rest is not None
         try:
@@ -589,6 +621,14 @@ class KalshiApp(App[int]):
         self.push_screen(
             CommandPalette(providers=[MarketSearch], placeholder="Jump to a market: ticker or title…")
         )
+
+    def action_show_details(self) -> None:
+        if isinstance(self.screen, DetailsScreen):
+            return
+        if self.selected is None:
+            self.notify("Select a market first.", timeout=3)
+            return
+        self.push_screen(DetailsScreen(self.view))
 
     def action_show_keys(self) -> None:
         self.push_screen(KeysScreen(self.keymap))

@@ -19,6 +19,7 @@ APP_BINDINGS: list[BindingType] = [
     Binding("right_square_bracket", "step_market(1)", "Next mkt", id="market-next"),
     Binding("left_square_bracket", "step_market(-1)", "Prev mkt", show=False, id="market-prev"),
     Binding("slash", "search_markets", "Search", id="search"),
+    Binding("i", "show_details", "Details", show=False, id="details"),
     Binding("question_mark", "show_keys", "Keys", id="help"),
     Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, id="command-palette"),
     Binding("T", "switch_theme", "Theme", show=False, id="theme"),
@@ -49,7 +50,10 @@ def binding_ids() -> dict[str, str]:
     from kalshi_tui.ui.grid import LiveGrid
 
     out: dict[str, str] = {}
-    for group in (APP_BINDINGS, WATCHLIST_BINDINGS, DEPTH_BINDINGS, TRADES_BINDINGS, LiveGrid.BINDINGS):
+    from kalshi_tui.ui.details import DETAILS_BINDINGS
+
+    groups = (APP_BINDINGS, WATCHLIST_BINDINGS, DEPTH_BINDINGS, TRADES_BINDINGS, DETAILS_BINDINGS)
+    for group in (*groups, LiveGrid.BINDINGS):
         for b in group:
             if isinstance(b, Binding) and b.id:
                 out[b.id] = b.description

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kalshi_tui.account import Account
+from kalshi_tui.details import MarketDetails
 from kalshi_tui.store import Store
 
 
@@ -24,3 +25,6 @@ class View:
     watched: set[str] = field(default_factory=set)  # every ticker in any group
     flash: bool = True  # price flashes on the watchlist
     account: Account = field(default_factory=Account)  # the last REST snapshot of the account
+    timezone: str = "local"  # where times are shown: the profile's setting
+    details: dict[str, MarketDetails] = field(default_factory=dict)  # by ticker, as fetched
+    details_errors: dict[str, str] = field(default_factory=dict)  # why a ticker's details failed

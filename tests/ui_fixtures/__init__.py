@@ -18,6 +18,7 @@ import msgspec
 import pytest
 
 from kalshi_tui.config import Profile
+from kalshi_tui.details import MarketDetails, market_details
 from kalshi_tui.protocol import decode
 from kalshi_tui.protocol import messages as m
 from kalshi_tui.store import LIVE, ErrorEvent, MarketMeta, Store, Subscription
@@ -44,6 +45,7 @@ MARKETS = [
     ("KXNBAFINALS-27-BOS", "Celtics win the 2027 NBA Finals", 1600),
     ("KXGOVSHUT-26OCT01", "Government shutdown by October 1", 2700),
 ]
+TITLES = {t: title for t, title, _ in MARKETS}
 RECORDED_MARKET = "KXMAXSHARDINGTEST-26AUG2818-T65399.99"
 GROUPS = {
     "macro": (*[t for t, _, _ in MARKETS[:4]], "KXGOVSHUT-26OCT01"),
@@ -51,6 +53,8 @@ GROUPS = {
     "sports": ("KXMLBGAME-26AUG271905NYYBOS-NYY", "KXNBAFINALS-27-BOS", "KXHIGHNY-26AUG27-B88.5"),
 }
 STALE_MARKET = "KXCPIYOY-26SEP-T3.0"
+WEATHER_MARKET = "KXHIGHNY-26AUG27-B88.5"
+REST_FIXTURES = Path(__file__).parents[1] / "fixtures" / "rest"
 
 
 def dollars(units: int) -> str:
@@ -413,6 +417,54 @@ def make_app(store: Store | None = None, **kwargs: object):  # -> KalshiApp (laz
 
     kwargs.setdefault("profile", make_profile())
     kwargs.setdefault("theme_folders", [REPO_THEMES])
-    return KalshiApp(
-        store or build_store(), clock=lambda: NOW, wall_clock=lambda: WALL, watch_terminal=False, **kwargs
-    )  # type: ignore[arg-type]
+    kwargs.setdefault("clock", lambda: NOW)
+    kwargs.setdefault("wall_clock", lambda: WALL)
+    return KalshiApp(store or build_store(), watch_terminal=False, **kwargs)  # type: ignore[arg-type]
+
+
+def rest_fixture(name: str) -> dict:
+    """One of tests/fixtures/rest/*.json: Kalshi's documented shapes."""
+    return json.loads((REST_FIXTURES / f"{name}.json").read_text())
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+class FakeRest:
+    """The app's REST source answered from tests/fixtures/rest, no sockets: the market's
+    times are moved next to WALL (closes in 2h13m, settles at the latest a week later)."""
+
+    def __init__(self, clock: object = None) -> None:
+        self.asked: list[str] = []
+        self.fail: set[str] = set()  # tickers whose details fail
+        self.clock = clock or (lambda: NOW)
+
+    async def markets(self, tickers: object = None, status: object = None, **_: object) -> list[MarketMeta]:
+        return []
+
+    async def market_details(self, ticker: str) -> MarketDetails:
+        from kalshi_tui.rest import RestError
+
+        self.asked.append(ticker)
+        if ticker in self.fail:
+            raise RestError(f"GET /markets/{ticker}: HTTP 503")
+        close = WALL + 2 * 3600 + 13 * 60
+        market = {
+            **rest_fixture("market")["market"],
+            "ticker": ticker,
+            "open_time": _iso(WALL - 3 * 86_400),
+            "close_time": _iso(close),
+            "expected_expiration_time": _iso(close + 3600),
+            "latest_expiration_time": _iso(close + 7 * 86_400),
+        }
+        event = rest_fixture("event")["event"]
+        # The fixture is NYC's high on Dec 2: retell it as the watchlist's NYC market of today.
+        said = json.dumps([market, event])
+        for old, new in (("Dec 2, 2026", "Aug 27, 2026"), ("26DEC02", "26AUG27"), ("46", "88"), ("47", "89")):
+            said = said.replace(old, new)
+        market, event = json.loads(said)
+        market["ticker"] = ticker
+        market["title"] = TITLES.get(ticker, market["title"])
+        metadata = rest_fixture("event_metadata")
+        return market_details(market, event, metadata, fetched_at=self.clock())  # type: ignore[operator]
