@@ -60,7 +60,12 @@ def _text(raw: dict[str, Any], key: str) -> str:
 def _number_text(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return ""
-    return f"{value:,g}" if isinstance(value, float) else f"{value:,}"
+    if isinstance(value, int) or value.is_integer():
+        return f"{int(value):,}"
+    whole, dot, frac = repr(value).partition(".")
+    if not dot or not whole.lstrip("-").isdigit() or not frac.isdigit():
+        return repr(value)  # an exponent: rare enough to show as is
+    return f"{int(whole):,}.{frac}" if whole != "-0" else f"-0.{frac}"
 
 
 def strike_text(raw: dict[str, Any]) -> str:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from kalshi_tui.auth import Signer
     from kalshi_tui.config import Profile
+    from kalshi_tui.rest import RestClient
+    from kalshi_tui.store import Store
 
 # Demo watchlist groups, by series prefix; "all" holds every simulated market.
 DEMO_GROUPS = {
@@ -78,23 +80,29 @@ async def _demo(args: argparse.Namespace) -> int:
         return await _serve(profile, sim.signer, getattr(args, "theme", None), None)
 
 
-async def _serve(
-    profile: Profile, signer: Signer, theme: str | None, save: Callable[[Profile], Any] | None
-) -> int:
+def rest_client(profile: Profile, signer: Signer | None, store: Store) -> RestClient:
+    """The one REST client: every caller shares its budget (the profile's ``[rest]``); its
+    health goes in the store's metrics, where the Connection tab shows it."""
     from kalshi_tui.rest import RestClient
-    from kalshi_tui.store import Store
-    from kalshi_tui.stream import Pool
-    from kalshi_tui.ui.app import KalshiApp
 
-    store = Store()
-    # The one REST client: every caller shares its budget; its health shows on the Connection tab.
-    rest = RestClient(
+    return RestClient(
         profile.rest_url,
         signer,
         reads_per_second=profile.rest.reads_per_second,
         metadata_ttl=profile.rest.metadata_ttl,
         health=store.metrics.rest,
     )
+
+
+async def _serve(
+    profile: Profile, signer: Signer, theme: str | None, save: Callable[[Profile], Any] | None
+) -> int:
+    from kalshi_tui.store import Store
+    from kalshi_tui.stream import Pool
+    from kalshi_tui.ui.app import KalshiApp
+
+    store = Store()
+    rest = rest_client(profile, signer, store)
     pool = Pool(profile.ws_url, signer, store, profile.stream, markets=profile.tickers, rest=rest)
     app = KalshiApp(
         store, feed=pool, rest=rest, profile=profile, theme=theme, save_profile=save, account=rest

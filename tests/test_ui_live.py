@@ -13,7 +13,7 @@ from bench.waiting import until
 from kalshi_tui.book import YES
 from kalshi_tui.config import Profile, StreamSettings
 from kalshi_tui.numbers import format_cents, format_contracts
-from kalshi_tui.rest import RestClient
+from kalshi_tui.run import rest_client
 from kalshi_tui.sim import Simulator
 from kalshi_tui.store import Store
 from kalshi_tui.stream import Pool
@@ -55,7 +55,7 @@ async def live(
             stream=FAST,
         )
         store = Store()
-        rest = RestClient(sim.rest_url, sim.signer)
+        rest = rest_client(profile, sim.signer, store)
         pool = Pool(sim.ws_url, sim.signer, store, profile.stream, markets=profile.tickers, rest=rest)
         app = KalshiApp(
             store, feed=pool, rest=rest, profile=profile, theme_folders=[REPO_THEMES], watch_terminal=False

@@ -22,6 +22,7 @@ from textual.notifications import SeverityLevel
 from textual.widgets import Footer, TabbedContent, TabPane
 
 from kalshi_tui import store as st
+from kalshi_tui.budget import BACKGROUND
 from kalshi_tui.config import Profile
 from kalshi_tui.details import MarketDetails
 from kalshi_tui.errors import AuthRejected
@@ -67,7 +68,7 @@ class MarketSource(Protocol):
     """What the app needs from REST (kalshi_tui.rest.RestClient)."""
 
     async def markets(
-        self, tickers: Sequence[str] | None = None, status: str | None = None
+        self, tickers: Sequence[str] | None = None, status: str | None = None, priority: int = ...
     ) -> list[MarketMeta]: ...
     async def market_details(self, ticker: str) -> MarketDetails: ...
 
@@ -580,7 +581,8 @@ class KalshiApp(App[int]):
             await self._fetch_meta(sorted(self.watched))
         assert self.rest is not None
         try:
-            catalog = await self.rest.markets(status="open")
+            # Only search reads it: it waits behind everything on screen.
+            catalog = await self.rest.markets(status="open", priority=BACKGROUND)
         except Exception as exc:
             self.log.warning(f"market catalogue failed: {exc!r}")
             return
