@@ -28,7 +28,7 @@ async def main() -> None:
     os.environ["TZ"] = "UTC"
     time.tzset()
     OUT.mkdir(parents=True, exist_ok=True)
-    app = fx.make_app(account=fx.FixedAccount())
+    app = fx.make_app(account=fx.FixedAccount(), rest=fx.FakeRest())
     async with app.run_test(size=(100, 30)) as pilot:
         await until(lambda: app.view.account.refreshes > 0, "the account fetched", pilot=pilot)
         for name, key in SHOTS:
@@ -37,6 +37,14 @@ async def main() -> None:
             await pilot.wait_for_scheduled_animations()
             app.save_screenshot(f"{name}.svg", str(OUT))
             print(OUT / f"{name}.svg")
+        # The details screen (i) of the NYC weather market, its REST answers from the fixtures.
+        await pilot.press("1")
+        app.select_market(fx.WEATHER_MARKET)
+        await pilot.press("i")
+        await until(lambda: fx.WEATHER_MARKET in fx.TITLES and app.view.details, "the details", pilot=pilot)
+        await pilot.pause(0.3)
+        app.save_screenshot("details.svg", str(OUT))
+        print(OUT / "details.svg")
 
 
 if __name__ == "__main__":
