@@ -18,6 +18,7 @@ PYPROJECT = ROOT / "pyproject.toml"
 PACKAGE = Path(kalshi_tui.__file__).resolve().parent
 
 CORE = [
+    "kalshi_tui.alerts",
     "kalshi_tui.config",
     "kalshi_tui.auth",
     "kalshi_tui.protocol",
