@@ -26,6 +26,11 @@ unless ``--config`` or ``$KALSHI_TUI_CONFIG`` names another file::
     [profiles.main.rest]              # optional; see RestSettings
     reads_per_second = 20.0
 
+    [[profiles.main.alerts]]          # alert rules, one table each (see kalshi_tui.alerts)
+    market = "PRES-2028-DEM"
+    when = "bid_above"
+    price = "0.55"
+
 Reading is strict: every problem raises :class:`ConfigError`, a one-line message naming the file,
 the dotted setting and the fix. Unknown settings are errors too, so a typo never passes silently.
 Writing is atomic (temp file + fsync + rename, mode 0600): a crash, a full disk or a read-only
@@ -53,6 +58,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from kalshi_tui.alerts import Rule, RuleError, parse_rule, rule_to_toml
 from kalshi_tui.errors import UserError, looks_like_key
 
 ENV_VAR = "KALSHI_TUI_CONFIG"
@@ -96,6 +102,8 @@ _PROFILE_KEYS = (
     "bindings",
     "stream",
     "rest",
+    "alerts",
+    "alert_command",
 )
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -181,6 +189,8 @@ class Profile:
     bindings: dict[str, str] = field(default_factory=dict, hash=False)
     stream: StreamSettings = field(default_factory=StreamSettings)
     rest: RestSettings = field(default_factory=RestSettings)
+    alerts: tuple[Rule, ...] = ()
+    alert_command: str | None = None  # run per alert with the alert as JSON on stdin
     # The file it came from (or will be written to): only for error messages.
     source: Path | None = field(default=None, compare=False, repr=False)
 
@@ -202,6 +212,8 @@ class Profile:
         bindings: Mapping[str, str] | None = None,
         stream: StreamSettings | None = None,
         rest: RestSettings | None = None,
+        alerts: Iterable[Rule] = (),
+        alert_command: str | None = None,
         source: Path | None = None,
     ) -> Profile:
         """Build and validate a profile from values (same rules and errors as the file)."""
@@ -217,6 +229,7 @@ class Profile:
             "rest_url": rest_url,
             "key_id": key_id,
             "key_file": os.fspath(key_file) if key_file is not None else None,
+            "alert_command": alert_command,
         }
         table.update({k: v for k, v in optional.items() if v is not None})
         if watchlists:
@@ -227,6 +240,8 @@ class Profile:
             table["stream"] = dataclasses.asdict(stream)
         if rest is not None:
             table["rest"] = dataclasses.asdict(rest)
+        if alerts:
+            table["alerts"] = [rule_to_toml(r) for r in alerts]
         return _parse_profile(name, table, source)
 
     # -- helpers for the UI: each returns a new Profile ---------------------------------------
@@ -256,6 +271,9 @@ class Profile:
         if key is not None:
             keys[action] = key
         return dataclasses.replace(self, bindings=keys)
+
+    def with_alerts(self, rules: Iterable[Rule]) -> Profile:
+        return dataclasses.replace(self, alerts=tuple(rules))
 
     @property
     def tickers(self) -> tuple[str, ...]:
@@ -536,6 +554,10 @@ def _parse_profile(name: str, table: Any, path: Path | None) -> Profile:
         bindings=_parse_bindings(table.get("bindings"), setting("bindings"), path),
         stream=_parse_stream(table.get("stream"), setting("stream"), path),
         rest=_parse_rest(table.get("rest"), setting("rest"), path),
+        alerts=_parse_alerts(table.get("alerts"), setting("alerts"), path),
+        alert_command=_parse_command(
+            text("alert_command", '"~/bin/on-alert"'), setting("alert_command"), path
+        ),
         source=path,
     )
 
@@ -580,6 +602,34 @@ def _parse_bindings(value: Any, where: str, path: Path | None) -> dict[str, str]
             )
         keys[action] = key
     return keys
+
+
+def _parse_alerts(value: Any, where: str, path: Path | None) -> tuple[Rule, ...]:
+    """[[profiles.NAME.alerts]] tables; a bad rule is one sentence naming it (numbered from 1)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ConfigError(
+            path, where, f"{where} is not a list of tables", f"write each rule as a [[{where}]] table"
+        )
+    rules = []
+    for i, table in enumerate(value, 1):
+        try:
+            rules.append(parse_rule(table, f"{where}[{i}]"))
+        except RuleError as exc:
+            raise ConfigError(path, exc.setting, exc.problem, exc.fix) from None
+    return tuple(rules)
+
+
+def _parse_command(command: str | None, where: str, path: Path | None) -> str | None:
+    if command is not None:
+        try:
+            shlex.split(command)
+        except ValueError as exc:
+            raise ConfigError(
+                path, where, f"{where} is not a command line ({exc})", "close the quote or remove it"
+            ) from None
+    return command
 
 
 def _parse_rest(value: Any, where: str, path: Path | None) -> RestSettings:
@@ -792,6 +842,10 @@ def profile_to_toml(profile: Profile) -> dict[str, Any]:
     rest = {k: v for k, v in dataclasses.asdict(profile.rest).items() if v != getattr(RestSettings(), k)}
     if rest:
         table["rest"] = rest
+    if profile.alert_command is not None:
+        table["alert_command"] = profile.alert_command
+    if profile.alerts:
+        table["alerts"] = [rule_to_toml(r) for r in profile.alerts]
     return table
 
 
@@ -882,10 +936,37 @@ def _merge(table: Any, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
         current = table.get(key) if key in table else None
         if isinstance(value, dict) and isinstance(before, dict) and isinstance(current, dict):
             _merge(current, before, value)
-        elif isinstance(value, list) and isinstance(current, list) and _edit_array(current, before, value):
+        elif (
+            isinstance(value, list)
+            and isinstance(current, list)
+            and (_edit_tables(current, before, value) or _edit_array(current, before, value))
+        ):
             pass
         else:
             table[key] = value
+
+
+def _edit_tables(array: list[Any], before: Any, after: list[Any]) -> bool:
+    """Edit an array of tables ([[alerts]]) in place: one table changed, added at the end or
+    removed, so each other table keeps its comments. False when that isn't the change."""
+    if not isinstance(before, list) or len(array) != len(before):
+        return False
+    if not all(isinstance(x, dict) for x in (*before, *after, *array)):
+        return False
+    if len(after) == len(before):
+        for table, old, new in zip(array, before, after, strict=True):
+            if old != new:
+                _merge(table, old, new)
+        return True
+    if len(after) == len(before) + 1 and after[:-1] == before:
+        array.append(after[-1])
+        return True
+    if len(after) == len(before) - 1:
+        for i in range(len(before)):
+            if before[:i] + before[i + 1 :] == after:
+                del array[i]
+                return True
+    return False
 
 
 def _edit_array(array: list[Any], before: Any, after: list[Any]) -> bool:
