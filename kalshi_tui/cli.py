@@ -24,6 +24,7 @@ HANDLERS = {
     "tail": "kalshi_tui.tail:run",
     "check": "kalshi_tui.check:run",
     "export": "kalshi_tui.export:run",
+    "alerts": "kalshi_tui.alerts_headless:run",
 }
 
 
@@ -179,7 +180,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name in _CONFIG_COMMANDS:
         _config_options(sub.choices[name])
+    _alerts_parser(sub)
     return parser
+
+
+def _alerts_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    alerts = sub.add_parser(
+        "alerts",
+        help="evaluate the profile's alert rules headless and print fired alerts as JSON lines",
+        description="The dashboard's alert rules and evaluator without the screen: one JSON object "
+        "per fired alert on stdout; alert_command (or --command) also gets each one on stdin.",
+    )
+    _endpoint_options(alerts)
+    alerts.add_argument(
+        "--rule",
+        action="append",
+        metavar="'market=T when=bid_above price=0.55'",
+        help="a rule besides the profile's, in the alerts view's key=value form (repeatable)",
+    )
+    alerts.add_argument(
+        "--command", dest="command_line", metavar="CMD", help="run CMD per alert, JSON on stdin"
+    )
+    # Numbers are checked by the command itself, so a bad one gets one sentence (exit 2).
+    alerts.add_argument("--count", metavar="N", help="stop after N alerts")
+    alerts.add_argument("--duration", metavar="S", help="stop after S seconds")
+    alerts.add_argument(
+        "--connect-timeout", metavar="S", help="give up (exit 4) if nothing is subscribed after S seconds"
+    )
+    _config_options(alerts)
 
 
 def _handler_name(args: argparse.Namespace) -> str:
