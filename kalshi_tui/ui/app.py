@@ -28,6 +28,7 @@ from kalshi_tui.details import MarketDetails
 from kalshi_tui.errors import AuthRejected
 from kalshi_tui.store import Changes, MarketMeta, Store
 from kalshi_tui.ui import hangup, partial_repaint
+from kalshi_tui.ui.alerts import AlertDesk, AlertsScreen, open_new_rule
 from kalshi_tui.ui.cells import market_title
 from kalshi_tui.ui.connection import ConnectionPane
 from kalshi_tui.ui.depth import DepthPane
@@ -126,6 +127,7 @@ class KalshiApp(App[int]):
         )
         self._recount_watched()
         self.account_poller = AccountPoller(self, account, self.view) if account is not None else None
+        self.alert_desk = AlertDesk(store, self.profile.alerts)
         self.catalog: dict[str, MarketMeta] = {}
         self._names: dict[str, str] | None = None
 
@@ -243,6 +245,7 @@ class KalshiApp(App[int]):
         self.ticks += 1
         now = self.clock()
         changes = self.store.take_changes()
+        self.alert_desk.tick(self, changes, now)  # fires on the first tick after the frame
         if changes.markets or changes.books:
             markets = self.store.markets
             moved = changes.markets | changes.books
@@ -634,6 +637,13 @@ class KalshiApp(App[int]):
 
     def action_show_keys(self) -> None:
         self.push_screen(KeysScreen(self.keymap))
+
+    def action_new_alert(self) -> None:
+        open_new_rule(self)
+
+    def action_show_alerts(self) -> None:
+        if not isinstance(self.screen, AlertsScreen):
+            self.push_screen(AlertsScreen())
 
     def action_switch_theme(self) -> None:
         self.search_themes()

@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from kalshi_tui.ui.alerts import ALERTS_VIEW_BINDINGS
 from kalshi_tui.ui.keys import APP_BINDINGS, DEPTH_BINDINGS, TRADES_BINDINGS, WATCHLIST_BINDINGS
 
 SECTIONS: list[tuple[str, list[BindingType]]] = [
@@ -19,6 +20,7 @@ SECTIONS: list[tuple[str, list[BindingType]]] = [
     ("Watchlist", WATCHLIST_BINDINGS),
     ("Depth", DEPTH_BINDINGS),
     ("Trades", TRADES_BINDINGS),
+    ("Alerts view (A)", ALERTS_VIEW_BINDINGS),
 ]
 
 

@@ -21,6 +21,8 @@ APP_BINDINGS: list[BindingType] = [
     Binding("slash", "search_markets", "Search", id="search"),
     Binding("i", "show_details", "Details", show=False, id="details"),
     Binding("question_mark", "show_keys", "Keys", id="help"),
+    Binding("exclamation_mark", "new_alert", "New alert on the selected market", show=False, id="alert-new"),
+    Binding("A", "show_alerts", "Alerts: rules and log", show=False, id="alerts"),
     Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, id="command-palette"),
     Binding("T", "switch_theme", "Theme", show=False, id="theme"),
     Binding("f", "toggle_flash", "Flashes on/off", show=False, id="flash-toggle"),
@@ -47,13 +49,14 @@ TRADES_BINDINGS: list[BindingType] = [
 
 def binding_ids() -> dict[str, str]:
     """Every remappable id and its description, for the keys screen and config checks."""
+    from kalshi_tui.ui.alerts import ALERTS_VIEW_BINDINGS
     from kalshi_tui.ui.grid import LiveGrid
 
     out: dict[str, str] = {}
     from kalshi_tui.ui.details import DETAILS_BINDINGS
 
     groups = (APP_BINDINGS, WATCHLIST_BINDINGS, DEPTH_BINDINGS, TRADES_BINDINGS, DETAILS_BINDINGS)
-    for group in (*groups, LiveGrid.BINDINGS):
+    for group in (*groups, LiveGrid.BINDINGS, ALERTS_VIEW_BINDINGS):
         for b in group:
             if isinstance(b, Binding) and b.id:
                 out[b.id] = b.description
