@@ -188,7 +188,6 @@ def _with_fired(pilot: Pilot[Any]) -> Any:
         bid = _bid(app)
         app.store.apply(m.OrderbookDelta(market_ticker=FED, side="yes", price=bid + 50, delta=100))
         await until(lambda: app.alert_desk.fired, "the alert", pilot=pilot)
-        app.clear_notifications()
         await pilot.press("A")
         await pilot.pause()
 
