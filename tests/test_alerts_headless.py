@@ -193,3 +193,29 @@ async def test_bad_rules_and_arguments_are_one_sentence(sim: Simulator, args: li
         alerts.stop()
     assert code == 2
     assert len(alerts.err) == 1 and words in alerts.err[0], alerts.err
+
+
+async def test_a_crossing_while_the_link_was_down_fires_once_after_resync_labelled(make_sim) -> None:
+    async with make_sim(seed=44, rate=0, markets=2, start_paused=True) as sim:
+        ticker = sim.tickers[0]
+        start = _best_yes_bid(sim, ticker)
+        rules = [
+            f"market={ticker} when=spread_at_least price=0.0001",  # fires on the first book: subscribed
+            f"market={ticker} when=bid_above price={format_price(start)}",
+        ]
+        args = [*_endpoint(sim), "--key-file", str(sim.key_path), "--count", "2"]
+        alerts = await Alerts.start(*args, *(a for r in rules for a in ("--rule", r)))
+        try:
+            await until(lambda: alerts.lines, "the spread alert")
+            assert sim.faults.kill_connections() == 1
+            # No await until the bid is up: the client cannot be back before the move.
+            while _best_yes_bid(sim, ticker) <= start:
+                sim.step()
+            code = await alerts.exit_code()
+        finally:
+            alerts.stop()
+    assert code == 0, alerts.err
+    fired = alerts.lines[1]
+    assert fired["when"] == "bid_above" and fired["while_disconnected"] is True
+    assert fired["message"].endswith("(while disconnected)")
+    assert parse_price(fired["value"]) > start
