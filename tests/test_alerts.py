@@ -483,3 +483,36 @@ def test_a_bad_rule_is_one_sentence_naming_the_setting(table: dict, setting: str
 def test_the_text_form_refuses_a_word_that_is_not_key_value() -> None:
     with pytest.raises(RuleError, match="not key=value"):
         parse_rule_text("market=A when=bid_above 0.55")
+
+
+def test_a_once_trade_rule_fires_for_the_first_big_trade_only() -> None:
+    b = Bench(Rule("trade_at_least", "A", contracts=1000))
+    b.trade("A", 5000, 1000)
+    b.trade("A", 5000, 2000)
+    assert [a.value for a in b.tick()] == ["10.00"]
+    b.trade("A", 5000, 3000)
+    assert b.tick() == []
+
+
+def test_an_event_rule_cools_down() -> None:
+    b = Bench(Rule("trade_at_least", "A", contracts=100, repeat=True, cooldown=60))
+    fired = []
+    for advance in (1, 1, 30, 30):
+        b.trade("A", 5000, 100)
+        fired.append(len(b.tick(advance)))
+    assert fired == [1, 0, 0, 1]
+
+
+def test_a_position_that_changed_while_disconnected_is_labelled_and_a_trade_is_not() -> None:
+    b = Bench(Rule("position_changed", "A", repeat=True), Rule("trade_at_least", "A", contracts=100))
+    b.tick()
+    b.store.set_state(RECONNECTING)
+    b.store.metrics.reconnects += 1
+    b.tick()
+    b.store.set_state(LIVE)
+    b.store.apply(m.MarketPosition(market_ticker="A", position=300))
+    b.trade("A", 5000, 100)
+    assert sorted((a.rule.when, a.note) for a in b.tick()) == [
+        ("position_changed", WHILE_DISCONNECTED),
+        ("trade_at_least", None),
+    ]
