@@ -30,7 +30,7 @@ import datetime as dt
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kalshi_tui.numbers import (
     CENT,
@@ -43,8 +43,10 @@ from kalshi_tui.numbers import (
     parse_price,
     parse_size,
 )
-from kalshi_tui.protocol import messages as m
-from kalshi_tui.store import LIVE, Changes, Store
+
+if TYPE_CHECKING:  # config reads rules: it need not load the store and the wire format
+    from kalshi_tui.protocol import messages as m
+    from kalshi_tui.store import Changes, Store
 
 # -- rules ------------------------------------------------------------------------------------
 
@@ -450,6 +452,9 @@ class Evaluator:
     """
 
     def __init__(self, store: Store, rules: Iterable[Rule] = ()) -> None:
+        from kalshi_tui.store import LIVE
+
+        self._live = LIVE
         self.store = store
         self.rules: list[Rule] = []
         self._states: dict[int, _RuleState] = {}  # by position in self.rules
@@ -578,7 +583,7 @@ class Evaluator:
 
     def _watch_connection(self, now: float) -> None:
         mt = self.store.metrics
-        live = mt.state == LIVE
+        live = mt.state == self._live
         # A reconnect between two ticks (counted by the stream) is a disconnect even if the
         # state is live again by the time we look.
         if (self._was_live and not live) or mt.reconnects != self._reconnects:

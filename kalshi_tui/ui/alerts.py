@@ -85,16 +85,16 @@ class AlertDesk:
             self.terminal_writes += 1
             if command:
                 app.run_worker(self._run(app, command, alert), group="alert-command", exit_on_error=False)
-        self._refresh_view(app)
+        self.refresh_view(app)
 
     async def _run(self, app: KalshiApp, command: str, alert: Alert) -> None:
         problem = await run_command(command, alert)
         if problem:
             self.log.appendleft(LogEntry(app.wall_clock(), problem, problem=True))
             app.notify(problem, title="Alert command", severity="error", timeout=10)
-            self._refresh_view(app)
+            self.refresh_view(app)
 
-    def _refresh_view(self, app: KalshiApp) -> None:
+    def refresh_view(self, app: KalshiApp) -> None:
         if isinstance(app.screen, AlertsScreen):
             app.screen.show()
 
@@ -124,7 +124,7 @@ def open_new_rule(app: KalshiApp) -> None:
         if result is not None:
             app.alert_desk.set_rules(app, [*app.alert_desk.rules, result])
             app.notify(f"Alert added: {result.describe()}", timeout=4)
-            app.alert_desk._refresh_view(app)
+            app.alert_desk.refresh_view(app)
 
     app.push_screen(RuleEditor(rule, f"New alert on {ticker}"), made)
 
