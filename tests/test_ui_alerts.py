@@ -9,7 +9,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
 from bench.waiting import until
-from kalshi_tui.alerts import Rule
+from kalshi_tui.alerts import Rule, rule_text
 from kalshi_tui.config import Profile
 from kalshi_tui.protocol import messages as m
 from kalshi_tui.ui.alerts import AlertsScreen, RuleEditor
@@ -121,6 +121,14 @@ async def test_the_alerts_view_lists_edits_and_deletes_rules() -> None:
         assert app.screen is view
         edited = Rule("trade_at_least", BTC, contracts=25_000, repeat=True)
         assert app.profile.alerts == (rules[0], edited)
+        editor_again = "market=NOT-WATCHED when=trade_at_least contracts=250 repeat=true"
+        await pilot.press("e")
+        app.screen.query_one(Input).value = editor_again
+        await pilot.press("enter")
+        assert table.get_row_at(1)[1] == "unwatched"
+        await pilot.press("e")
+        app.screen.query_one(Input).value = rule_text(edited)
+        await pilot.press("enter")
         await pilot.press("up", "d")
         assert app.profile.alerts == (edited,)
         assert table.row_count == 1 and table.get_row_at(0)[2] == edited.describe()

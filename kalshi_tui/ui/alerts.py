@@ -212,8 +212,11 @@ class AlertsScreen(Screen[None]):
         row = table.cursor_row
         table.clear()
         ev = self.desk.evaluator
+        watched = self.app.watched  # type: ignore[attr-defined]
         for i, rule in enumerate(self.desk.rules):
-            table.add_row(str(i + 1), ev.state_of(i), rule.describe())
+            # The dashboard streams only its watchlists: a rule elsewhere cannot fire here.
+            state = "unwatched" if rule.market and rule.market not in watched else ev.state_of(i)
+            table.add_row(str(i + 1), state, rule.describe())
         if not self.desk.rules:
             table.add_row("", "", "No rules yet: select a market and press n (or ! anywhere).")
         elif row:
