@@ -21,7 +21,9 @@ class Faults:
         self.refuse_until = 0.0
         self.reject_until = 0.0
         self.command_delay = 0.0
+        self.rest_failures = 0
         self.delay_until = 0.0
+        self.rest_failures = 0  # REST requests still to answer 503 (a start-up outage)
 
     @staticmethod
     def _now() -> float:
@@ -129,10 +131,22 @@ class Faults:
     def rejecting(self) -> bool:
         return self._now() < self.reject_until
 
+    def fail_rest(self, count: int) -> None:
+        """Answer the next ``count`` REST requests with 503, as during an outage."""
+        self.rest_failures = count
+
+    def rest_down(self) -> bool:
+        """True (and one failure used up) while REST is to fail."""
+        if self.rest_failures <= 0:
+            return False
+        self.rest_failures -= 1
+        return True
+
     def clear(self) -> None:
         """Stop the time-window faults (refusal, slow and rejected commands)."""
         self.refuse_until = self.reject_until = self.delay_until = 0.0
         self.command_delay = 0.0
+        self.rest_failures = 0
 
 
 def _stamp(raw: bytes, sid: int, seq: int | None) -> bytes:

@@ -102,6 +102,8 @@ class ExchangeServer:
                 return conn.respond(401, "Unauthorized\n")
             return None  # go on with the upgrade
         if path == REST_PREFIX or path.startswith(REST_PREFIX + "/"):
+            if self.faults.rest_down():
+                return json_response(503, {"error": {"code": "service_unavailable", "message": "outage"}})
             return self.rest.handle(request)
         return json_response(404, {"error": {"code": "not_found", "message": "not found"}})
 

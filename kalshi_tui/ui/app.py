@@ -9,17 +9,18 @@ pre-filled store with a fixed clock.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.command import CommandPalette
 from textual.notifications import SeverityLevel
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 
 from kalshi_tui import store as st
 from kalshi_tui.budget import BACKGROUND
@@ -34,6 +35,7 @@ from kalshi_tui.ui.connection import ConnectionPane
 from kalshi_tui.ui.depth import DepthPane
 from kalshi_tui.ui.details import AskDetails, DetailsScreen
 from kalshi_tui.ui.fills import FillsPane
+from kalshi_tui.ui.footer import KeyFooter
 from kalshi_tui.ui.header import StatusHeader
 from kalshi_tui.ui.help import KeysScreen
 from kalshi_tui.ui.keys import APP_BINDINGS, TABS, check_keymap
@@ -54,6 +56,15 @@ TAB_LABELS = {
     "portfolio": "6 Portfolio",
 }
 TOAST_EVERY = 10.0  # s: the same error code is toasted at most this often (the tab keeps all)
+META_RETRY_FIRST = 1.0  # s: first wait before asking REST again for market names
+META_RETRY_CAP = 60.0  # s: the longest wait between two tries
+
+_T = TypeVar("_T")
+
+
+def is_sign_in_error(detail: str | None) -> bool:
+    """The exchange refused the key (the session records the upgrade's HTTP status)."""
+    return bool(detail) and detail.startswith(("HTTP 401", "HTTP 403"))  # type: ignore[union-attr]
 
 
 class Feed(Protocol):
@@ -138,9 +149,12 @@ class KalshiApp(App[int]):
         self._header_age: float | None = None
         self._last_state = store.metrics.state
         self._seen_error: object | None = store.metrics.last_errors[-1] if store.metrics.last_errors else None
-        self._toasted: dict[int | None, float] = {}
+        self._toasted: dict[int | str | None, float] = {}
         self._feed_closing = False
         self._details_pending: set[str] = set()
+        self._leaving = False
+        self._stdin_was_tty = False
+        self.meta_retry_first = META_RETRY_FIRST
         self.ticks = 0  # refresh ticks run: for tests and the benchmark
         self.tick_seconds = 0.0  # CPU time spent inside ticks
 
@@ -161,7 +175,7 @@ class KalshiApp(App[int]):
                 yield ConnectionPane(self.view)
             with TabPane(TAB_LABELS["portfolio"], id="portfolio"):
                 yield PortfolioPane(self.view)
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def notify(
         self,
@@ -192,10 +206,18 @@ class KalshiApp(App[int]):
         if self.account_poller is not None:
             self.account_poller.start()
         if self._watch_terminal and not self.is_headless:
-            self.set_interval(1.0, hangup.install(self._on_hangup), name="hangup-check")
+            self._stdin_was_tty = hangup.stdin_is_tty()
+            self.set_interval(1.0, hangup.install(self._on_exit_signal), name="hangup-check")
+        self.app_resume_signal.subscribe(self, self._repaint_after_resume)
         self._count_unsynced()
         self._tick()
         self.call_after_refresh(self._focus_active)
+
+    def _repaint_after_resume(self, _app: object) -> None:
+        # Back from ctrl+z / SIGTSTP: Textual re-enters the alternate screen, which the
+        # terminal shows blank, but repaints only what changes next. Draw everything now.
+        self._full.update(TABS)
+        self.screen.refresh(layout=True)
 
     def _setup_theme(self) -> None:
         folders = self._theme_folders if self._theme_folders is not None else theme_dirs()
@@ -322,6 +344,9 @@ class KalshiApp(App[int]):
         self._seen_error = errors[-1]
         wall = self.wall_clock()
         for ev in reversed(fresh[:5]):
+            if is_sign_in_error(ev.detail):
+                self._toast_sign_in(ev)  # one toast, with what to do, not a second one
+                continue
             if wall - self._toasted.get(ev.code, -1e9) < TOAST_EVERY:
                 continue
             self._toasted[ev.code] = wall
@@ -332,6 +357,19 @@ class KalshiApp(App[int]):
                 severity="error" if ev.code in (9, 10, 25) else "warning",
                 timeout=6,
             )
+
+    def _toast_sign_in(self, ev: st.ErrorEvent) -> None:
+        """One toast for a refused key, however many refusals."""
+        wall = self.wall_clock()
+        if wall - self._toasted.get("sign-in", -1e9) < TOAST_EVERY:
+            return
+        self._toasted["sign-in"] = wall
+        self.notify(
+            f"{ev.sentence}\nPress q to quit, then check the key with kalshi-tui config show.",
+            title="Sign-in failed",
+            severity="error",
+            timeout=3600,
+        )
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -565,14 +603,9 @@ class KalshiApp(App[int]):
         assert self.feed is not None
         try:
             await self.feed.run()  # the feed was built with the watchlist's markets
-        except AuthRejected as exc:
+        except AuthRejected:
+            # The session recorded why (the tick toasts it once, as "Sign-in failed").
             self.store.set_state(st.AUTH_FAILED)
-            self.notify(
-                f"{exc}\nPress q to quit, then check the key with kalshi-tui config show.",
-                title="Sign-in failed",
-                severity="error",
-                timeout=3600,
-            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -580,15 +613,14 @@ class KalshiApp(App[int]):
             self.store.set_state(st.DOWN)
 
     async def _load_metadata(self) -> None:
+        assert self.rest is not None
+        rest = self.rest
         if self.watched:
             await self._fetch_meta(sorted(self.watched))
-        assert self.rest is not None
-        try:
-            # Only search reads it: it waits behind everything on screen.
-            catalog = await self.rest.markets(status="open", priority=BACKGROUND)
-        except Exception as exc:
-            self.log.warning(f"market catalogue failed: {exc!r}")
-            return
+        # Only search reads it: it waits behind everything on screen.
+        catalog = await self._retrying(
+            "the market catalogue", lambda: rest.markets(status="open", priority=BACKGROUND)
+        )
         self.catalog = {meta.ticker: meta for meta in catalog}
         self._names = None
 
@@ -609,12 +641,39 @@ class KalshiApp(App[int]):
 
     async def _fetch_meta(self, tickers: list[str]) -> None:
         assert self.rest is not None
-        try:
-            metas = await self.rest.markets(tickers=tickers)
-        except Exception as exc:
-            self.notify(f"Couldn't load market names: {exc}", severity="warning", timeout=6)
-            return
-        self.store.set_meta(metas)
+        rest = self.rest
+
+        async def missing() -> list[MarketMeta]:
+            # Only what still lacks a title: markets removed meanwhile are not asked for.
+            wanted = [t for t in tickers if t in self.watched and not self._has_meta(t)]
+            return await rest.markets(tickers=wanted) if wanted else []
+
+        self.store.set_meta(await self._retrying("market names", missing))
+
+    async def _retrying(self, what: str, call: Callable[[], Awaitable[_T]]) -> _T:
+        """``call()`` until it succeeds, waiting longer each time (up to META_RETRY_CAP).
+
+        A REST outage at start-up must not leave the dashboard without titles and status
+        for the whole session. The first failure is said once; the rest go to the log.
+        """
+        delay = self.meta_retry_first
+        said = False
+        while True:
+            try:
+                return await call()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.log.warning(f"loading {what} failed: {exc!r}; retrying in {delay:.0f} s")
+                if not said:
+                    said = True
+                    self.notify(
+                        f"Couldn't load {what}: {exc}. Retrying in the background.",
+                        severity="warning",
+                        timeout=6,
+                    )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, META_RETRY_CAP)
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -654,15 +713,42 @@ class KalshiApp(App[int]):
             self.watchlist.grid.clear_flashes()
         self.notify(f"Price flashes {'on' if self.flash_enabled else 'off'}.", timeout=2)
 
+    def action_help_quit(self) -> None:
+        # Textual's own says "Press [b]q[/b] ...": markup, which our plain-text notify shows raw.
+        keys = [key for key, active in self.active_bindings.items() if active.binding.action == "quit"]
+        shown = " or ".join(self.get_key_display(self.active_bindings[k].binding) for k in keys) or "ctrl+q"
+        self.notify(f"Press {shown} to quit.", title="Do you want to quit?")
+
     async def action_quit(self) -> None:
         await self._close_feed()
         self.exit()
 
-    def _on_hangup(self) -> None:
-        # The terminal is gone: nobody can see a goodbye. Stop the feed and leave.
-        if not self._feed_closing:
-            self.run_worker(self._close_feed(), exit_on_error=False)
-            self.exit(return_code=129)  # 128 + SIGHUP, as a shell would report it
+    def _on_exit_signal(self, status: int) -> None:
+        """SIGTERM, SIGHUP or a hung-up terminal: close the stream, then leave with
+        ``status`` (143 for TERM, 129 for HUP, as a shell would report them)."""
+        if not self._leaving:
+            self._leaving = True
+            self.run_worker(self._close_and_exit(status), name="leave", exit_on_error=False)
+
+    async def _close_and_exit(self, status: int) -> None:
+        try:
+            await self._close_feed()
+        finally:
+            if self._terminal_gone():
+                # Nobody can see a goodbye, and Textual's restore-the-terminal writes
+                # would block for ever on a queue its failed writer thread no longer drains.
+                driver = self._driver
+                if driver is not None:
+                    driver.write = lambda _data: None  # type: ignore[method-assign]
+            self.exit(return_code=status)
+
+    def _terminal_gone(self) -> bool:
+        """stdin was a terminal at start and has hung up since."""
+        try:
+            fd = sys.stdin.fileno()
+        except (AttributeError, OSError, ValueError):
+            return False
+        return self._stdin_was_tty and hangup.stdin_gone(fd)
 
     async def _close_feed(self) -> None:
         if self._feed_closing or self.feed is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.app import ComposeResult
@@ -32,7 +33,14 @@ from kalshi_tui.ui.view import View
 #: (label, group size in 1/10,000 dollar); 0 = the market's own tick
 GROUPINGS = (("tick", 0), ("1¢", 100), ("5¢", 500))
 _BLOCKS = " ▏▎▍▌▋▊▉█"
-NUMBERS_WIDTH = 30  # " price size cum " before the bar
+#: least widths of the price, size and cumulative columns; each widens to its widest value
+MIN_WIDTHS = (7, 9, 10)
+
+
+def numbers_width(widths: tuple[int, int, int]) -> int:
+    """Cells of " price size cum " before the bar."""
+    return sum(widths) + 4
+
 
 #: (yes level, no level, yes bar, no bar, synced, your resting size at the yes level, at the no)
 LineData = tuple[DepthLevel | None, DepthLevel | None, int, int, bool, int, int]
@@ -91,6 +99,7 @@ class DepthLadder(Widget, can_focus=True):
         self._book: OrderBook | None = None
         self._group = 0
         self._mine: Mapping[tuple[str, int], int] = {}
+        self._widths = MIN_WIDTHS
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -128,8 +137,9 @@ class DepthLadder(Widget, can_focus=True):
             yes = book.depth(YES, rows or None, group)
             no = book.depth(NO, rows or None, group)
         biggest = max((lv.size for lv in (*yes, *no)), default=0)
+        widths = self._column_widths([*yes, *no])
         half = max(0, (self.size.width - 1) // 2)
-        bar_width = max(0, half - NUMBERS_WIDTH)
+        bar_width = max(0, half - numbers_width(widths))
         synced = book is None or book.synced
         lines: list[LineData] = []
         for i in range(max(len(yes), len(no))):
@@ -148,8 +158,9 @@ class DepthLadder(Widget, can_focus=True):
             )
         old = self._lines
         self._lines = lines
-        if synced != self.synced:
+        if synced != self.synced or widths != self._widths:
             self.synced = synced
+            self._widths = widths
             self._cache.clear()
             self.refresh()
             return
@@ -159,6 +170,16 @@ class DepthLadder(Widget, can_focus=True):
             after = lines[i] if i < len(lines) else None
             if before != after:
                 self.refresh(Region(0, i + 1, self.size.width, 1))
+
+    @staticmethod
+    def _column_widths(levels: list[DepthLevel]) -> tuple[int, int, int]:
+        """Each numeric column as wide as its widest value: a big size is never cut."""
+        price, size, cum = MIN_WIDTHS
+        for lv in levels:
+            price = max(price, cell_len(c.cents(lv.price)))
+            size = max(size, cell_len(c.contracts(lv.size)))
+            cum = max(cum, cell_len(c.contracts(lv.cumulative)))
+        return price, size, cum
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -185,11 +206,12 @@ class DepthLadder(Widget, can_focus=True):
     ) -> list[Segment]:
         if level is None or width <= 0:
             return [Segment(" " * max(0, width), self._style(""))]
+        wp, ws, wc = self._widths
         text = (
-            f"{MINE if mine else ' '}{fit(c.cents(level.price), 7, 'right')}"
-            f" {fit(c.contracts(level.size), 9, 'right')} {fit(c.contracts(level.cumulative), 10, 'right')} "
+            f"{MINE if mine else ' '}{fit(c.cents(level.price), wp, 'right')}"
+            f" {fit(c.contracts(level.size), ws, 'right')} {fit(c.contracts(level.cumulative), wc, 'right')} "
         )
-        text = fit(text, min(width, NUMBERS_WIDTH), "left")
+        text = fit(text, min(width, numbers_width(self._widths)), "left")
         numbers = "stale" if colour == "stale" else ""
         # Your own order's mark in its own colour; otherwise one segment, as few bytes as before.
         head = [Segment(text[:1], self._style("mine")), Segment(text[1:], self._style(numbers))]
@@ -200,7 +222,8 @@ class DepthLadder(Widget, can_focus=True):
 
     def _header(self, width: int, half: int) -> Strip:
         style = self._style("header")
-        cols = f" {'Price':>7} {'Size':>9} {'Cum':>10} "
+        wp, ws, wc = self._widths
+        cols = f" {'Price':>{wp}} {'Size':>{ws}} {'Cum':>{wc}} "
         left = fit(cols + "YES bids", half, "left")
         right = fit(cols + "NO bids", width - half - 1, "left")
         return Strip([Segment(left, style), Segment("│", style), Segment(right, style)], width)

@@ -35,7 +35,9 @@ FLASH_DOWN = "flash-down"
 class Column:
     key: str
     label: str
-    width: int  # 0: flexible, takes the room the fixed columns leave
+    #: 0: flexible, takes the room the fixed columns leave. A right-aligned (numeric)
+    #: column grows past this to its widest value, so a big number is never cut.
+    width: int
     align: Literal["left", "right"] = "right"
     #: columns with a lower priority are hidden first when the terminal is narrow
     priority: int = 5
@@ -137,6 +139,9 @@ class LiveGrid(ScrollView, can_focus=True):
         self._layout: list[tuple[int, int]] = []  # (column index, width) of shown columns
         self._spans: dict[int, tuple[int, int]] = {}  # column index -> (x, end), if shown
         self._width = 0
+        #: per column: the width its widest value needs (fixed columns only; 0 = flexible)
+        self._need: list[int] = [c.width for c in self.columns]
+        self._grows = [c.width > 0 and c.align == "right" for c in self.columns]
         self._cursor_key: str | None = None
         self.sort_column: int | None = None
         self.sort_reverse = False
@@ -180,6 +185,7 @@ class LiveGrid(ScrollView, can_focus=True):
     def set_row(self, key: str, cells: Sequence[Cell], sort: Sequence[Any] | None = None) -> bool:
         """Store a row's cells; repaint its line only if something visible changed."""
         new = tuple(cells)
+        self._grow(new)
         if key not in self._index and key not in self._base_order:
             self._base_order.append(key)
             self._cells[key] = new
@@ -240,8 +246,24 @@ class LiveGrid(ScrollView, can_focus=True):
     def set_column_width(self, index: int, width: int) -> None:
         if self.columns[index].width != width:
             self.columns[index] = replace(self.columns[index], width=width)
+            grows = width > 0 and self.columns[index].align == "right"
+            widest = max((cell_len(c[index][0]) for c in self._cells.values() if len(c) > index), default=0)
+            self._need[index] = max(width, widest) if grows else width
+            self._grows[index] = grows
             if self.is_mounted:
                 self._relayout()
+
+    def _grow(self, cells: tuple[Cell, ...]) -> None:
+        """Widen a numeric column that a value no longer fits (it never shrinks back, so the
+        table doesn't jitter as numbers come and go)."""
+        need, grows = self._need, self._grows
+        grew = False
+        for i in range(min(len(cells), len(need))):
+            if grows[i] and cell_len(cells[i][0]) > need[i]:
+                need[i] = cell_len(cells[i][0])
+                grew = True
+        if grew and self.is_mounted:
+            self._relayout()
 
     # -- sorting ---------------------------------------------------------------------------
 
@@ -387,17 +409,15 @@ class LiveGrid(ScrollView, can_focus=True):
         avail = self.scrollable_content_region.width or self.size.width
         shown = list(range(len(self.columns)))
         while True:
-            fixed = sum(self.columns[i].width for i in shown) + max(0, len(shown) - 1)
-            flex = [i for i in shown if self.columns[i].width == 0]
+            fixed = sum(self._need[i] for i in shown) + max(0, len(shown) - 1)
+            flex = [i for i in shown if self._need[i] == 0]
             room = avail - fixed
             if room >= sum(self.columns[i].min_width for i in flex) or len(shown) <= 1:
                 break
             drop = min(shown, key=lambda i: (self.columns[i].priority, -i))
             shown.remove(drop)
         share = max(0, room) // len(flex) if flex else 0
-        self._layout = [
-            (i, self.columns[i].width or min(share, self.columns[i].max_width or share)) for i in shown
-        ]
+        self._layout = [(i, self._need[i] or min(share, self.columns[i].max_width or share)) for i in shown]
         x = 0
         self._spans = {}
         for i, w in self._layout:

@@ -1,8 +1,13 @@
-"""Leave cleanly when the terminal goes away (SSH drop, closed window).
+"""Leave cleanly when the terminal goes away (SSH drop, closed window) or we are told to.
 
 Textual's input thread treats EOF on stdin as "no input" and keeps polling, so a
 dashboard whose SSH session died would spin forever. We end the app instead: on SIGHUP
-or SIGTERM, and when polling stdin reports a hang-up or error.
+or SIGTERM, and when stdin's terminal has hung up.
+
+The check asks the terminal for its settings (``tcgetattr``): a healthy terminal answers,
+a hung-up one fails with EIO. That works on Linux and macOS alike; ``poll(2)`` does not
+(macOS's poll answers POLLNVAL for every terminal device, which would read as "gone"),
+and reading stdin would steal keys from Textual's input thread.
 """
 
 from __future__ import annotations
@@ -10,44 +15,55 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import select
 import signal
 import sys
 from collections.abc import Callable
 
-_GONE = select.POLLHUP | select.POLLERR | select.POLLNVAL if hasattr(select, "poll") else 0
+try:
+    import termios
+except ImportError:  # Windows: no terminal to ask; the signals still work where they exist
+    termios = None  # type: ignore[assignment]
+
+#: exit status per signal, as a shell reports a process killed by it (128 + number)
+EXIT_HUP = 129
+EXIT_TERM = 143
 
 
 def stdin_gone(fd: int) -> bool:
     """True when the terminal behind ``fd`` has hung up. Reads nothing."""
-    if not _GONE:
+    if termios is None:
         return False
-    poller = select.poll()
-    poller.register(fd, _GONE)  # POLLIN not asked: the input thread owns the data
     try:
-        return any(ev & _GONE for _, ev in poller.poll(0))
-    except OSError:
+        termios.tcgetattr(fd)
+    except (termios.error, OSError):
         return True
+    return False
 
 
-def install(on_hangup: Callable[[], None]) -> Callable[[], bool]:
-    """Route SIGHUP/SIGTERM to ``on_hangup``; return a check to call about once a second."""
+def stdin_is_tty() -> bool:
+    try:
+        return os.isatty(sys.stdin.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def install(on_exit: Callable[[int], None]) -> Callable[[], bool]:
+    """Route SIGHUP/SIGTERM to ``on_exit(status)``; return a check to call about once a
+    second, which calls ``on_exit(129)`` when the terminal has hung up."""
     loop = asyncio.get_running_loop()
-    for sig in (getattr(signal, "SIGHUP", None), signal.SIGTERM):
+    for name, status in (("SIGHUP", EXIT_HUP), ("SIGTERM", EXIT_TERM)):
+        sig = getattr(signal, name, None)
         if sig is None:
             continue
-        # Not the main thread, or not supported here: the poll below still works.
+        # Not the main thread, or not supported here: the check below still works.
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, on_hangup)
-    try:
-        fd = sys.stdin.fileno()
-        watch = os.isatty(fd)
-    except (AttributeError, OSError, ValueError):
-        fd, watch = -1, False
+            loop.add_signal_handler(sig, on_exit, status)
+    watch = stdin_is_tty()
+    fd = sys.stdin.fileno() if watch else -1
 
     def check() -> bool:
         if watch and stdin_gone(fd):
-            on_hangup()
+            on_exit(EXIT_HUP)
             return True
         return False
 

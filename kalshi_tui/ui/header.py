@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.widget import Widget
 from textual.widgets import Static
 
 from kalshi_tui import store as st
@@ -33,6 +36,32 @@ def badge_for(state: str, age: float | None, unsynced: int) -> tuple[str, str]:
     return text, css
 
 
+def fit_note(note: str, width: int) -> str:
+    """``note`` ("group · ticker") in ``width`` cells: the whole of it if it fits, else the
+    last part (the selected market matters more than its group), cut with "…" if needed."""
+    if cell_len(note) <= width:
+        return note
+    last = note.rsplit(" · ", 1)[-1]
+    if cell_len(last) <= width:
+        return last
+    return last[: max(width - 1, 0)] + "…" if width > 0 else ""
+
+
+class HeaderNote(Widget):
+    """The right end of the header: never wraps, so the market can't be pushed off."""
+
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.note = ""
+
+    def update(self, note: str) -> None:
+        self.note = note
+        self.refresh()
+
+    def render(self) -> Text:
+        return Text(fit_note(self.note, self.content_size.width), no_wrap=True, justify="right", end="")
+
+
 class StatusHeader(Horizontal):
     """One line, docked at the top. Each part repaints only when its text changes."""
 
@@ -43,7 +72,7 @@ class StatusHeader(Horizontal):
 
         self._badge = Static("", id="hdr-badge", markup=False)
         self._age = Static("", id="hdr-age", markup=False)
-        self._note = Static("", id="hdr-note", markup=False)
+        self._note = HeaderNote(id="hdr-note")
 
     def compose(self) -> ComposeResult:
         yield Static(self._title, id="hdr-title", markup=False)
@@ -58,7 +87,7 @@ class StatusHeader(Horizontal):
         self._set("age", f"data {age_text(age)}" if age is not None else "no data yet", self._age)
         self._set("note", note, self._note)
 
-    def _set(self, part: str, text: str, widget: Static) -> bool:
+    def _set(self, part: str, text: str, widget: Static | HeaderNote) -> bool:
         if self._shown.get(part) == text:
             return False
         self._shown[part] = text

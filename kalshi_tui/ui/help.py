@@ -53,11 +53,33 @@ def keys_table(keymap: dict[str, str], key_display: object) -> Table:
 class KeysScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "dismiss", "Close", id="keys-close"),
+        # The same movement keys as the tables, so the list scrolls the way the app does.
+        Binding("j,down", "scroll(1)", "Down", show=False, id="keys-down"),
+        Binding("k,up", "scroll(-1)", "Up", show=False, id="keys-up"),
+        Binding("pagedown,ctrl+f,space", "page(1)", "Page down", show=False, id="keys-page-down"),
+        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False, id="keys-page-up"),
+        Binding("home,g", "edge(0)", "Top", show=False, id="keys-top"),
+        Binding("end,G", "edge(1)", "Bottom", show=False, id="keys-bottom"),
     ]
 
     def __init__(self, keymap: dict[str, str]) -> None:
         super().__init__(id="keys-screen")
         self._remaps = keymap
+
+    @property
+    def box(self) -> VerticalScroll:
+        return self.query_one("#keys-box", VerticalScroll)
+
+    def action_scroll(self, lines: int) -> None:
+        self.box.scroll_relative(y=lines, animate=False)
+
+    def action_page(self, pages: int) -> None:
+        box = self.box
+        box.scroll_relative(y=pages * max(box.scrollable_content_region.height - 1, 1), animate=False)
+
+    def action_edge(self, end: int) -> None:
+        box = self.box
+        box.scroll_to(y=box.max_scroll_y if end else 0, animate=False)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="keys-box"):
