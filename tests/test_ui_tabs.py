@@ -70,8 +70,8 @@ async def test_switching_tabs_leaves_nothing_behind() -> None:
         for _ in range(rounds):
             await cycle()
         switches = rounds * 2 * len(keys)
-        grown = len(gc.get_objects()) - objects
         assert live_widgets() == widgets, "removed widgets are still referenced"
+        grown = len(gc.get_objects()) - objects  # (after the collection live_widgets ran)
         # Textual's bounded caches still take a few objects a switch; the leaking footer
         # took ~2,600 (~500 after its watchers were pruned).
         assert grown < 100 * switches, f"{grown} objects more after {switches} switches"
