@@ -4,7 +4,8 @@
 
 The demo runs in a real pty (as an SSH session would); the keys 1..5 are typed in turn,
 one every ``--gap`` seconds, after a warm-up of 50 switches. Prints the child's RSS after the
-warm-up and every ``--every`` switches. A switch that leaks shows here as a steady climb.
+warm-up and every ``--every`` switches. ``--idle`` is the control: the same run with no keys
+typed, to tell the demo's own growth (its trades and fills) from the switching. A switch that leaks shows here as a steady climb.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from bench.term import Terminal
 TAB_KEYS = "12345"
 
 
-def switch(term: Terminal, count: int, gap: float) -> None:
+def switch(term: Terminal, count: int, gap: float, idle: bool = False) -> None:
     for i in range(count):
-        os.write(term.fd, TAB_KEYS[i % len(TAB_KEYS)].encode())
+        if not idle:
+            os.write(term.fd, TAB_KEYS[i % len(TAB_KEYS)].encode())
         time.sleep(gap)
 
 
@@ -30,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--switches", type=int, default=1000)
     parser.add_argument("--gap", type=float, default=0.03, help="seconds between keys")
+    parser.add_argument("--idle", action="store_true", help="control run: the same time, no keys")
     parser.add_argument("--every", type=int, default=250, help="print RSS every N switches")
     parser.add_argument("--cols", type=int, default=120)
     parser.add_argument("--rows", type=int, default=40)
@@ -45,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         done = 0
         while done < args.switches:
             step = min(args.every, args.switches - done)
-            switch(term, step, args.gap)
+            switch(term, step, args.gap, args.idle)
             done += step
             time.sleep(1)
             print(f"after {done:5d} more switches: {term.rss_mb() or 0.0:.1f} MB", flush=True)
