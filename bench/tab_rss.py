@@ -5,7 +5,8 @@
 The demo runs in a real pty (as an SSH session would); the keys 1..5 are typed in turn,
 one every ``--gap`` seconds, after a warm-up of 50 switches. Prints the child's RSS after the
 warm-up and every ``--every`` switches. ``--idle`` is the control: the same run with no keys
-typed, to tell the demo's own growth (its trades and fills) from the switching. A switch that leaks shows here as a steady climb.
+typed, to tell the demo's own growth (its trades and fills) from the switching. A switch
+that leaks shows here as a steady climb.
 """
 
 from __future__ import annotations
