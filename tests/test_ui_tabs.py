@@ -38,13 +38,21 @@ def tab_keys(app: KalshiApp) -> dict[str, str]:
 
 
 def press(app: KalshiApp, key: str) -> None:
-    """A key as the terminal driver delivers it: posted, not awaited."""
-    app.post_message(events.Key(key, key if len(key) == 1 else None))
+    """A key as the terminal driver delivers it: posted to the app, not awaited."""
+    # From the app (as Pilot's keys are), whatever widget's handler is running now: a key
+    # "sent" by a widget would stop bubbling at that widget's parent.
+    app.post_message(events.Key(key, key if len(key) == 1 else None).set_sender(app))
 
 
 async def show(app: KalshiApp, tab: str, key: str) -> None:
     press(app, key)
     await until(lambda: app.active_tab == tab and app.focused is not None, f"tab {tab} shown")
+
+
+def in_pane(app: KalshiApp, tab: str) -> bool:
+    """The focused widget is inside ``tab``'s pane."""
+    focused = app.focused
+    return focused is not None and any(node.id == tab for node in focused.ancestors_with_self)
 
 
 def live_widgets() -> int:
@@ -112,3 +120,25 @@ async def test_fast_tab_keys_are_never_lost() -> None:
                     last = tab
             assert activated == wanted, f"burst {burst}: keys {sequence}"
         assert app.active_tab == sequence[-1]
+
+
+async def test_a_tab_switch_while_focus_is_landing_is_kept() -> None:
+    """Showing a tab gives its table the keyboard a moment later. A tab key handled in
+    that moment (seen in a terminal as "5 right after Fills drew" doing nothing) must win:
+    the focus landing in the old pane must not switch back to it."""
+    app = fx.make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        keys = tab_keys(app)
+        tabs = list(keys)
+        for shown, following in zip(tabs, tabs[1:] + tabs[:1], strict=True):
+            await show(app, shown, keys[shown])
+            await pilot.pause()
+            app.screen.set_focus(None)  # as when the key comes before the new tab took focus
+            app._focus_active()  # the focus the app gives a shown tab, still in flight...
+            app.action_show_tab(following)  # ...when the next tab key's action runs
+            await until(lambda: app.focused is not None, "the keyboard given to a pane")
+            for _ in range(5):  # no late focus message takes the tab back
+                await pilot.pause()
+            assert app.active_tab == following, f"{keys[following]} pressed as {shown} took focus was lost"
+            await until(lambda f=following: in_pane(app, f), f"the keyboard in {following}")

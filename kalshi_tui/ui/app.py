@@ -381,7 +381,11 @@ class KalshiApp(App[int]):
         self.call_after_refresh(self._focus_active)
 
     def _focus_active(self) -> None:
-        self.pane(self.active_tab).focus_main()
+        # Focus landing in a pane makes Textual's TabbedContent show that pane (TabPane.Focused),
+        # a message handled a moment later. A tab key pressed in between would be undone:
+        # the tab it showed is replaced by this one again. Only keys choose the tab here.
+        with self.prevent(TabPane.Focused):
+            self.pane(self.active_tab).focus_main()
 
     # -- markets and groups ----------------------------------------------------------------
 
