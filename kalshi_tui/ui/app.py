@@ -42,6 +42,7 @@ from kalshi_tui.ui.keys import APP_BINDINGS, TABS, check_keymap
 from kalshi_tui.ui.palette import AddMarket, AppCommands, MarketSearch
 from kalshi_tui.ui.pane import AskAddMarket, Pane, RemoveMarket, SelectMarket, StepGroup
 from kalshi_tui.ui.portfolio import AccountPoller, AccountSource, PortfolioPane
+from kalshi_tui.ui.tabs import TabSwitcher
 from kalshi_tui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes, theme_dirs
 from kalshi_tui.ui.trades import TradesPane
 from kalshi_tui.ui.view import View
@@ -162,7 +163,7 @@ class KalshiApp(App[int]):
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(self.profile.name, self.profile.environment)
-        with TabbedContent(initial="watchlist", id="tabs"):
+        with TabSwitcher(initial="watchlist", id="tabs"):
             with TabPane(TAB_LABELS["watchlist"], id="watchlist"):
                 yield WatchlistPane(self.view)
             with TabPane(TAB_LABELS["depth"], id="depth"):
@@ -381,11 +382,13 @@ class KalshiApp(App[int]):
         self.call_after_refresh(self._focus_active)
 
     def _focus_active(self) -> None:
-        # Focus landing in a pane makes Textual's TabbedContent show that pane (TabPane.Focused),
-        # a message handled a moment later. A tab key pressed in between would be undone:
-        # the tab it showed is replaced by this one again. Only keys choose the tab here.
-        with self.prevent(TabPane.Focused):
-            self.pane(self.active_tab).focus_main()
+        self.pane(self.active_tab).focus_main()
+
+    @on(TabSwitcher.StrayFocus)
+    def _stray_focus(self) -> None:
+        # Focus went to a hidden tab (e.g. given back as a dialog closed): the keys belong
+        # to the tab on screen.
+        self.call_after_refresh(self._focus_active)
 
     # -- markets and groups ----------------------------------------------------------------
 
