@@ -40,7 +40,10 @@ class Live:
 
 @asynccontextmanager
 async def live(
-    make_sim: Callable[..., Simulator], watch: slice = slice(0, 6), **sim_kwargs: Any
+    make_sim: Callable[..., Simulator],
+    watch: slice = slice(0, 6),
+    stream: StreamSettings = FAST,
+    **sim_kwargs: Any,
 ) -> AsyncIterator[Live]:
     sim_kwargs = {"seed": 7, "rate": 200, "markets": 12, **sim_kwargs}
     async with make_sim(**sim_kwargs) as sim:
@@ -52,7 +55,7 @@ async def live(
             rest_url=sim.rest_url,
             key_id=sim.key_id,
             watchlists={"live": sim.tickers[watch]},
-            stream=FAST,
+            stream=stream,
         )
         store = Store()
         rest = rest_client(profile, sim.signer, store)
@@ -169,7 +172,10 @@ async def test_a_gap_shows_the_stale_banner_until_the_resync(make_sim: Callable[
 
 
 async def test_a_dropped_exchange_shows_reconnecting_then_live(make_sim: Callable[..., Simulator]) -> None:
-    async with live(make_sim) as env:
+    # Waits of up to 3 s between attempts keep the badge on RECONNECTING (not yet DOWN, which
+    # comes after 3 failed connects) long enough for a tick to draw it on a loaded machine.
+    patient = StreamSettings(backoff_base=3.0, backoff_cap=3.0, stable_after=0.0)
+    async with live(make_sim, stream=patient) as env:
         app = env.app
         header = app.query_one(StatusHeader)
         await env.sim.stop()  # the exchange goes away: sockets close, the port refuses
