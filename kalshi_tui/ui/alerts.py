@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from kalshi_tui.alerts import (
     KINDS,
@@ -31,6 +31,7 @@ from kalshi_tui.alerts import (
 )
 from kalshi_tui.notify import desktop_sequences, run_command
 from kalshi_tui.store import Changes, Store
+from kalshi_tui.ui.footer import KeyFooter
 
 # The app (ui.app.KalshiApp) imports this module, so it is typed loosely here.
 KalshiApp = Any
@@ -197,7 +198,7 @@ class AlertsScreen(Screen[None]):
         yield DataTable(id="alert-rules", cursor_type="row", zebra_stripes=False)
         yield Static("Fired, newest first", id="alerts-log-title")
         yield DataTable(id="alert-log", cursor_type="none")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         rules = self.query_one("#alert-rules", DataTable)

@@ -19,12 +19,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from kalshi_tui.details import DETAILS_REFRESH, MarketDetails
 from kalshi_tui.numbers import format_cents
 from kalshi_tui.store import Changes, MarketState
 from kalshi_tui.ui import cells as c
+from kalshi_tui.ui.footer import KeyFooter
 from kalshi_tui.ui.pane import Pane
 from kalshi_tui.ui.view import View
 
@@ -263,7 +264,7 @@ class DetailsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("Details   i or escape: back   [ ]: other markets", id="details-title", markup=False)
         yield DetailsPane(self.view)
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     @property
     def pane(self) -> DetailsPane:
