@@ -19,7 +19,7 @@ from kalshi_tui.numbers import SIZE_SCALE
 from kalshi_tui.portfolio import NO, YES, Ledger, holding_from_rest
 from kalshi_tui.rest import RestClient
 
-FIXTURES = Path(__file__).parent / "fixtures" / "kalshi-rest"
+FIXTURES = Path(__file__).parent / "fixtures" / "rest" / "account"
 
 
 def load(name: str) -> dict[str, Any]:
@@ -138,3 +138,14 @@ async def test_missing_endpoint_is_absent_not_an_error(make_sim: Any) -> None:
             assert await rest_any._optional_list("/portfolio/no-such-thing", "items") is None
         finally:
             await rest.aclose()
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in FIXTURES.glob("*.json")))
+def test_account_fixtures_have_the_documented_shape(name: str) -> None:
+    """These hold edge cases (NO positions, losses, cents-only fields); their shape is still the
+    one tests/fixtures/rest/NAME.json documents, so the two sets can never drift apart."""
+    from tests.test_sim_shapes import REST_FIXTURES, shape_errors
+
+    errors = shape_errors(load(name), json.loads((REST_FIXTURES / f"{name}.json").read_text()))
+    # A settlement's `value` is "cents or null" in the spec; the reference file shows the cents.
+    assert [e for e in errors if not e.endswith(".value: NoneType where the reference has int")] == []
