@@ -520,14 +520,14 @@ async def run_soak(plan: SoakPlan, log: Callable[[str], None] = lambda s: None) 
             report.reconnects, report.gaps, report.resyncs = mt.reconnects, mt.gaps, mt.resyncs
             report.errors_by_code = dict(mt.errors_by_code)
             report.protocol_errors = mt.protocol_errors
-            report.pending_commands = sum(len(s._pending) for s in pool.sessions)
+            report.pending_commands = sum(len(s.machine.pending) for s in pool.sessions)
             rings = sum(len(st.trades) for st in store.markets.values())
             cap = sum(st.trades.maxlen or 0 for st in store.markets.values())
             report.held = (
                 f"{len(store.markets)} markets, {rings:,} trades in rings capped at "
                 f"{cap:,}, {len(store.fills):,} fills (all of the account's), "
                 f"{len(mt.last_errors)} recent errors, "
-                f"{sum(len(s.seq._last) for s in pool.sessions)} tracked sids"
+                f"{sum(len(s.machine.seq._last) for s in pool.sessions)} tracked sids"
             )
     return report
 

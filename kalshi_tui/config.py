@@ -138,6 +138,7 @@ class StreamSettings:
     subscriptions_per_connection: int = 10  # ...and connections
     commands_per_second: float = 10.0  # command rate per subscription
     buffer_size: int = 10_000  # frames between socket reader and store
+    subscribe_timeout: float = 10.0  # s to wait for a subscribe's answer before retrying it
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +165,7 @@ _STREAM_RULES: dict[str, tuple[type, float, bool]] = {
     "subscriptions_per_connection": (int, 1, True),
     "commands_per_second": (float, 0, False),
     "buffer_size": (int, 1, True),
+    "subscribe_timeout": (float, 0, False),
 }
 
 

@@ -26,6 +26,19 @@ STALE = "stale"
 DOWN = "down"
 AUTH_FAILED = "auth failed"
 
+# What ``Store.apply`` tells its caller about an order book (0: nothing to do). Plain ints,
+# so the hot path allocates nothing and nobody peeks into the store after applying.
+BOOK_UNSYNCED = 1  # a delta for a book that has no snapshot (or is already stale)
+BOOK_BROKEN = 2  # this frame left the book impossible: it must be fetched again
+
+# Kinds of client-side problems, each with its own count on the Connection tab.
+MALFORMED = "malformed"  # a frame that could not be read
+GAP = "gap"  # a seq number skipped
+DROP = "drop"  # the connection dropped
+CONNECT = "connect"  # a connect attempt failed (refused, HTTP error, redirect, timeout)
+DESYNC = "desync"  # a book became impossible
+OTHER = "other"
+
 _LIFECYCLE_STATUS = {
     "created": "initialized",
     "activated": "active",
@@ -90,6 +103,8 @@ class ErrorEvent:
     code: int | None  # None for a client-side problem (bad frame, network)
     sentence: str
     detail: str = ""
+    kind: str = OTHER  # for code None: MALFORMED, GAP, DROP, CONNECT, DESYNC or OTHER
+    connection: int | None = None  # pool index, when one connection had it
 
 
 @dataclass(slots=True)
@@ -144,10 +159,14 @@ class Metrics:
     bytes: int = 0
     gaps: int = 0
     resyncs: int = 0
-    conflations: int = 0
     ignored: int = 0  # frames for no subscription or market we hold (in flight after an
     #                   unsubscribe, or not the exchange's): counted, never applied
-    protocol_errors: int = 0
+    malformed: int = 0  # frames that could not be read
+    drops: int = 0  # connections that dropped
+    connect_failures: int = 0  # connect attempts that failed (refused, HTTP error, redirect)
+    desyncs: int = 0  # books left impossible by a frame
+    protocol_errors: int = 0  # every client-side problem (code None), all kinds together
+    errors_total: int = 0  # every record_error ever: readers of last_errors count new ones
     ping_rtt: float | None = None  # seconds
     clock_offset: float | None = None  # server - local, seconds, from the Date header
     errors_by_code: Counter[int] = field(default_factory=Counter)
@@ -209,13 +228,20 @@ class Store:
             )
         return state
 
-    def apply(self, msg: m.Message, *, no_on_yes_scale: bool = False) -> None:
-        """Fold one data message into the state. Control frames are the stream's business."""
+    def apply(self, msg: m.Message, no_on_yes_scale: bool = False) -> int:
+        """Fold one data message into the state. Control frames are the stream's business.
+        Returns 0, or for a book frame ``BOOK_UNSYNCED`` / ``BOOK_BROKEN``."""
         t = type(msg)
+        flag = 0
         if t is m.OrderbookDelta:
             d: m.OrderbookDelta = msg  # type: ignore[assignment]
             state = self.markets.get(d.market_ticker) or self.market(d.market_ticker)
-            state.book.apply_delta(d.side, d.price, d.delta, no_on_yes_scale=no_on_yes_scale)
+            book = state.book
+            if not book.synced:
+                book.apply_delta(d.side, d.price, d.delta, no_on_yes_scale=no_on_yes_scale)
+                flag = BOOK_UNSYNCED
+            elif not book.apply_delta(d.side, d.price, d.delta, no_on_yes_scale=no_on_yes_scale):
+                flag = BOOK_BROKEN
             state.updated = self.clock()
             self._changes.books.add(d.market_ticker)
         elif t is m.Ticker:
@@ -223,7 +249,8 @@ class Store:
         elif t is m.OrderbookSnapshot:
             s: m.OrderbookSnapshot = msg  # type: ignore[assignment]
             state = self.market(s.market_ticker)
-            state.book.apply_snapshot(s.yes, s.no, no_on_yes_scale=no_on_yes_scale)
+            if not state.book.apply_snapshot(s.yes, s.no, no_on_yes_scale=no_on_yes_scale):
+                flag = BOOK_BROKEN
             state.updated = self.clock()
             self._changes.books.add(s.market_ticker)
             self._changes.markets.add(s.market_ticker)
@@ -238,6 +265,7 @@ class Store:
             self._changes.fills = True
         elif t is m.Lifecycle:
             self._apply_lifecycle(msg)  # type: ignore[arg-type]
+        return flag
 
     def _apply_ticker(self, k: m.Ticker) -> None:
         state = self.market(k.market_ticker)
@@ -329,15 +357,74 @@ class Store:
         mt.msg_rate.add(messages, now)
         mt.byte_rate.add(nbytes, now)
 
-    def record_error(self, code: int | None, detail: str = "", sentence: str | None = None) -> None:
+    def record_error(
+        self,
+        code: int | None,
+        detail: str = "",
+        sentence: str | None = None,
+        *,
+        kind: str = OTHER,
+        connection: int | None = None,
+    ) -> None:
+        """One problem, for the Connection tab and ``tail``: an exchange error ``code``, or
+        (code None) a client-side problem of ``kind``, each kind with its own count."""
+        mt = self.metrics
         if code is not None:
-            self.metrics.errors_by_code[code] += 1
+            mt.errors_by_code[code] += 1
             sentence = sentence or codes.describe(code).sentence
         else:
-            self.metrics.protocol_errors += 1
-        self.metrics.last_errors.append(
-            ErrorEvent(time.time(), code, sentence or "Problem on the connection.", detail[:200])
+            mt.protocol_errors += 1
+            if kind == MALFORMED:
+                mt.malformed += 1
+            elif kind == GAP:
+                mt.gaps += 1
+            elif kind == DROP:
+                mt.drops += 1
+            elif kind == CONNECT:
+                mt.connect_failures += 1
+            elif kind == DESYNC:
+                mt.desyncs += 1
+        mt.errors_total += 1
+        mt.last_errors.append(
+            ErrorEvent(
+                time.time(),
+                code,
+                sentence or "Problem on the connection.",
+                detail[:200],
+                kind if code is None else OTHER,
+                connection,
+            )
         )
+        self._changes.connection = True
+
+    def count_ignored(self) -> None:
+        self.metrics.ignored += 1
+
+    def count_resync(self) -> None:
+        self.metrics.resyncs += 1
+
+    def count_unknown_type(self, name: str) -> None:
+        self.metrics.unknown_types[name] += 1
+
+    def connected(self, endpoint: str, wall_now: float) -> None:
+        self.metrics.endpoint = endpoint
+        self.metrics.connected_since = wall_now
+        self._changes.connection = True
+
+    def count_reconnect(self) -> None:
+        self.metrics.reconnects += 1
+        self._changes.connection = True
+
+    def set_ping(self, rtt: float) -> None:
+        self.metrics.ping_rtt = rtt
+
+    def set_clock_offset(self, offset: float | None) -> None:
+        self.metrics.clock_offset = offset
+
+    def set_subscriptions(self, connection: int, subs: list[Subscription]) -> None:
+        """The subscriptions of one connection of the pool (the others' are kept)."""
+        mt = self.metrics
+        mt.subscriptions = [s for s in mt.subscriptions if s.connection != connection] + subs
         self._changes.connection = True
 
     def set_state(self, state: str, connection: int = 0) -> None:
