@@ -29,28 +29,35 @@ def _window(history: Iterable[int]) -> list[int]:
 
 
 def summary_text(mt: Metrics, wall_now: float) -> Text:
-    rows = [
+    # Counts come in pairs on one line; each kind of trouble has its own count.
+    rows: list[tuple[str, str] | tuple[str, str, str, str]] = [
         ("State", mt.state),
         ("Endpoint", mt.endpoint or c.DASH),
         ("Uptime", c.duration_text(mt.uptime(wall_now)) if mt.connected_since else c.DASH),
-        ("Reconnects", str(mt.reconnects)),
         ("Messages", f"{mt.messages:,}"),
-        ("Gaps", str(mt.gaps)),
-        ("Resyncs", str(mt.resyncs)),
-        ("Conflations", str(mt.conflations)),
         ("Ping", f"{mt.ping_rtt * 1000:.0f} ms" if mt.ping_rtt is not None else c.DASH),
-        ("Bad frames", str(mt.protocol_errors)),
-        ("Ignored", str(mt.ignored)),  # data for no subscription or market we hold
+        ("Reconnects", str(mt.reconnects), "Drops", str(mt.drops)),
+        ("Gaps", str(mt.gaps), "Resyncs", str(mt.resyncs)),
+        # Malformed: frames that could not be read; ignored: data for no subscription or
+        # market we hold (counted, never applied).
+        ("Malformed", str(mt.malformed), "Ignored", str(mt.ignored)),
+        ("Failed conn.", str(mt.connect_failures)),
     ]
     if len(mt.connections) > 1:
         states = ", ".join(f"#{i} {s}" for i, s in sorted(mt.connections.items()))
         rows.insert(1, ("Connections", states))
     text = Text(no_wrap=True, overflow="ellipsis")
-    for n, (label, value) in enumerate(rows):
+    for n, row in enumerate(rows):
         if n:
             text.append("\n")
+        label, value = row[0], row[1]
         text.append(f"{label:<12}", style="dim")
-        text.append(value, style="bold" if label == "State" else "")
+        if len(row) == 2:
+            text.append(value, style="bold" if label == "State" else "")
+            continue
+        text.append(f"{value:<8}")
+        text.append(f"{row[2]:<9}", style="dim")
+        text.append(row[3])
     return text
 
 

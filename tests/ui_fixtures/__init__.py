@@ -353,7 +353,7 @@ def _fill_metrics(store: Store) -> None:
     mt.bytes = 301_557_920
     mt.gaps = 3
     mt.resyncs = 3
-    mt.conflations = 0
+    mt.drops = 2
     mt.ping_rtt = 0.0123
     rng = random.Random(3)
     for s in range(60):
