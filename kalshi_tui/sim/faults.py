@@ -23,7 +23,9 @@ class Faults:
         self.command_delay = 0.0
         self.rest_failures = 0
         self.delay_until = 0.0
-        self.rest_failures = 0  # REST requests still to answer 503 (a start-up outage)
+        self.fail_subscribes_until = 0.0
+        self.mute_subscribes_until = 0.0
+        self.intercepted = 0  # subscribes answered (or swallowed) by a fault
 
     @staticmethod
     def _now() -> float:
@@ -142,9 +144,40 @@ class Faults:
         self.rest_failures -= 1
         return True
 
+    def fail_subscribes(self, seconds: float) -> None:
+        """Answer every subscribe with error 25 for ``seconds`` (a hostile or sick exchange)."""
+        self.fail_subscribes_until = self._now() + seconds
+
+    def mute_subscribes(self, seconds: float) -> None:
+        """Never answer a subscribe sent in the next ``seconds``."""
+        self.mute_subscribes_until = self._now() + seconds
+
+    def skip_snapshots(self, count: int = 1) -> None:
+        """Leave out the next ``count`` initial snapshots, without using their seq numbers:
+        the client sees deltas for a book whose snapshot never came, and no gap."""
+        self._hub.skip_snapshots += count
+
+    def intercept(self, client: Client, raw: str | bytes) -> bool:
+        """Called with every command before it is handled; True = the fault answered it."""
+        now = self._now()
+        if now >= self.fail_subscribes_until and now >= self.mute_subscribes_until:
+            return False
+        try:
+            obj = json.loads(raw)
+        except (ValueError, RecursionError):
+            return False
+        if not isinstance(obj, dict) or obj.get("cmd") != "subscribe":
+            return False
+        self.intercepted += 1
+        if now < self.fail_subscribes_until:
+            msg = {"code": 25, "msg": "Buffer overflow"}
+            client.push(json.dumps({"id": obj.get("id"), "type": "error", "msg": msg}).encode())
+        return True
+
     def clear(self) -> None:
-        """Stop the time-window faults (refusal, slow and rejected commands)."""
+        """Stop the time-window faults (refusal, slow, rejected and unanswered commands)."""
         self.refuse_until = self.reject_until = self.delay_until = 0.0
+        self.fail_subscribes_until = self.mute_subscribes_until = 0.0
         self.command_delay = 0.0
         self.rest_failures = 0
 
@@ -173,8 +206,11 @@ KINDS: dict[str, str] = {
     "refuse": "answer handshakes with 401 for ARG seconds (default 10)",
     "slow": "answer commands ARG seconds late (default 1)",
     "reject": "answer commands with error 27 for ARG seconds (default 5)",
+    "subfail": "answer every subscribe with error 25 for ARG seconds (default 10)",
+    "submute": "never answer a subscribe for ARG seconds (default 10)",
+    "nosnap": "leave out the next ARG initial snapshots, without a gap (default 1)",
 }
-_DEFAULT_ARG = {"stall": 5.0, "refuse": 10.0, "slow": 1.0, "reject": 5.0}
+_DEFAULT_ARG = {"stall": 5.0, "refuse": 10.0, "slow": 1.0, "reject": 5.0, "subfail": 10.0, "submute": 10.0}
 
 
 class FaultSpec(NamedTuple):
@@ -196,6 +232,9 @@ class FaultSpec(NamedTuple):
                 arg or 0.0, None if self.every is None else min(arg or 0.0, self.every)
             ),
             "reject": lambda: faults.reject_commands(arg or 0.0),
+            "subfail": lambda: faults.fail_subscribes(arg or 0.0),
+            "submute": lambda: faults.mute_subscribes(arg or 0.0),
+            "nosnap": lambda: faults.skip_snapshots(int(arg or 1)),
         }
         actions[self.kind]()
 

@@ -130,6 +130,7 @@ class Hub:
     def __init__(self, max_buffered: int) -> None:
         self.max_buffered = max_buffered
         self.clients: set[Client] = set()
+        self.skip_snapshots = 0  # fault: initial snapshots to leave out (Faults.skip_snapshots)
         # Lists are replaced, never mutated, so a dispatch loop can hold one safely.
         self._by_market: dict[str, dict[str, list[ServerSubscription]]] = {c: {} for c in CHANNELS}
         self._every: dict[str, list[ServerSubscription]] = {c: [] for c in CHANNELS}

@@ -124,7 +124,8 @@ class ExchangeServer:
                 delay = self.faults.delay()
                 if delay:
                     await asyncio.sleep(delay)
-                self.commands.handle(client, raw, reject=self.faults.rejecting())
+                if not self.faults.intercept(client, raw):
+                    self.commands.handle(client, raw, reject=self.faults.rejecting())
         except ConnectionClosed:
             pass
         finally:
