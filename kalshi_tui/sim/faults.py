@@ -148,6 +148,9 @@ class Faults:
         """Answer every subscribe with error 25 for ``seconds`` (a hostile or sick exchange)."""
         self.fail_subscribes_until = self._now() + seconds
 
+    def failing_subscribes(self) -> bool:
+        return self._now() < self.fail_subscribes_until
+
     def mute_subscribes(self, seconds: float) -> None:
         """Never answer a subscribe sent in the next ``seconds``."""
         self.mute_subscribes_until = self._now() + seconds
