@@ -82,9 +82,11 @@ async def test_a_redirect_is_refused_and_the_other_host_never_sees_our_headers()
 @pytest.mark.parametrize("status", ["500 Internal Server Error", "429 Too Many Requests"])
 async def test_http_errors_on_the_upgrade_are_reported_and_the_badge_goes_down(status: str) -> None:
     code = status.split()[0]
-    async with Http(answer(status)) as exchange:
-        async with dialing(f"ws://127.0.0.1:{exchange.port}/trade-api/ws/v2") as store:
-            await until(lambda: store.metrics.state == DOWN, "the badge to say down")
+    async with (
+        Http(answer(status)) as exchange,
+        dialing(f"ws://127.0.0.1:{exchange.port}/trade-api/ws/v2") as store,
+    ):
+        await until(lambda: store.metrics.state == DOWN, "the badge to say down")
     assert store.metrics.connect_failures >= 3
     assert any(f"HTTP {code}" in s for s in connect_errors(store))
     # The Connection tab shows the count and the sentence.
