@@ -82,12 +82,13 @@ class LatencyProbe:
         probe = self
         apply, set_row, render_row = Store.apply, LiveGrid.set_row, LiveGrid._render_row
 
-        def apply_hook(store: Store, msg: Any, **kw: Any) -> None:
-            apply(store, msg, **kw)
+        def apply_hook(store: Store, msg: Any, *args: Any, **kw: Any) -> int:
+            flag = apply(store, msg, *args, **kw)
             ticker = getattr(msg, "market_ticker", None)
             if ticker in probe.visible:
                 ts = getattr(msg, "ts_ms", None)
                 probe.pending.setdefault(ticker, []).append((ts / 1000 if ts else None, time.time()))
+            return flag
 
         def set_row_hook(grid: Any, key: str, *args: Any, **kw: Any) -> bool:
             changed: bool = set_row(grid, key, *args, **kw)

@@ -28,7 +28,7 @@ from kalshi_tui.protocol import commands
 from kalshi_tui.protocol import messages as m
 from kalshi_tui.store import Store
 from kalshi_tui.stream import Pool
-from kalshi_tui.stream.session import MAX_MESSAGE
+from kalshi_tui.stream.dial import MAX_MESSAGE
 
 CHANNELS = (commands.CHANNEL_ORDERBOOK, commands.CHANNEL_TICKER, commands.CHANNEL_TRADE)
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import time
 from collections.abc import Callable, Iterable, Sequence
-from urllib.parse import urlsplit
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from kalshi_tui.auth import Signer
@@ -22,31 +20,14 @@ from kalshi_tui.config import StreamSettings
 from kalshi_tui.errors import AuthRejected
 from kalshi_tui.store import AUTH_FAILED, CONNECT, CONNECTING, DOWN, DROP, RECONNECTING, Store
 from kalshi_tui.stream.backoff import Backoff
+from kalshi_tui.stream.dial import MAX_MESSAGE, dial, refusal
 from kalshi_tui.stream.machine import Listener, Machine, Sub
 
-__all__ = ["MAX_MESSAGE", "Listener", "Session", "Sub", "clock_offset"]
+__all__ = ["MAX_MESSAGE", "Listener", "Session", "Sub"]
 
-MAX_MESSAGE = 64 * 1024 * 1024  # the exchange's documented frame limit
 DOWN_AFTER_ATTEMPTS = 3  # failed connects in a row before the badge says "down"
 BATCH = 256  # frames read before letting the rest of the event loop run
 TICK = 0.1  # s between the machine's ticks (paced commands, deadlines, retries)
-
-
-def clock_offset(date_header: str | None, now: float | None = None) -> float | None:
-    """Server time minus local time (``now``, else the system clock), from an HTTP Date header."""
-    try:
-        server = email.utils.parsedate_to_datetime(date_header or "").timestamp()
-    except (TypeError, ValueError):
-        return None
-    return server - (time.time() if now is None else now)
-
-
-class _NoRedirects(connect):
-    """Kalshi never redirects its socket, and following one would hand our signed
-    KALSHI-ACCESS-* headers to another host: every redirect is refused."""
-
-    def process_redirect(self, exc: Exception) -> Exception:
-        return exc
 
 
 class Session:
@@ -63,7 +44,7 @@ class Session:
         compression: str | None = None,
         on_fill_subscribed: Callable[[Session], object] | None = None,
     ) -> None:
-        self.url, self.path = url, urlsplit(url).path or "/"
+        self.url = url
         self.signer, self.store, self.index, self.compression = signer, store, index, compression
         self.settings = settings = settings or StreamSettings()
         fill_cb = (lambda: on_fill_subscribed(self)) if on_fill_subscribed else None
@@ -105,23 +86,14 @@ class Session:
             if self.store.metrics.connections.get(self.index) != DOWN:
                 self.store.set_state(RECONNECTING if self.ever_connected else CONNECTING, self.index)
             try:
-                ws = await _NoRedirects(
-                    self.url,
-                    additional_headers=self.signer.headers("GET", self.path),
-                    compression=self.compression,
-                    max_size=MAX_MESSAGE,
-                    max_queue=4096,
-                    ping_interval=self.settings.dead_link_timeout / 2,
-                    ping_timeout=self.settings.dead_link_timeout / 2,
-                    # After an unanswered ping the peer is gone: don't wait the library's
-                    # default 10 s for it to answer our close frame too.
-                    close_timeout=min(2.0, self.settings.dead_link_timeout / 4),
-                    open_timeout=10,
-                    proxy=None,
-                    user_agent_header="kalshi-tui",
-                )
+                ws = await dial(self.url, self.signer, self.settings, self.compression)
             except InvalidStatus as exc:
-                self._refused(exc)
+                why = refusal(self.url, exc, self.signer.now())
+                if why.key_refused:
+                    self.store.set_clock_offset(why.clock_offset)
+                self._failed(why.detail, why.sentence, AUTH_FAILED if why.key_refused else None)
+                if why.key_refused and not self.ever_connected:
+                    raise AuthRejected(why.sentence) from None
             except (OSError, InvalidHandshake, TimeoutError) as exc:
                 self._failed(f"{self.url}: {exc}", "Cannot reach the exchange; retrying.")
             else:
@@ -137,29 +109,6 @@ class Session:
             state = DOWN
         if state is not None:
             self.store.set_state(state, self.index)
-
-    def _refused(self, exc: InvalidStatus) -> None:
-        status, headers = exc.response.status_code, exc.response.headers
-        if 300 <= status < 400:
-            where = headers.get("Location") or "nowhere"
-            sentence = (
-                f"The exchange redirected the connection to {where}; refused (Kalshi never redirects it)."
-            )
-            return self._failed(f"HTTP {status} to {where}"[:200], sentence)
-        if status not in (401, 403):
-            sentence = f"The exchange refused the connection (HTTP {status}); retrying."
-            return self._failed(f"{self.url}: HTTP {status}", sentence)
-        # Against the clock the handshake was signed with: that is the one the exchange judged.
-        offset = clock_offset(headers.get("Date"), self.signer.now())
-        self.store.set_clock_offset(offset)
-        skew = f" Local clock is {offset:+.1f} s off the exchange's." if offset is not None else ""
-        sentence = (
-            f"The exchange refused our key (HTTP {status}): check the key id, the key "
-            f"file and that the key belongs to this environment.{skew}"
-        )
-        self._failed(f"HTTP {status}", sentence, AUTH_FAILED)
-        if not self.ever_connected:
-            raise AuthRejected(sentence) from None
 
     async def close(self) -> None:
         self._closing = True
@@ -207,15 +156,15 @@ class Session:
                 await asyncio.sleep(0)
 
     async def _timer(self, ws: ClientConnection) -> None:
-        """Ticks the machine; once a second publishes traffic and the ping round-trip."""
+        """Ticks the machine and publishes traffic; once a second, the ping round-trip."""
         second = time.monotonic() + 1.0
         while True:
             await asyncio.sleep(TICK)
             now = time.monotonic()
             await self._send(self.machine.tick(now))
+            self._flush_traffic()
             if now >= second:
                 second = now + 1.0
-                self._flush_traffic()
                 if ws.latency:
                     self.store.set_ping(ws.latency)
                 self.store.touch_connection()
