@@ -37,9 +37,8 @@ log = logging.getLogger(__name__)
 RESYNC_TIMEOUT = 5.0  # s to wait for get_snapshot answers before resubscribing instead
 REDO_AFTER = 1.0  # s before a subscription refused with error 27 is made again
 FORGET_PENDING_AFTER = 60.0  # s: an answer this late is never coming
-DATA_TYPES = frozenset(
-    {m.OrderbookDelta, m.OrderbookSnapshot, m.Ticker, m.Trade, m.Fill, m.MarketPosition, m.Lifecycle}
-)
+_DATA_TYPES = m.DATA_TYPES
+_SNAPSHOT = m.OrderbookSnapshot
 NOTHING: Sequence[bytes] = ()  # what most frames ask us to send (shared: no allocation)
 
 Listener = Callable[[m.Message], None]
@@ -111,6 +110,10 @@ class Machine:
         self._later: list[tuple[float, int, bytes]] = []  # paced commands: (due, sid, frame)
         self._abandoned: set[int] = set()  # ids of subscribes we stopped waiting for
         self._out: list[bytes] = []
+        # Bound once for ``receive`` (the per-frame path).
+        self._sub_of = self.by_sid.get
+        self._seq_last = self.seq._last
+        self._apply = store.apply
 
     # -- events ------------------------------------------------------------------------------
 
@@ -136,41 +139,41 @@ class Machine:
         self._publish()
 
     def receive(self, raw: bytes | str, now: float) -> Sequence[bytes]:
-        """One frame from the exchange. Returns the frames to send (usually none)."""
-        store = self.store
+        """One frame from the exchange. Returns the frames to send (usually none).
+
+        This runs for every frame: lookups are bound once in ``__init__`` and
+        ``SeqTracker.check`` is inlined."""
         try:
             msg = decode(raw)
         except ProtocolError as exc:
-            store.record_error(
-                None,
-                exc.reason,
-                "Received a frame that could not be read.",
-                kind=MALFORMED,
-                connection=self.index,
-            )
+            sentence = "Received a frame that could not be read."
+            self.store.record_error(None, exc.reason, sentence, kind=MALFORMED, connection=self.index)
             return NOTHING
         sid = msg.sid
-        sub = self.by_sid.get(sid) if sid is not None else None
-        if sub is not None and msg.seq is not None:
-            missed = self.seq.check(sid, msg.seq)  # type: ignore[arg-type]
-            if missed:
-                self._on_gap(sub, missed, now)
+        sub = self._sub_of(sid) if sid is not None else None
+        seq = msg.seq
+        if seq is not None and sub is not None:
+            last = self._seq_last.get(sid)  # type: ignore[arg-type]
+            self._seq_last[sid] = seq  # type: ignore[index]
+            if last is not None and seq != last + 1:
+                # A repeated or backwards number is a gap too: the stream is not what we think.
+                self._on_gap(sub, seq - last - 1 if seq > last else 1, now)
         t = type(msg)
-        if t not in DATA_TYPES:
+        if t not in _DATA_TYPES:
             self._on_control(msg, now)
             return self._flush()
         # Only data of a subscription we hold, for a market in it (books: with a seq), is
         # applied. The rest is in flight after an unsubscribe, or not the exchange's at all.
-        if (
-            sub is None
-            or (sub.markets and msg.market_ticker not in sub.markets)  # type: ignore[attr-defined]
-            or (msg.seq is None and sub.is_book)
-        ):
-            store.count_ignored()
+        if sub is None or (seq is None and sub.is_book):
+            self.store.count_ignored()
+            return self._flush() if self._out else NOTHING
+        markets = sub.markets
+        if markets and msg.market_ticker not in markets:  # type: ignore[attr-defined]
+            self.store.count_ignored()
             return self._flush() if self._out else NOTHING
         sub.got_data = True
-        flag = store.apply(msg, sub.yes_scale)
-        if flag or t is m.OrderbookSnapshot:
+        flag = self._apply(msg, sub.yes_scale)
+        if flag or t is _SNAPSHOT:
             self._on_book(sub, msg, flag, now)  # type: ignore[arg-type]
         if self.listener is not None:
             self.listener(msg)
