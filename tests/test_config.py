@@ -95,6 +95,7 @@ def test_full_file(tmp_path: Path) -> None:
     assert main.bindings == {"quit": "ctrl+q"}
     assert main.stream == StreamSettings(backoff_cap=60.0, markets_per_subscription=250)
     assert main.stream.backoff_base == 0.5 and main.stream.buffer_size == 10_000
+    assert main.stream.subscribe_timeout == 10.0
 
     sim = config.profile("sim")
     assert sim.environment == "custom"
@@ -177,6 +178,11 @@ BAD_FILES = [
         "is a float, expected a whole number",
     ),
     ("[profiles.main.stream]\nbackoff_base = 0\n", "profiles.main.stream.backoff_base", "use a value > 0"),
+    (
+        "[profiles.main.stream]\nsubscribe_timeout = 0\n",
+        "profiles.main.stream.subscribe_timeout",
+        "use a value > 0",
+    ),
     (
         "[profiles.main.stream]\nbackoff_base = 5\nbackoff_cap = 1\n",
         "profiles.main.stream.backoff_cap",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from kalshi_tui.protocol import messages as m
-from kalshi_tui.store import DOWN, LIVE, RECONNECTING, Store
+from kalshi_tui.store import BOOK_BROKEN, BOOK_UNSYNCED, DOWN, LIVE, RECONNECTING, Store
 from kalshi_tui.stream.backoff import Backoff
 
 
@@ -25,6 +25,19 @@ def _fill(trade_id: str, ts_ms: int, fee: int = 0) -> m.Fill:
         fee=fee,
         ts_ms=ts_ms,
     )
+
+
+def test_apply_tells_the_caller_what_became_of_the_book() -> None:
+    store = Store()
+    assert store.apply(_delta("A", 4000, 100)) == BOOK_UNSYNCED  # no snapshot yet
+    snap = m.OrderbookSnapshot(sid=1, seq=2, market_ticker="A", yes=[(4000, 100)], no=[(5000, 200)])
+    assert store.apply(snap) == 0
+    assert store.apply(_delta("A", 4000, 50, seq=3)) == 0
+    assert store.apply(_delta("A", 4000, -500, seq=4)) == BOOK_BROKEN  # below zero
+    assert store.apply(_delta("A", 4000, 1, seq=5)) == BOOK_UNSYNCED  # stale until a snapshot
+    crossed = m.OrderbookSnapshot(sid=1, seq=6, market_ticker="A", yes=[(6000, 100)], no=[(5000, 1)])
+    assert store.apply(crossed) == BOOK_BROKEN
+    assert store.apply(m.Ticker(market_ticker="A", price=3300)) == 0
 
 
 def test_store_applies_and_reports_changes() -> None:

@@ -153,8 +153,9 @@ class Machine:
         sub = self._sub_of(sid) if sid is not None else None
         seq = msg.seq
         if seq is not None and sub is not None:
-            last = self._seq_last.get(sid)  # type: ignore[arg-type]
-            self._seq_last[sid] = seq  # type: ignore[index]
+            seqs = self._seq_last
+            last = seqs.get(sid)  # type: ignore[arg-type]
+            seqs[sid] = seq  # type: ignore[index]
             if last is not None and seq != last + 1:
                 # A repeated or backwards number is a gap too: the stream is not what we think.
                 self._on_gap(sub, seq - last - 1 if seq > last else 1, now)

@@ -26,7 +26,7 @@ from kalshi_tui.stream.machine import Listener, Machine, Sub
 __all__ = ["MAX_MESSAGE", "Listener", "Session", "Sub"]
 
 DOWN_AFTER_ATTEMPTS = 3  # failed connects in a row before the badge says "down"
-BATCH = 256  # frames read before letting the rest of the event loop run
+BATCH = 512  # frames read before letting the rest of the event loop run
 TICK = 0.1  # s between the machine's ticks (paced commands, deadlines, retries)
 
 
