@@ -512,7 +512,7 @@ def _when(took: float | None) -> str:
 def _counters(store: Store) -> dict[str, int]:
     mt = store.metrics
     return {
-        UNREADABLE: mt.protocol_errors,
+        UNREADABLE: mt.malformed,
         UNKNOWN: sum(mt.unknown_types.values()),
         ERROR: sum(mt.errors_by_code.values()),
         IGNORED: getattr(mt, "ignored", 0),

@@ -66,10 +66,10 @@ async def test_a_malformed_ok_frame_no_longer_kills_the_session() -> None:
         Simulator(seed=8, rate=300, markets=6, lifecycle_rate=0) as sim,
         client(sim, sim.tickers, SOAK_SETTINGS, rest=False) as (store, pool),
     ):
-        errors = store.metrics.protocol_errors
+        errors = store.metrics.malformed
         for frame in bad:
             sim.faults.inject(frame)
-        await until(lambda: store.metrics.protocol_errors >= errors + len(bad), "every bad frame counted")
+        await until(lambda: store.metrics.malformed == errors + len(bad), "every bad frame counted")
         await asyncio.sleep(0.3)
         assert not any(t.done() for t in pool._tasks.values())
         assert await exact_now(sim, store, sim.tickers) is not None
