@@ -175,6 +175,16 @@ def test_unanswered_subscribes_back_off_exponentially_up_to_the_cap() -> None:
         assert 0 <= wait <= min(8.0, 2**n)
 
 
+def test_a_subscribe_answered_without_a_sid_is_tried_again_later() -> None:
+    sub = Sub(BOOK, {A})
+    ex = Exchange([sub])
+    (first,) = ex.connect()
+    assert ex.feed(ok(first["id"], 3)) == []  # "already subscribed": no new subscription
+    assert ex.at(0.0) == [] and sub.retry_at is not None
+    (again,) = ex.at(sub.retry_at - ex.now)
+    assert again["cmd"] == "subscribe" and ex.store.metrics.state == CONNECTING
+
+
 # -- gaps, impossible books, missing snapshots ---------------------------------------------------
 
 

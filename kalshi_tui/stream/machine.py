@@ -194,6 +194,10 @@ class Machine:
             elif sub.retry_at is not None and now >= sub.retry_at:
                 sub.retry_at = None
                 self._subscribe(sub, now)
+            elif sub.sid is None and sub.retry_at is None and sub.redo_at is None and self._orphan(sub):
+                # Wanted, yet neither held nor asked for (e.g. a subscribe answered with a
+                # plain ok, as for a duplicate): try again later, never in a tight loop.
+                self._fail(sub, now)
         timeout = self.settings.subscribe_timeout
         for cmd_id, p in list(self.pending.items()):
             age = now - p.sent_at
@@ -435,6 +439,9 @@ class Machine:
     def _flush(self) -> list[bytes]:
         out, self._out = self._out, []
         return out
+
+    def _orphan(self, sub: Sub) -> bool:
+        return sub.wanted and not self._subscribing(sub)
 
     def _subscribing(self, sub: Sub) -> bool:
         return any(p.sub is sub and p.kind == "subscribe" for p in self.pending.values())
