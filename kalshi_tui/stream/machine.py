@@ -216,15 +216,6 @@ class Machine:
                 del self.pending[cmd_id]
         return self._flush()
 
-    def next_wake(self) -> float | None:
-        """The earliest time ``tick`` has something to do (None: nothing scheduled)."""
-        times = [c[0] for c in self._later]
-        for sub in self.subs:
-            times += [t for t in (sub.resync_deadline, sub.redo_at, sub.retry_at) if t is not None]
-        timeout = self.settings.subscribe_timeout
-        times += [p.sent_at + timeout for p in self.pending.values() if p.kind == "subscribe"]
-        return min(times) if times else None
-
     # -- watchlist edits ---------------------------------------------------------------------
 
     def add_sub(self, sub: Sub, now: float) -> list[bytes]:
