@@ -242,13 +242,7 @@ class Machine:
                 self._drop_sid(sub)
                 self._send(commands.unsubscribe(self._next_id("unsubscribe", None, now), [sid]))
             else:
-                for action, tickers in ((commands.ADD_MARKETS, new), (commands.DELETE_MARKETS, gone)):
-                    if tickers:
-                        cmd = commands.update_subscription(
-                            self._next_id("update", sub, now), sid, action, tickers
-                        )
-                        self._send(cmd, sid, now)
-                sub.asked = frozenset(sub.markets)
+                self._update(sub, sid, new, gone, now)
         elif (
             self.online
             and sub in self.subs
