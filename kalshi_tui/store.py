@@ -166,7 +166,6 @@ class Metrics:
     connect_failures: int = 0  # connect attempts that failed (refused, HTTP error, redirect)
     desyncs: int = 0  # books left impossible by a frame
     protocol_errors: int = 0  # every client-side problem (code None), all kinds together
-    errors_total: int = 0  # every record_error ever: readers of last_errors count new ones
     ping_rtt: float | None = None  # seconds
     clock_offset: float | None = None  # server - local, seconds, from the Date header
     errors_by_code: Counter[int] = field(default_factory=Counter)
@@ -384,7 +383,6 @@ class Store:
                 mt.connect_failures += 1
             elif kind == DESYNC:
                 mt.desyncs += 1
-        mt.errors_total += 1
         mt.last_errors.append(
             ErrorEvent(
                 time.time(),
