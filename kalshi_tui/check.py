@@ -40,7 +40,7 @@ from kalshi_tui.protocol import messages as m
 from kalshi_tui.rest import RestClient, RestError
 from kalshi_tui.store import AUTH_FAILED, Store
 from kalshi_tui.stream import Pool
-from kalshi_tui.stream.session import clock_offset
+from kalshi_tui.stream.dial import clock_offset
 
 EXIT_FAILED = 1
 CLOCK_WARN = 1.0  # s: past this, signatures are at risk of being judged expired
