@@ -90,7 +90,7 @@ async def test_http_errors_on_the_upgrade_are_reported_and_the_badge_goes_down(s
     assert store.metrics.connect_failures >= 3
     assert any(f"HTTP {code}" in s for s in connect_errors(store))
     # The Connection tab shows the count and the sentence.
-    assert f"Failed conn.{store.metrics.connect_failures}" in summary_text(store.metrics, time.time()).plain
+    assert f"Conn. fails {store.metrics.connect_failures}" in summary_text(store.metrics, time.time()).plain
     assert f"HTTP {code}" in str(errors_table(store.metrics).columns[2]._cells)
 
 

@@ -41,7 +41,7 @@ def summary_text(mt: Metrics, wall_now: float) -> Text:
         # Malformed: frames that could not be read; ignored: data for no subscription or
         # market we hold (counted, never applied).
         ("Malformed", str(mt.malformed), "Ignored", str(mt.ignored)),
-        ("Failed conn.", str(mt.connect_failures)),
+        ("Conn. fails", str(mt.connect_failures)),  # 11 cells: the label column is 12
     ]
     if len(mt.connections) > 1:
         states = ", ".join(f"#{i} {s}" for i, s in sorted(mt.connections.items()))
