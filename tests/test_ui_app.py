@@ -342,6 +342,27 @@ async def test_a_tick_repaints_only_the_changed_row() -> None:
         assert not grid._flashes
 
 
+async def test_a_drop_and_recovery_between_two_ticks_are_both_told() -> None:
+    """The stream counts drops; a tick that only ever sees LIVE must still say what happened."""
+    store = fx.build_store()
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app._tick()
+        assert store.metrics.state == st.LIVE
+        store.set_state(st.RECONNECTING)
+        store.count_reconnect()
+        store.set_state(st.LIVE)
+        app._tick()
+        await pilot.pause()  # a toast is a message to the app
+        said = toasts(app)
+        assert any("Connection lost: reconnecting." in t for t in said), said
+        assert any("Reconnected: books rebuilt" in t for t in said), said
+        app._tick()
+        await pilot.pause()
+        assert len(toasts(app)) == len(said)  # each said once
+
+
 async def test_rows_off_screen_wait_until_scrolled_in() -> None:
     store = fx.build_store()
     everything = [t for t, _, _ in fx.MARKETS]

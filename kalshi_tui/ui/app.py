@@ -149,6 +149,9 @@ class KalshiApp(App[int]):
         self._header_second = -1
         self._header_age: float | None = None
         self._last_state = store.metrics.state
+        # Drops are counted by the stream; a tick may never see the LIVE -> RECONNECTING step.
+        self._drops_seen = store.metrics.reconnects
+        self._rebuilding = False  # a drop was toasted and LIVE has not come back since
         self._seen_error: object | None = store.metrics.last_errors[-1] if store.metrics.last_errors else None
         self._toasted: dict[int | str | None, float] = {}
         self._feed_closing = False
@@ -326,14 +329,20 @@ class KalshiApp(App[int]):
         """Toast new errors (rate-limited per code) and connection state changes."""
         mt = self.store.metrics
         state = mt.state
+        # From the drop counter, not from sampled states: on a busy machine a whole
+        # LIVE -> RECONNECTING -> LIVE round trip can fall between two ticks.
+        if mt.reconnects != self._drops_seen:
+            self._drops_seen = mt.reconnects
+            self._rebuilding = True
+            self.notify("Connection lost: reconnecting.", severity="warning", timeout=5)
         if state != self._last_state:
-            before, self._last_state = self._last_state, state
-            if state == st.RECONNECTING and before == st.LIVE:
-                self.notify("Connection lost: reconnecting.", severity="warning", timeout=5)
-            elif state == st.LIVE and before in (st.RECONNECTING, st.DOWN):
-                self.notify("Reconnected: books rebuilt from fresh snapshots.", timeout=4)
-            elif state == st.DOWN:
+            self._last_state = state
+            if state == st.DOWN:
+                self._rebuilding = True
                 self.notify("Connection down.", severity="error", timeout=8)
+        if state == st.LIVE and self._rebuilding:
+            self._rebuilding = False
+            self.notify("Reconnected: books rebuilt from fresh snapshots.", timeout=4)
         errors = mt.last_errors
         if not errors or errors[-1] is self._seen_error:
             return
