@@ -404,7 +404,8 @@ async def test_connection_state_drives_the_badge_and_toasts() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()  # focus lands after the first refresh
         header = app.query_one(StatusHeader)
-        store.set_state(st.RECONNECTING)
+        store.set_state(st.RECONNECTING)  # as the stream does on a drop: state and count
+        store.count_reconnect()
         app._tick()
         await pilot.pause()
         assert header.badge_text == "↻ RECONNECTING"
