@@ -32,7 +32,7 @@ class DepthLevel(NamedTuple):
 class OrderBook:
     """One market's book. ``synced`` is False until a snapshot and after any desync."""
 
-    __slots__ = ("_best_no", "_best_yes", "no", "stale_reason", "synced", "ticker", "yes")
+    __slots__ = ("_best_no", "_best_yes", "changes", "no", "stale_reason", "synced", "ticker", "yes")
 
     def __init__(self, ticker: str) -> None:
         self.ticker = ticker
@@ -43,6 +43,9 @@ class OrderBook:
         # Cached best bids; None = empty side. Recomputed only when the best level empties.
         self._best_yes: int | None = None
         self._best_no: int | None = None
+        # Counts every snapshot, delta and clear: a reader that saw the same count twice
+        # knows nothing touched the book in between (the feed audit relies on it).
+        self.changes = 0
 
     def __repr__(self) -> str:
         state = "synced" if self.synced else f"stale: {self.stale_reason}"
@@ -55,6 +58,7 @@ class OrderBook:
     ) -> bool:
         """Replace the book. With ``no_on_yes_scale`` (``use_yes_price``) NO levels are priced
         as the YES ask they imply, so they are stored as ``1 - price``. Returns synced."""
+        self.changes += 1
         self.yes = {}
         self.no = {}
         for price, size in yes:
@@ -84,6 +88,7 @@ class OrderBook:
 
     def apply_delta(self, side: str, price: int, delta: int, *, no_on_yes_scale: bool = False) -> bool:
         """Apply one change in resting size. Returns False (and desyncs) when it cannot."""
+        self.changes += 1
         if not self.synced:
             if self.stale_reason == "waiting for snapshot":
                 self.stale_reason = "delta before snapshot"
@@ -132,6 +137,7 @@ class OrderBook:
         return False
 
     def clear(self, reason: str = "waiting for snapshot") -> None:
+        self.changes += 1
         self.yes = {}
         self.no = {}
         self._best_yes = self._best_no = None
