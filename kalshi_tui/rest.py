@@ -375,6 +375,14 @@ class RestClient:
     async def exchange_status(self, *, priority: int = BACKGROUND) -> dict[str, Any]:
         return await self._get("/exchange/status", priority=priority)
 
+    async def exchange_schedule(self, *, priority: int = BACKGROUND) -> dict[str, Any]:
+        """``GET /exchange/schedule``: standard hours and maintenance windows."""
+        return await self._get("/exchange/schedule", priority=priority)
+
+    async def orderbook(self, ticker: str, *, priority: int = BACKGROUND) -> dict[str, Any]:
+        """``GET /markets/{ticker}/orderbook``, every level (the feed audit compares it whole)."""
+        return await self._get(f"/markets/{ticker}/orderbook", priority=priority)
+
     async def fills(self, min_ts: int | None = None, *, priority: int = ACCOUNT) -> list[m.Fill]:
         out: list[m.Fill] = []
         async for raw in self._pages(

@@ -13,8 +13,10 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from kalshi_tui.audit import AuditHealth
 from kalshi_tui.book import OrderBook
 from kalshi_tui.budget import RestHealth
+from kalshi_tui.exchange import ExchangeState
 from kalshi_tui.protocol import codes
 from kalshi_tui.protocol import messages as m
 
@@ -176,6 +178,8 @@ class Metrics:
     subscriptions: list[Subscription] = field(default_factory=list)
     connections: dict[int, str] = field(default_factory=dict)  # pool index -> state
     rest: RestHealth = field(default_factory=RestHealth)  # written by the REST client only
+    audit: AuditHealth = field(default_factory=AuditHealth)  # written by the feed audit only
+    exchange: ExchangeState = field(default_factory=ExchangeState)  # written by its poller only
 
     def uptime(self, now: float | None = None) -> float:
         if self.connected_since is None:

@@ -256,6 +256,14 @@ class Machine:
         self._publish()
         return self._flush()
 
+    def resync(self, sub: Sub, ticker: str, now: float) -> list[bytes]:
+        """Fetch one book again although the stream saw nothing wrong (the feed audit found it
+        differs from the exchange's): stale until its snapshot comes, as after a gap."""
+        self.store.mark_stale([ticker], "differs from the exchange")
+        if ticker not in sub.resyncing:
+            self._ask_snapshot(sub, [ticker], now)
+        return self._flush()
+
     # -- frames ------------------------------------------------------------------------------
 
     def _on_book(self, sub: Sub, msg: m.OrderbookDelta | m.OrderbookSnapshot, flag: int, now: float) -> None:

@@ -151,6 +151,16 @@ class Pool:
         await self.remove_markets([t for t in current if t not in set(wanted)])
         await self.add_markets([t for t in wanted if t not in current])
 
+    async def resync(self, ticker: str) -> bool:
+        """Fetch ``ticker``'s book again from the exchange (get_snapshot on its order-book
+        subscription), as after a gap. False when no subscription holds it."""
+        for session in self.sessions:
+            for sub in session.subs:
+                if sub.is_book and ticker in sub.markets:
+                    await session.resync(sub, ticker)
+                    return True
+        return False
+
     # -- running -----------------------------------------------------------------------------
 
     async def run(self) -> None:

@@ -78,6 +78,9 @@ class Session:
     async def remove_markets(self, sub: Sub, tickers: Iterable[str]) -> None:
         await self._send(self.machine.edit(sub, remove=tickers, now=time.monotonic()))
 
+    async def resync(self, sub: Sub, ticker: str) -> None:
+        await self._send(self.machine.resync(sub, ticker, time.monotonic()))
+
     async def run(self) -> None:
         """Connect and keep connected until ``close``. Raises ``AuthRejected`` on a 401
         before this key ever worked (after that, a 401 is retried: exchange hiccups and
