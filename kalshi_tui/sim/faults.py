@@ -100,6 +100,23 @@ class Faults:
             sent += 1
         return sent
 
+    def corrupt_level(self, ticker: str, price: str = "0.0100", size: str = "1.00") -> int:
+        """Send one made-up order-book delta for ``ticker`` (``size`` more on the YES bid at
+        ``price``) on every subscription holding it, with its next seq: no gap and no
+        impossible book, only a streamed book that no longer matches the exchange's (the
+        feed audit must notice). Returns how many subscriptions got it."""
+        sent = 0
+        for client in list(self._hub.clients):
+            for sub in list(client.subs.values()):
+                holds = sub.markets is None or ticker in sub.markets
+                if sub.channel != "orderbook_delta" or not holds:
+                    continue
+                msg = {"market_ticker": ticker, "price_dollars": price, "delta_fp": size, "side": "yes"}
+                frame = {"type": "orderbook_delta", "sid": sub.sid, "seq": sub.next_seq(), "msg": msg}
+                client.push(json.dumps(frame).encode())
+                sent += 1
+        return sent
+
     def overflow(self, sid: int | None = None) -> int:
         """End ``sid`` (every subscription when None) with error 25, as if the client read
         too slowly. Returns how many subscriptions ended."""
