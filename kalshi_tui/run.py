@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from kalshi_tui.config import Profile
     from kalshi_tui.rest import RestClient
     from kalshi_tui.store import Store
+    from kalshi_tui.stream import Pool
+    from kalshi_tui.ui.app import KalshiApp
 
 # Demo watchlist groups, by series prefix; "all" holds every simulated market.
 DEMO_GROUPS = {
@@ -94,6 +96,23 @@ def rest_client(profile: Profile, signer: Signer | None, store: Store) -> RestCl
     )
 
 
+def start_pollers(store: Store, rest: RestClient, pool: Pool, app: KalshiApp) -> list[asyncio.Task[None]]:
+    """The background REST loops beside the app: the feed audit (watched books against the
+    exchange's, those on screen first) and the exchange's status and schedule. They write
+    the store's metrics; the app draws them."""
+    from kalshi_tui.pollers import audit_feed, watch_exchange
+
+    def on_screen() -> list[str]:
+        view = app.view  # the selected market and the watchlist group shown
+        shown = list(view.groups.get(view.current_group, ()))
+        return [view.selected, *shown] if view.selected else shown
+
+    return [
+        asyncio.create_task(audit_feed(store, rest, pool, lambda: pool.markets, on_screen), name="audit"),
+        asyncio.create_task(watch_exchange(store, rest), name="exchange-status"),
+    ]
+
+
 async def _serve(
     profile: Profile, signer: Signer, theme: str | None, save: Callable[[Profile], Any] | None
 ) -> int:
@@ -107,6 +126,7 @@ async def _serve(
     app = KalshiApp(
         store, feed=pool, rest=rest, profile=profile, theme=theme, save_profile=save, account=rest
     )
+    background = start_pollers(store, rest, pool, app)
     try:
         # Start-up garbage (imports, theme, first layout) is long-lived: freezing it keeps
         # later full collections short, which shows as fewer stutters under a firehose.
@@ -114,6 +134,9 @@ async def _serve(
         gc.freeze()
         await app.run_async()
     finally:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         await pool.close()
         await rest.aclose()
     return app.return_code or 0

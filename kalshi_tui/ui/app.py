@@ -27,6 +27,7 @@ from kalshi_tui.budget import BACKGROUND
 from kalshi_tui.config import Profile
 from kalshi_tui.details import MarketDetails
 from kalshi_tui.errors import AuthRejected
+from kalshi_tui.exchange import notice as exchange_notice
 from kalshi_tui.store import Changes, MarketMeta, Store
 from kalshi_tui.ui import hangup, partial_repaint
 from kalshi_tui.ui.alerts import AlertDesk, AlertsScreen, open_new_rule
@@ -323,7 +324,9 @@ class KalshiApp(App[int]):
             age = now - self._last_data  # data is flowing again: say so at once
         group = self.current_group
         note = f"{group} · {self.selected}" if self.selected else group
-        self.query_one(StatusHeader).show(self.store.metrics.state, age, self._unsynced, note)
+        mt = self.store.metrics
+        words = exchange_notice(mt.exchange, self.wall_clock())  # paused, maintenance soon
+        self.query_one(StatusHeader).show(mt.state, age, self._unsynced, note, words)
 
     def _report_problems(self) -> None:
         """Toast new errors (rate-limited per code) and connection state changes."""

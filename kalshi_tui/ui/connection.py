@@ -13,6 +13,7 @@ from textual.widgets import Sparkline, Static
 
 from kalshi_tui.store import Changes, Metrics
 from kalshi_tui.ui import cells as c
+from kalshi_tui.ui.audit_health import audit_text
 from kalshi_tui.ui.pane import Pane
 from kalshi_tui.ui.rest_health import rest_text
 from kalshi_tui.ui.view import View
@@ -130,6 +131,7 @@ class ConnectionPane(Pane, can_focus=True):
                 yield Static("", id="conn-byte-label", markup=False)
                 yield Sparkline([], id="conn-byte-spark")
         yield Static("", id="conn-rest")
+        yield Static("", id="conn-audit")
         with Horizontal(id="conn-bottom"):
             yield Static("", id="conn-errors")
             yield Static("", id="conn-subs")
@@ -154,6 +156,7 @@ class ConnectionPane(Pane, can_focus=True):
         self._spark("conn-msg-spark", _window(mt.msg_rate.history))
         self._spark("conn-byte-spark", _window(mt.byte_rate.history))
         self._update("conn-rest", rest_text(mt.rest, view.clock()))
+        self._update("conn-audit", audit_text(mt.audit, wall))
         err_key = (
             len(mt.last_errors),
             id(mt.last_errors[-1]) if mt.last_errors else 0,

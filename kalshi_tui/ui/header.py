@@ -1,4 +1,5 @@
-"""The top line: profile and environment, a connection badge and the age of the data."""
+"""The top line: profile and environment, a connection badge, the exchange's state when it is
+not plainly open (paused, maintenance soon), and the age of the data."""
 
 from __future__ import annotations
 
@@ -71,19 +72,32 @@ class StatusHeader(Horizontal):
         self._shown: dict[str, str] = {}
 
         self._badge = Static("", id="hdr-badge", markup=False)
+        self._exchange = Static("", id="hdr-exchange", markup=False)
         self._age = Static("", id="hdr-age", markup=False)
         self._note = HeaderNote(id="hdr-note")
 
     def compose(self) -> ComposeResult:
         yield Static(self._title, id="hdr-title", markup=False)
         yield self._badge
+        yield self._exchange
         yield self._age
         yield self._note
 
-    def show(self, state: str, age: float | None, unsynced: int, note: str = "") -> None:
+    def show(
+        self,
+        state: str,
+        age: float | None,
+        unsynced: int,
+        note: str = "",
+        exchange: tuple[str, str] = ("", ""),
+    ) -> None:
+        """``exchange``: the words and class from ``kalshi_tui.exchange.notice``."""
         text, css = badge_for(state, age, unsynced)
         if self._set("badge", f" {text} ", self._badge):
             self._badge.set_classes(css)
+        words, loud = exchange
+        if self._set("exchange", f" {words} " if words else "", self._exchange):
+            self._exchange.set_classes(loud)
         self._set("age", f"data {age_text(age)}" if age is not None else "no data yet", self._age)
         self._set("note", note, self._note)
 
@@ -97,3 +111,7 @@ class StatusHeader(Horizontal):
     @property
     def badge_text(self) -> str:
         return self._shown.get("badge", "").strip()
+
+    @property
+    def exchange_text(self) -> str:
+        return self._shown.get("exchange", "").strip()
