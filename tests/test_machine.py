@@ -201,6 +201,18 @@ def test_gap_marks_the_sids_books_stale_and_asks_for_snapshots() -> None:
     assert ex.m.pending == {}
 
 
+def test_a_resync_asked_from_outside_fetches_one_book_once() -> None:
+    """The feed audit found a book differing from the exchange's: only that one is fetched
+    again, once however often it is asked, and it is exact again from the snapshot."""
+    ex, sub = live_book([A, B])
+    (ask,) = ex._take(ex.m.resync(sub, A, ex.now))
+    assert ask["params"] == {"sids": [1], "action": "get_snapshot", "market_tickers": [A]}
+    assert ex.book(A).stale_reason == "differs from the exchange" and ex.book(B).synced
+    assert ex._take(ex.m.resync(sub, A, ex.now)) == []  # already on its way
+    ex.feed(snapshot(1, 3, A, cmd_id=ask["id"]))
+    assert ex.book(A).synced and ex.at(RESYNC_TIMEOUT + 1) == []
+
+
 def test_a_gap_never_answered_resubscribes_after_the_deadline() -> None:
     ex, sub = live_book([A, B])
     ex.feed(delta(1, 9, A))
