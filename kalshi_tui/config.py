@@ -1052,6 +1052,12 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
+def tickers_from_text(text: str) -> list[str]:
+    """ "a, KXB-1,,a" -> ["A", "KXB-1"]: a comma list of tickers as typed on a command line,
+    upper-cased as Kalshi writes them, blanks and repeats dropped."""
+    return list(_unique(t.strip().upper() for t in text.split(",") if t.strip()))
+
+
 KEY_TEXT_SHOWN = "(key contents, not shown)"
 
 

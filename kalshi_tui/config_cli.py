@@ -27,6 +27,7 @@ from kalshi_tui.config import (
     display_path,
     load_config,
     rest_url_for,
+    tickers_from_text,
     url_fix,
     url_problem,
     write_profile,
@@ -287,7 +288,7 @@ def _parse_watchlist_flag(spec: str) -> tuple[str, list[str]]:
     group = group.strip()
     if not sep or not group:
         raise UserError(f"--watchlist {spec!r}: expected NAME=TICKER1,TICKER2")
-    return group, [t.strip().upper() for t in rest.split(",") if t.strip()]
+    return group, tickers_from_text(rest)
 
 
 def _key_load_problem(path: Path) -> str | None:

@@ -27,6 +27,7 @@ from typing import Any
 import msgspec
 
 from kalshi_tui import endpoint
+from kalshi_tui.config import tickers_from_text
 from kalshi_tui.errors import AuthRejected, UserError
 from kalshi_tui.numbers import format_money, format_price, format_size
 from kalshi_tui.output import STDOUT, OutputClosed, OutputFailed, Writer, retire_stdout
@@ -338,7 +339,7 @@ def run(args: argparse.Namespace) -> int:
     connect_timeout = positive_seconds("--connect-timeout", args.connect_timeout)
     books_out = writable_file("--books-out", args.books_out)
     ep = endpoint.resolve(args)
-    markets = [t.strip() for t in args.markets.split(",") if t.strip()] if args.markets else ep.markets
+    markets = tickers_from_text(args.markets) if args.markets else ep.markets
     channels = [c.strip() for c in args.channels.split(",") if c.strip()]
     known = set(commands.PUBLIC_CHANNELS) | set(commands.PRIVATE_CHANNELS)
     unknown = [c for c in channels if c not in known]

@@ -660,3 +660,9 @@ def test_rest_budget_is_a_setting_with_kalshis_basic_tier_by_default(tmp_path: P
     for text in ("reads_per_second = 0.0", "reads_per_second = true", "per_second = 5.0"):
         err = str(_error(_write(tmp_path / "bad.toml", f"[profiles.main.rest]\n{text}\n")))
         assert "profiles.main.rest" in err and "\n" not in err
+
+
+def test_tickers_typed_on_a_command_line_are_upper_cased_once_each() -> None:
+    from kalshi_tui.config import tickers_from_text
+
+    assert tickers_from_text(" kxfed-26dec-h0, KXB-1,,kxfed-26DEC-h0 ,") == ["KXFED-26DEC-H0", "KXB-1"]

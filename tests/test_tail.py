@@ -520,7 +520,7 @@ async def test_an_unknown_market_is_reported_and_the_rest_stream(make_sim) -> No
         tail = await Running.start(
             *_endpoint(sim),
             "--markets",
-            f"{sim.tickers[0]},NOPE-26DEC",
+            f"{sim.tickers[0].lower()},NOPE-26DEC",  # typed in lower case: upper-cased
             # not fills: the fill channel is account-wide, it carries every market the account trades
             "--channels",
             "orderbook_delta,ticker,trade",
