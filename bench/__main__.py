@@ -33,14 +33,17 @@ from bench.common import (
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "results.json"
-# key -> (module, time limit in seconds: full, smoke)
+# key -> (module, time limit in seconds: full, smoke). A smoke run only proves the code paths
+# work (tests/test_bench_smoke.py), so its limits are hang guards, not deadlines: a loaded CI
+# machine may take several times the ~5 s each needs when idle.
+SMOKE_GUARD = 90.0
 BENCHMARKS: dict[str, tuple[str, float, float]] = {
-    "ingest": ("bench.ingest", 90, 15),
-    "e2e": ("bench.e2e", 180, 25),
-    "app_firehose": ("bench.app_firehose", 90, 20),
-    "ssh_bandwidth": ("bench.ssh_bandwidth", 120, 25),
-    "scale": ("bench.scale", 120, 25),
-    "startup": ("bench.startup", 60, 20),
+    "ingest": ("bench.ingest", 90, SMOKE_GUARD),
+    "e2e": ("bench.e2e", 180, SMOKE_GUARD),
+    "app_firehose": ("bench.app_firehose", 90, SMOKE_GUARD),
+    "ssh_bandwidth": ("bench.ssh_bandwidth", 120, SMOKE_GUARD),
+    "scale": ("bench.scale", 120, SMOKE_GUARD),
+    "startup": ("bench.startup", 60, SMOKE_GUARD),
 }
 
 
