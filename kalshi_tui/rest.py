@@ -40,14 +40,17 @@ from kalshi_tui.budget import (
     retry_after,
 )
 from kalshi_tui.details import MarketDetails, market_details, price_ranges
+from kalshi_tui.numbers import parse_price, parse_size
 from kalshi_tui.portfolio import Holding, holding_from_rest
 from kalshi_tui.protocol import ProtocolError, decode_obj
 from kalshi_tui.protocol import messages as m
+from kalshi_tui.sparks import batch_closes
 from kalshi_tui.store import MarketMeta
 
 PAGE_LIMIT = 1000
 RETRIES_429 = 5
 MAX_PAGES = 1000  # no listing the dashboard reads is near this long: more means a looping cursor
+BATCH_CANDLE_MARKETS = 100  # the batch candlestick endpoint's limit
 METADATA_TTL = 3600.0  # s: events, their metadata and series change rarely
 
 
@@ -85,7 +88,19 @@ def market_meta(raw: dict[str, Any], series_ticker: str = "") -> MarketMeta:
         status=str(raw.get("status") or ""),
         price_ranges=price_ranges(raw.get("price_ranges")),
         close_ts=_iso_to_ts(raw.get("close_time")),
+        previous_price=_number(parse_price, raw.get("previous_price_dollars")),
+        open_interest=_number(parse_size, raw.get("open_interest_fp")),
     )
+
+
+def _number(parse: Callable[[object], int], value: object) -> int | None:
+    """An optional exact number: None when absent or unreadable."""
+    if value is None:
+        return None
+    try:
+        return parse(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def fill_from_rest(raw: dict[str, Any]) -> m.Fill:
@@ -371,6 +386,27 @@ class RestClient:
             event = got[0] if isinstance(got[0], dict) else None
             metadata = got[1] if isinstance(got[1], dict) else None
         return market_details(market, event, metadata, fetched_at=self._clock())
+
+    async def candle_closes(
+        self,
+        tickers: list[str],
+        start_ts: int,
+        end_ts: int,
+        *,
+        period: int = 60,
+        priority: int = BACKGROUND,
+    ) -> dict[str, list[tuple[int, int | None]]]:
+        """Each market's candle closes from the batch endpoint, ``BATCH_CANDLE_MARKETS`` a call."""
+        out: dict[str, list[tuple[int, int | None]]] = {}
+        for i in range(0, len(tickers), BATCH_CANDLE_MARKETS):
+            params = {
+                "market_tickers": ",".join(tickers[i : i + BATCH_CANDLE_MARKETS]),
+                "start_ts": start_ts,
+                "end_ts": end_ts,
+                "period_interval": period,
+            }
+            out.update(batch_closes(await self._get("/markets/candlesticks", params, priority=priority)))
+        return out
 
     async def exchange_status(self, *, priority: int = BACKGROUND) -> dict[str, Any]:
         return await self._get("/exchange/status", priority=priority)

@@ -64,6 +64,9 @@ class MarketMeta:
     #: (start, end, step) in 1/10,000 dollar; empty = the usual 1¢ grid
     price_ranges: tuple[tuple[int, int, int], ...] = ()
     close_ts: int | None = None
+    #: ``previous_price_dollars``: the last price a day ago, for the 24 h change
+    previous_price: int | None = None
+    open_interest: int | None = None  # as REST last said; the ticker channel keeps it live
 
     def tick_at(self, price: int) -> int:
         for start, end, step in self.price_ranges:

@@ -117,3 +117,18 @@ def test_details_80x24(snap_compare: Any) -> None:
 def test_details_120x36_us_eastern(snap_compare: Any) -> None:
     app = fx.make_app(rest=fx.FakeRest(), profile=fx.make_profile(timezone="US/Eastern"))
     assert snap_compare(app, terminal_size=(120, 36), run_before=_details)
+
+
+def _sparklines_loaded(pilot: Pilot[Any]) -> Any:
+    async def wait() -> None:
+        app: Any = pilot.app
+        tickers = set(fx.GROUPS["macro"])
+        await until(lambda: tickers <= app.view.sparks.loaded, "the sparklines loaded", pilot=pilot)
+        await pilot.pause(0.3)
+
+    return wait()
+
+
+def test_watchlist_120x36_with_sparklines(snap_compare: Any) -> None:
+    app = fx.make_app(rest=fx.FakeRest())
+    assert snap_compare(app, terminal_size=(120, 36), run_before=_sparklines_loaded)

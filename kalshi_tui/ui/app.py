@@ -47,6 +47,7 @@ from kalshi_tui.ui.tabs import TabSwitcher
 from kalshi_tui.ui.themes import DEFAULT_THEME, VARIABLE_DEFAULTS, load_themes, theme_dirs
 from kalshi_tui.ui.trades import TradesPane
 from kalshi_tui.ui.view import View
+from kalshi_tui.ui.watchdata import WatchData
 from kalshi_tui.ui.watchlist import WatchlistPane
 
 TAB_LABELS = {
@@ -143,6 +144,7 @@ class KalshiApp(App[int]):
         self.alert_desk = AlertDesk(store, self.profile.alerts)
         self.catalog: dict[str, MarketMeta] = {}
         self._names: dict[str, str] | None = None
+        self.watch_data: WatchData | None = None  # 24 h change, sparklines: from REST, off the UI path
 
         self._full: set[str] = set(TABS)  # tabs that must redo everything when next shown
         self._last_data = max((m.updated for m in store.markets.values()), default=0.0)
@@ -280,6 +282,8 @@ class KalshiApp(App[int]):
             self._last_data = max(self._last_data, newest)
             if moved & self.watched:
                 self._count_unsynced()
+        if changes.trades:
+            self.view.sparks.absorb(self.store.trades, self.watched)
         if changes.fills and self.account_poller is not None:
             self.account_poller.request()  # the balance moved: fetch it now, not in 30 s
         if changes.metadata:
@@ -552,6 +556,8 @@ class KalshiApp(App[int]):
                 self._feed_call("add_markets", [ticker])
             if self.rest is not None and not self._has_meta(ticker):
                 self.run_worker(self._fetch_meta([ticker]), exit_on_error=False)
+            if self.watch_data is not None:
+                self.watch_data.wake()
         if group == self.current_group:
             self._full.add("watchlist")
             if self.active_tab == "watchlist":
@@ -636,6 +642,9 @@ class KalshiApp(App[int]):
         rest = self.rest
         if self.watched:
             await self._fetch_meta(sorted(self.watched))
+        watched = lambda: self.watched  # noqa: E731 - the set is replaced as groups change
+        self.watch_data = WatchData(rest, self.store, self.view.sparks, watched, self.wall_clock)
+        self.run_worker(self.watch_data.run(), name="watch-data", exit_on_error=False)
         # Only search reads it: it waits behind everything on screen.
         catalog = await self._retrying(
             "the market catalogue", lambda: rest.markets(status="open", priority=BACKGROUND)

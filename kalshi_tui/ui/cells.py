@@ -5,7 +5,10 @@ Each returns a short string; the style to paint it with is chosen by the pane.
 
 from __future__ import annotations
 
+import math
+import re
 import time
+from decimal import Decimal
 
 from kalshi_tui.numbers import MONEY_PLACES, MONEY_SCALE, format_cents, format_contracts
 from kalshi_tui.store import MarketMeta
@@ -39,6 +42,34 @@ def age_text(seconds: float | None) -> str:
     if seconds < 86400:
         return f"{int(seconds // 3600)}h"
     return f"{int(seconds // 86400)}d"
+
+
+def closes_in(seconds: float | None) -> str:
+    """Time left to trade: whole minutes ("2h13m", "45m", "3d04h"), seconds only in the last
+    minute ("59s"), so a row repaints once a minute until then."""
+    if seconds is None:
+        return DASH
+    if seconds <= 0:
+        return "closed"
+    s = math.ceil(seconds)
+    if s < 60:
+        return f"{s}s"
+    minutes = s // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    if minutes < 1440:
+        return f"{minutes // 60}h{minutes % 60:02d}m"
+    return f"{minutes // 1440}d{minutes % 1440 // 60:02d}h"
+
+
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?)")
+
+
+def natural_key(text: str) -> tuple[str | Decimal, ...]:
+    """Numbers in a ticker sort by value: T99499.99 before T100499.99 (text parts alternate
+    with numbers, so two keys always compare like with like)."""
+    parts = _NUMBER.split(text)
+    return tuple(Decimal(p) if i % 2 else p for i, p in enumerate(parts))
 
 
 def duration_text(seconds: float) -> str:

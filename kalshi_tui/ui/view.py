@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from kalshi_tui.account import Account
 from kalshi_tui.details import MarketDetails
+from kalshi_tui.sparks import Sparks
 from kalshi_tui.store import Store
 
 
@@ -28,3 +29,4 @@ class View:
     timezone: str = "local"  # where times are shown: the profile's setting
     details: dict[str, MarketDetails] = field(default_factory=dict)  # by ticker, as fetched
     details_errors: dict[str, str] = field(default_factory=dict)  # why a ticker's details failed
+    sparks: Sparks = field(default_factory=Sparks)  # each watched market's last 24 h, by hour

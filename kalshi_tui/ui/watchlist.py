@@ -10,8 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.widgets import ContentSwitcher, Static
 
-from kalshi_tui.store import Changes, MarketState
+from kalshi_tui.sparks import HOURS
+from kalshi_tui.store import Changes, MarketMeta, MarketState
 from kalshi_tui.ui import cells as c
+from kalshi_tui.ui.cells import natural_key
 from kalshi_tui.ui.grid import Cell, Column, LiveGrid
 from kalshi_tui.ui.keys import WATCHLIST_BINDINGS
 from kalshi_tui.ui.pane import AskAddMarket, Pane, RemoveMarket, SelectMarket, StepGroup
@@ -19,21 +21,27 @@ from kalshi_tui.ui.view import View
 
 COLUMNS = [
     Column("ticker", "Market", 20, "left", priority=10),
-    Column("title", "Title", 0, "left", priority=3, min_width=10),
+    Column("title", "Title", 0, "left", priority=5, min_width=10),
     Column("last", "Last", 6, priority=9),
-    Column("change", "Chg", 6, priority=6),
+    Column("change", "24h", 6, priority=6),  # against previous_price_dollars: a day ago
     Column("bid", "Bid", 6, priority=9),
-    Column("bid_size", "Bid sz", 8, priority=7),
+    Column("bid_size", "Bid sz", 7, priority=7),
     Column("ask", "Ask", 6, priority=9),
-    Column("ask_size", "Ask sz", 8, priority=7),
+    Column("ask_size", "Ask sz", 7, priority=7),
+    Column("spread", "Sprd", 4, priority=3),  # bid and ask say it too
     Column("volume", "Volume", 9, priority=2),
+    Column("open_interest", "OI", 6, priority=3),
+    Column("closes", "Closes", 6, priority=6),
+    Column("spark", "Past 24h", HOURS, "left", priority=4),
     Column("status", "Status", 8, "left", priority=1),
     Column("age", "Age", 5, priority=8),
 ]
 # Columns whose numeric change flashes, with the raw value's index in ``Row.raw``.
-FLASHING = {2: 0, 3: 1, 4: 2, 5: 3, 6: 4, 7: 5, 8: 6}
+FLASHING = {2: 0, 3: 1, 4: 2, 5: 3, 6: 4, 7: 5, 9: 6}
 FLASH_SECONDS = 0.6
 MAX_TICKER_WIDTH = 34
+SPARK_STYLES = {1: "up", -1: "down", 0: "dim"}
+NO_SPARK = (" " * HOURS, 0)
 
 
 class Row:
@@ -47,24 +55,36 @@ class Row:
         self.raw = raw
 
 
-def market_row(ticker: str, state: MarketState | None, age: float | None) -> Row:
+def day_change(last: int | None, meta: MarketMeta | None) -> int | None:
+    """The 24 h change: the last price against ``previous_price_dollars`` (a day ago)."""
+    if last is None or meta is None or meta.previous_price is None:
+        return None
+    return last - meta.previous_price
+
+
+def market_row(
+    ticker: str,
+    state: MarketState | None,
+    age: float | None,
+    wall: float = 0.0,
+    spark: tuple[str, int] = NO_SPARK,
+) -> Row:
+    """``wall``: epoch seconds now (for "closes in"); ``spark``: the drawn sparkline and its trend."""
+    key = natural_key(ticker)
+    spark_cell = (spark[0], SPARK_STYLES[spark[1]])
     if state is None:
         empty = (c.DASH, "dim")
         return Row(
             (
                 (ticker, "bold"),
                 ("", ""),
+                *([empty] * 9),
                 empty,
-                empty,
-                empty,
-                empty,
-                empty,
-                empty,
-                empty,
+                spark_cell,
                 ("", ""),
                 (c.age_text(None), "dim"),
             ),
-            (ticker, "", *([None] * 8), None),
+            (key, "", *([None] * 12), None),
             (None,) * 7,
         )
     book = state.book
@@ -80,8 +100,13 @@ def market_row(ticker: str, state: MarketState | None, age: float | None) -> Row
         ask_p = k.yes_ask if k else None
         ask_s = k.yes_ask_size if k else None
         quote_style = "stale"
-    change = state.change
-    title = c.market_title(state.meta)
+    meta = state.meta
+    change = day_change(state.last_price, meta)
+    spread = ask_p - bid_p if ask_p is not None and bid_p is not None else None
+    oi = state.open_interest if state.open_interest is not None else (meta.open_interest if meta else None)
+    close_ts = meta.close_ts if meta else None
+    left = close_ts - wall if close_ts is not None else None
+    title = c.market_title(meta)
     chg_style = "up" if change and change > 0 else "down" if change and change < 0 else "dim"
     last_style = ""
     if state.prev_price is not None and state.last_price is not None:
@@ -90,13 +115,14 @@ def market_row(ticker: str, state: MarketState | None, age: float | None) -> Row
             if state.last_price > state.prev_price
             else ("down" if state.last_price < state.prev_price else "")
         )
-    status = state.status or (state.meta.status if state.meta else "")
+    status = state.status or (meta.status if meta else "")
     status_style = "dim" if status in ("", "active", "open") else "warn"
     resyncing = not book.synced and book.stale_reason not in (None, "waiting for snapshot", "not subscribed")
     if resyncing:
         age_cell: Cell = ("stale", "warn")
     else:
         age_cell = (c.age_text(age), "dim" if age is None or age >= 60 else "")
+    closes_style = "warn" if left is not None and 0 < left < 3600 else "dim"
     cells: tuple[Cell, ...] = (
         (ticker, "bold"),
         (title, ""),
@@ -106,11 +132,31 @@ def market_row(ticker: str, state: MarketState | None, age: float | None) -> Row
         (c.contracts(bid_s), quote_style),
         (c.cents(ask_p), quote_style or "ask"),
         (c.contracts(ask_s), quote_style),
+        (c.cents(spread), quote_style or "dim"),
         (c.contracts(state.volume), "dim"),
+        (c.contracts(oi), "dim"),
+        (c.closes_in(left), closes_style),
+        spark_cell,
         (status, status_style),
         age_cell,
     )
-    sort = (ticker, title, state.last_price, change, bid_p, bid_s, ask_p, ask_s, state.volume, status, age)
+    sort = (
+        key,
+        title,
+        state.last_price,
+        change,
+        bid_p,
+        bid_s,
+        ask_p,
+        ask_s,
+        spread,
+        state.volume,
+        oi,
+        close_ts,
+        spark[1] if spark[0].strip() else None,
+        status,
+        age,
+    )
     raw = (state.last_price, change, bid_p, bid_s, ask_p, ask_s, state.volume)
     return Row(cells, sort, raw)
 
@@ -126,6 +172,7 @@ class WatchlistPane(Pane):
         self._age_second = -1
         self._age_scroll = -1
         self._dirty: set[str] = set()  # changed rows off screen, not rebuilt yet
+        self._sparks_seen = -1  # the sparklines' version last drawn
 
     def compose(self) -> ComposeResult:
         yield Static("", id="group-bar")
@@ -196,7 +243,7 @@ class WatchlistPane(Pane):
             grid.set_order(tickers)
             self._dirty.clear()
             todo: set[str] | list[str] = tickers
-        elif changes.metadata:
+        elif changes.metadata or view.sparks.version != self._sparks_seen:
             todo = tickers
         else:
             if changes.markets or changes.books:
@@ -216,11 +263,13 @@ class WatchlistPane(Pane):
                 # equal and are not repainted).
                 self._age_second, self._age_scroll = second, scroll
                 todo = set(todo) | set(grid.visible_keys())
-        store = view.store
+        store, sparks = view.store, view.sparks
+        self._sparks_seen = sparks.version
         flash = view.flash and not full
+        wall = view.wall_clock()
         for ticker in todo:
             state = store.markets.get(ticker)
-            row = market_row(ticker, state, store.age(ticker, now))
+            row = market_row(ticker, state, store.age(ticker, now), wall, sparks.draw(ticker, int(wall)))
             old = self._raw.get(ticker)
             self._raw[ticker] = row.raw
             grid.set_row(ticker, row.cells, row.sort)

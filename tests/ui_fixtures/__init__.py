@@ -46,6 +46,20 @@ MARKETS = [
     ("KXGOVSHUT-26OCT01", "Government shutdown by October 1", 2700),
 ]
 TITLES = {t: title for t, title, _ in MARKETS}
+#: each market's ``previous_price_dollars`` (a day ago) and seconds from WALL to its close
+PREVIOUS = [5100, 1200, 3600, 4400, 6050, 2900, 1500, None, 1700, 2200]
+CLOSES_IN = [
+    95 * 86_400,
+    95 * 86_400,
+    95 * 86_400,
+    19 * 86_400 + 5 * 3600,
+    40 * 60,
+    45,  # the last minute: seconds
+    2 * 3600 + 13 * 60,
+    2 * 3600 + 50 * 60,
+    280 * 86_400,
+    34 * 86_400,
+]
 RECORDED_MARKET = "KXMAXSHARDINGTEST-26AUG2818-T65399.99"
 GROUPS = {
     "macro": (*[t for t, _, _ in MARKETS[:4]], "KXGOVSHUT-26OCT01"),
@@ -92,7 +106,14 @@ def build_store(*, with_fills: bool = True) -> Store:
     clock = _Clock(NOW - 400)
     store = Store(clock=clock)
     seq = 0
-    store.set_meta([MarketMeta(t, title, status="active") for t, title, _ in MARKETS])
+    store.set_meta(
+        [
+            MarketMeta(
+                t, title, status="active", previous_price=PREVIOUS[n], close_ts=int(WALL) + CLOSES_IN[n]
+            )
+            for n, (t, title, _) in enumerate(MARKETS)
+        ]
+    )
     store.set_meta([MarketMeta(RECORDED_MARKET, "Sharding test market (recorded on demo)", status="active")])
     for n, (ticker, _, mid) in enumerate(MARKETS):
         clock.t = NOW - 300 + n
@@ -431,17 +452,39 @@ def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
+def hourly_closes(n: int, mid: int, end_ts: int) -> list[tuple[int, int | None]]:
+    """Market ``n``'s last 24 hourly closes up to ``end_ts``: a seeded walk, some hours tradeless."""
+    from kalshi_tui.sparks import HOUR, hour_end
+
+    rng = random.Random(n)
+    last = hour_end(end_ts)
+    price = mid
+    out: list[tuple[int, int | None]] = []
+    for k in range(24, -1, -1):
+        price = max(100, min(9900, price + 100 * rng.randint(-3, 3)))
+        out.append((last - k * HOUR, None if rng.random() < 0.2 else price))
+    return out
+
+
 class FakeRest:
     """The app's REST source answered from tests/fixtures/rest, no sockets: the market's
     times are moved next to WALL (closes in 2h13m, settles at the latest a week later)."""
 
     def __init__(self, clock: object = None) -> None:
         self.asked: list[str] = []
+        self.candles_asked: list[list[str]] = []  # tickers of each candlestick call
         self.fail: set[str] = set()  # tickers whose details fail
         self.clock = clock or (lambda: NOW)
 
     async def markets(self, tickers: object = None, status: object = None, **_: object) -> list[MarketMeta]:
         return []
+
+    async def candle_closes(
+        self, tickers: list[str], start_ts: int, end_ts: int, **_: object
+    ) -> dict[str, list[tuple[int, int | None]]]:
+        self.candles_asked.append(list(tickers))
+        mids = {t: (n, mid) for n, (t, _, mid) in enumerate(MARKETS)}
+        return {t: hourly_closes(*mids[t], end_ts) for t in tickers if t in mids}
 
     async def market_details(self, ticker: str) -> MarketDetails:
         from kalshi_tui.rest import RestError
