@@ -17,7 +17,7 @@ from kalshi_tui.budget import BACKGROUND, WATCHLIST
 from kalshi_tui.sparks import HOUR, HOURS, Sparks
 from kalshi_tui.store import MarketMeta, Store
 
-META_EVERY = 300.0  # s: previous_price_dollars moves slowly; Kalshi's own page refreshes it so
+META_EVERY = 300.0  # s: previous_price_dollars (a day ago) moves slowly: refetched every 5 minutes
 BATCH = 100  # markets per candlestick call: the batch endpoint's limit
 RETRY = 30.0  # s: after a failed call, try again this much later
 
@@ -42,6 +42,7 @@ class WatchData:
         watched: Callable[[], set[str]],
         wall_clock: Callable[[], float],
         log: Callable[[str], object] = lambda _s: None,
+        meta_every: float = META_EVERY,
     ) -> None:
         self.rest = rest
         self.store = store
@@ -49,6 +50,7 @@ class WatchData:
         self.watched = watched
         self.wall_clock = wall_clock
         self.log = log
+        self.meta_every = meta_every
         self._wake = asyncio.Event()
         self.meta_refreshes = 0  # for tests: refreshes done
 
@@ -58,15 +60,15 @@ class WatchData:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        next_meta = loop.time() + META_EVERY  # the app has just fetched the names
+        next_meta = loop.time() + self.meta_every  # the app has just fetched the names
         while True:
             self._wake.clear()
             await self._load_sparks()
             if loop.time() >= next_meta:
                 ok = await self._refresh_meta()
-                next_meta = loop.time() + (META_EVERY if ok else RETRY)
+                next_meta = loop.time() + (self.meta_every if ok else RETRY)
             missing = bool(self.watched() - self.sparks.loaded)
-            wait = min(next_meta - loop.time(), RETRY if missing else META_EVERY)
+            wait = min(next_meta - loop.time(), RETRY if missing else self.meta_every)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.0))
 
