@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,8 +14,10 @@ from bench.waiting import until
 from kalshi_tui.book import YES
 from kalshi_tui.config import Profile, StreamSettings
 from kalshi_tui.numbers import format_cents, format_contracts
+from kalshi_tui.rest import RestClient
 from kalshi_tui.run import rest_client
 from kalshi_tui.sim import Simulator
+from kalshi_tui.sparks import BLOCKS, hour_end
 from kalshi_tui.store import Store
 from kalshi_tui.stream import Pool
 from kalshi_tui.ui.app import KalshiApp
@@ -185,3 +188,22 @@ async def test_a_dropped_exchange_shows_reconnecting_then_live(make_sim: Callabl
         await until(lambda: header.badge_text.startswith("● LIVE"), "live again", pilot=env.pilot)
         assert app.store.metrics.reconnects >= 1
         await until(lambda: any("Reconnected" in t for t in env.toasts()), "a toast", pilot=env.pilot)
+
+
+async def test_sparklines_load_from_the_batch_candle_endpoint(make_sim: Callable[..., Simulator]) -> None:
+    async with live(make_sim) as env:
+        app, sim = env.app, env.sim
+        watched = set(sim.tickers[0:6])
+        await until(lambda: watched <= app.view.sparks.loaded, "sparklines loaded", pilot=env.pilot)
+        rest = app.rest
+        assert isinstance(rest, RestClient)
+        now = int(time.time())
+        direct = await rest.candle_closes(sorted(watched), now - 24 * 3600, now)
+        ticker = sim.tickers[0]
+        # The simulator's past hours are settled: what the app holds is what the endpoint says.
+        past = [(e, c) for e, c in direct[ticker] if c is not None and e < hour_end(now) - 3600]
+        assert past, "the simulator served no hourly closes"
+        held = app.view.sparks.markets[ticker].closes
+        assert all(held.get(e) == c for e, c in past[-20:])
+        spark = app.watchlist.grid.cells(ticker)[12][0]  # type: ignore[index]
+        assert len(spark) == 24 and spark.strip() and set(spark.strip()) <= set(BLOCKS)
