@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.app import App, ComposeResult
+from textual.geometry import Region
 
 from kalshi_tui.ui.grid import Column, LiveGrid, fit
 
@@ -156,3 +157,40 @@ def test_fit_pads_and_cuts_to_exact_cells() -> None:
     assert fit("abc", 5, "left") == "abc  "
     assert fit("KXFEDDECISION-26DEC-H25", 10, "left") == "KXFEDDECI…"
     assert fit("abc", 1, "left") == "a"
+
+
+class RecordingGrid(LiveGrid):
+    """A LiveGrid that keeps the screen regions it asked to repaint."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.regions: list[tuple[int, int, int]] = []
+
+    def refresh(self, *regions: Region, **kwargs: object) -> RecordingGrid:  # type: ignore[override]
+        self.regions.extend((r.x, r.x + r.width, r.y) for r in regions)
+        return super().refresh(*regions, **kwargs)  # type: ignore[arg-type,return-value]
+
+
+WIDE = [
+    Column("name", "Name", 10, "left", priority=10),
+    Column("price", "Price", 6, priority=9),
+    Column("title", "Title", 30, "left", priority=8),
+    Column("size", "Size", 6, priority=5),
+]
+
+
+async def test_changed_cells_far_apart_are_repainted_as_separate_pieces() -> None:
+    class WideApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield RecordingGrid(WIDE, id="grid")
+
+    app = WideApp()
+    async with app.run_test(size=(80, 8)) as pilot:
+        grid = app.query_one(RecordingGrid)
+        cells = (("a", ""), ("5¢", ""), ("a long unchanged title", ""), ("10", ""))
+        grid.set_row("a", cells)
+        await pilot.pause()
+        grid.regions.clear()
+        # Price and size change, the 30-cell title between them doesn't: it is not re-sent.
+        grid.set_row("a", (cells[0], ("6¢", ""), cells[2], ("11", "")))
+        assert grid.regions == [(11, 17, 1), (49, 55, 1)]

@@ -29,6 +29,9 @@ Cell = tuple[str, str]
 STYLE_NAMES = ("up", "down", "bid", "ask", "dim", "stale", "warn", "error", "accent", "bold")
 FLASH_UP = "flash-up"
 FLASH_DOWN = "flash-down"
+#: unchanged cells wider than this between two changed ones are skipped, not re-sent (moving
+#: the cursor costs about as many bytes)
+REPAINT_GAP = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,9 +454,18 @@ class LiveGrid(ScrollView, can_focus=True):
 
         Not the row's other cells, the blank room right of the columns, nor the scrollbar.
         """
-        spans = [self._spans[i] for i in columns if i in self._spans]
-        if spans:
-            self._refresh_key(key, min(x for x, _ in spans), max(end for _, end in spans))
+        spans = sorted(self._spans[i] for i in columns if i in self._spans)
+        if not spans:
+            return
+        # Changed cells far apart (a price and a sparkline) go as separate pieces: the
+        # unchanged cells between them cost more than moving the cursor over them.
+        start, end = spans[0]
+        for x, x2 in spans[1:]:
+            if x - end > REPAINT_GAP:
+                self._refresh_key(key, start, end)
+                start = x
+            end = max(end, x2)
+        self._refresh_key(key, start, end)
 
     def _refresh_key(self, key: str, start: int = 0, end: int | None = None) -> None:
         """Repaint the one screen line showing ``key`` (from ``start`` to ``end``), if shown."""
