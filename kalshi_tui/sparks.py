@@ -8,6 +8,7 @@ candle ending 14:00 and one at 14:00:01 to the candle ending 15:00.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Reversible
 from typing import Any
 
@@ -18,6 +19,7 @@ HOUR = 3600
 HOURS = 24  # buckets kept and drawn per market
 BLOCKS = "▁▂▃▄▅▆▇█"
 EMPTY = " "  # an hour before anything is known
+MISSING = -1  # an hour with no price held
 
 
 def hour_end(ts: int) -> int:
@@ -68,31 +70,62 @@ def scale(values: list[int | None]) -> str:
 
 
 class HourCloses:
-    """One market's closing price per hour, at most ``HOURS`` + 1 of them."""
+    """One market's closing price per hour for the newest ``HOURS`` hours held, in a flat
+    array (about 100 bytes a market: 5,000 markets' sparklines cost well under a megabyte),
+    plus the last price before them, so the oldest hours shown can carry it."""
 
-    __slots__ = ("closes",)
+    __slots__ = ("before", "before_end", "newest", "prices")
 
     def __init__(self) -> None:
-        self.closes: dict[int, int] = {}  # hour end -> last price in that hour
+        self.newest = 0  # end of the newest hour held; 0: nothing yet
+        self.prices = array("q", [MISSING]) * HOURS  # [HOURS - 1] is the newest hour
+        self.before = MISSING  # the newest price older than the hours held
+        self.before_end = 0
+
+    def _index(self, end: int) -> int:
+        return HOURS - 1 - (self.newest - end) // HOUR
 
     def set(self, end: int, price: int) -> None:
-        closes = self.closes
-        closes[end] = price
-        if len(closes) > HOURS + 1:
-            newest = max(closes)
-            for old in [e for e in closes if e <= newest - HOURS * HOUR]:
-                del closes[old]
+        if not self.newest:
+            self.newest = end
+        elif end > self.newest:
+            steps = (end - self.newest) // HOUR
+            gone = self.prices[: min(steps, HOURS)]
+            for j in range(len(gone) - 1, -1, -1):
+                if gone[j] != MISSING:
+                    self._set_before(self.newest - (HOURS - 1 - j) * HOUR, gone[j])
+                    break
+            self.prices = self.prices[steps:] + array("q", [MISSING]) * min(steps, HOURS)
+            self.newest = end
+        i = self._index(end)
+        if i >= 0:
+            self.prices[i] = price
+        else:
+            self._set_before(end, price)
+
+    def _set_before(self, end: int, price: int) -> None:
+        if end >= self.before_end:
+            self.before, self.before_end = price, end
+
+    @property
+    def closes(self) -> dict[int, int]:
+        """Hour end -> close, for every hour known (the one before the window included)."""
+        out = {self.before_end: self.before} if self.before != MISSING else {}
+        for i, price in enumerate(self.prices):
+            if price != MISSING:
+                out[self.newest - (HOURS - 1 - i) * HOUR] = price
+        return out
 
     def values(self, now: int) -> list[int | None]:
         """The last ``HOURS`` hours up to the one holding ``now``; an hour without a trade
         keeps the price before it (the price did not move)."""
         newest = hour_end(now)
-        ends = range(newest - (HOURS - 1) * HOUR, newest + HOUR, HOUR)
+        first = newest - (HOURS - 1) * HOUR
         closes = self.closes
-        before = [e for e in closes if e < ends[0]]
+        before = [e for e in closes if e < first]
         last = closes[max(before)] if before else None
         out: list[int | None] = []
-        for end in ends:
+        for end in range(first, newest + HOUR, HOUR):
             last = closes.get(end, last)
             out.append(last)
         return out

@@ -118,3 +118,16 @@ def test_a_live_trade_is_not_overwritten_by_candles_arriving_later() -> None:
     assert sparks.version == version + 1 and "A" in sparks.loaded
     sparks.forget("A")
     assert "A" not in sparks.markets and "A" not in sparks.loaded
+
+
+def test_an_hour_leaving_the_window_still_carries_its_price_into_the_oldest_hours() -> None:
+    hours = HourCloses()
+    hours.set(T0, 5000)
+    hours.set(T0 + 2 * HOUR, 5200)
+    hours.set(T0 + 25 * HOUR, 5100)  # T0 falls out of the 24 hours held: it is the price before
+    assert hours.values(T0 + 25 * HOUR) == [5200] * 23 + [5100]
+    assert hours.values(T0 + 26 * HOUR) == [5200] * 22 + [5100] * 2
+    hours.set(T0 - 5 * HOUR, 4000)  # older than the price before: ignored
+    assert hours.closes == {T0: 5000, T0 + 2 * HOUR: 5200, T0 + 25 * HOUR: 5100}
+    hours.set(T0 + 100 * HOUR, 6000)  # a jump past the whole window
+    assert hours.values(T0 + 100 * HOUR) == [5100] * 23 + [6000]
