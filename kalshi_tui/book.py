@@ -209,16 +209,23 @@ class OrderBook:
 
 
 def grouped(levels: list[tuple[int, int]], step: int) -> list[tuple[int, int]]:
-    """Merge best-first bid levels into ``step``-wide price buckets (bids round down)."""
+    """Merge best-first bid levels into ``step``-wide price buckets (bids round down).
+
+    A bucket is priced at its floor, except the lowest one (prices under ``step``): its floor
+    is 0, a price nothing trades at, so it is priced at its lowest real level instead. Every
+    bid in a bucket is still at or above its price, and no level ever reads 0¢."""
     if step <= 1:
         return levels
     out: list[tuple[int, int]] = []
+    last = -1
     for price, size in levels:
         bucket = price - price % step
-        if out and out[-1][0] == bucket:
-            out[-1] = (bucket, out[-1][1] + size)
+        if out and bucket == last:
+            label = price if bucket == 0 else bucket
+            out[-1] = (label, out[-1][1] + size)
         else:
-            out.append((bucket, size))
+            out.append((bucket or price, size))
+        last = bucket
     return out
 
 

@@ -203,7 +203,7 @@ async def test_depth_ladder_numbers_widen_to_their_widest_value() -> None:
         ladder = app.query_one(DepthLadder)
         ladder.show_book(book, 0)
         await pilot.pause()
-        text = "\n".join(ladder.render_line(y).text for y in range(4))
+        text = "\n".join(ladder.render_line(y).text for y in range(ladder.size.height))
         assert "123,034.56" in text and "1,234,567,890.12" in text, text
         assert "1,234,690,924.68" in text, text  # the cumulative size
         assert "…" not in text, text

@@ -11,9 +11,9 @@ from textual.command import CommandPalette
 from textual.pilot import Pilot
 
 from bench.waiting import until
-from kalshi_tui.book import YES
+from kalshi_tui.book import NO, YES
 from kalshi_tui.config import Profile, StreamSettings
-from kalshi_tui.numbers import format_cents, format_contracts
+from kalshi_tui.numbers import ONE_DOLLAR, format_cents, format_contracts
 from kalshi_tui.rest import RestClient
 from kalshi_tui.run import rest_client
 from kalshi_tui.sim import Simulator
@@ -132,6 +132,16 @@ async def test_depth_follows_deltas_and_matches_the_exchange(make_sim: Callable[
         truth = env.sim.book(ticker)
         await until(lambda: book.levels(YES) == truth.levels(YES), "the stream to drain", pilot=env.pilot)
         await env.pilot.pause(0.3)
+        # The YES ladder: the exchange's NO bids as asks above the spread, its YES bids below.
+        lines = env.ladder()
+        spread = next(i for i, line in enumerate(lines) if "spread" in line)
+        asks = [line.split()[:3] for line in lines[:spread] if line.split()[:1]][::-1]
+        expected = truth.depth(NO, len(asks))
+        assert [s[0] for s in asks] == [format_cents(ONE_DOLLAR - lv.price) for lv in expected]
+        assert [s[1:] for s in asks] == [
+            [format_contracts(lv.size), format_contracts(lv.cumulative)] for lv in expected
+        ]
+        await env.pilot.press("v")  # the raw book: YES bids | NO bids, best first
         shown = [line.split()[:3] for line in env.ladder() if line.split()[:1]]
         expected = truth.depth(YES, len(shown))
         assert [s[0] for s in shown] == [format_cents(lv.price) for lv in expected]

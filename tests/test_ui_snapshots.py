@@ -39,6 +39,15 @@ def test_depth_stale_book(snap_compare: Any) -> None:
     assert snap_compare(fx.make_app(), terminal_size=SIZE, run_before=stale)
 
 
+def test_depth_ladder_with_trades_120x36(snap_compare: Any) -> None:
+    # Wide: the market's trades beside the ladder; the cursor two levels into the bids.
+    assert snap_compare(fx.make_app(), terminal_size=(120, 36), press=["2", "j", "j"])
+
+
+def test_depth_raw_book_80x24(snap_compare: Any) -> None:
+    assert snap_compare(fx.make_app(), terminal_size=(80, 24), press=["2", "v"])
+
+
 def test_trades_all_watched(snap_compare: Any) -> None:
     assert snap_compare(fx.make_app(), terminal_size=SIZE, press=["3", "m"])
 

@@ -1,4 +1,4 @@
-"""Depth tab: the selected market's YES and NO bid ladders side by side.
+"""Depth tab: the selected market's book, as Kalshi's YES ladder or as raw YES / NO bids.
 
 The ladder is a Line-API widget: each screen line is computed from the book as a small
 tuple; only lines whose tuple changed are re-rendered and repainted, so a delta at one
@@ -15,6 +15,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.app import ComposeResult
 from textual.binding import BindingType
+from textual.containers import Horizontal
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
@@ -22,12 +23,14 @@ from textual.widgets import Static
 
 from kalshi_tui.account import RestingOrder
 from kalshi_tui.book import NO, YES, DepthLevel, OrderBook
+from kalshi_tui.ladder import ASK, SPREAD, bucket, yes_ladder
 from kalshi_tui.numbers import ONE_DOLLAR
 from kalshi_tui.store import Changes
 from kalshi_tui.ui import cells as c
 from kalshi_tui.ui.grid import fit
 from kalshi_tui.ui.keys import DEPTH_BINDINGS
 from kalshi_tui.ui.pane import Pane
+from kalshi_tui.ui.tape import MIN_TERMINAL_WIDTH, TradeTape
 from kalshi_tui.ui.view import View
 
 #: (label, group size in 1/10,000 dollar); 0 = the market's own tick
@@ -42,8 +45,6 @@ def numbers_width(widths: tuple[int, int, int]) -> int:
     return sum(widths) + 4
 
 
-#: (yes level, no level, yes bar, no bar, synced, your resting size at the yes level, at the no)
-LineData = tuple[DepthLevel | None, DepthLevel | None, int, int, bool, int, int]
 MINE = "●"  # marks a level where one of your own orders rests
 
 
@@ -59,8 +60,7 @@ def own_levels(orders: Iterable[RestingOrder] | None, ticker: str, group: int) -
             side, price = (NO if o.side == YES else YES), ONE_DOLLAR - o.price
         else:
             side, price = o.side, o.price
-        if group > 1:
-            price -= price % group
+        price = bucket(price, group)
         out[(side, price)] = out.get((side, price), 0) + o.remaining
     return out
 
@@ -78,7 +78,16 @@ def bar_text(eighths: int) -> str:
 
 
 class DepthLadder(Widget, can_focus=True):
-    """Two ladders in one widget so a line covers both sides and repaints as one."""
+    """The selected market's book on one Line-API widget, in one of two views:
+
+    - the YES ladder (default), as Kalshi shows it: asks (the NO bids turned over) above,
+      the spread, bids below;
+    - the raw view: YES bids and NO bids side by side, as the exchange sends them.
+
+    A cursor moves through the rows and the view scrolls to keep it on screen. Scrolling is
+    anchored on the spread row (the top row in the raw view), so a level appearing far from
+    the spread repaints only the lines between it and the edge.
+    """
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "ladder--header",
@@ -87,12 +96,15 @@ class DepthLadder(Widget, can_focus=True):
         "ladder--dim",
         "ladder--stale",
         "ladder--mine",
+        "ladder--cursor",
     }
 
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._lines: list[LineData] = []
-        self._cache: dict[int, tuple[LineData, Strip]] = {}
+        self._rows: list[tuple[object, ...]] = []  # every content row, top to bottom
+        self._origin = 0  # index in _rows of the spread row (raw view: 0)
+        self._lines: list[tuple[object, ...]] = []  # what each body line shows (row + cursor flag)
+        self._cache: dict[int, tuple[tuple[object, ...], Strip]] = {}
         self._styles: dict[str, Style] = {}
         self.synced = True
         self.lines_rendered = 0
@@ -100,6 +112,9 @@ class DepthLadder(Widget, can_focus=True):
         self._group = 0
         self._mine: Mapping[tuple[str, int], int] = {}
         self._widths = MIN_WIDTHS
+        self.raw = False
+        self.cursor = 0  # rows from the origin (ladder: -1 is the best ask, 1 the best bid)
+        self._anchor: int | None = None  # body line the origin is drawn on; None: the default
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -107,7 +122,7 @@ class DepthLadder(Widget, can_focus=True):
         self._cache.clear()
 
     def on_resize(self) -> None:
-        # Level count and bar width depend on the size: recompute, then repaint all.
+        # Bar width depends on the size: recompute, then repaint all.
         self._cache.clear()
         self.show_book(self._book, self._group, self._mine)
         self.refresh()
@@ -123,83 +138,187 @@ class DepthLadder(Widget, can_focus=True):
             self._styles[name] = style
         return style
 
+    # -- the model ---------------------------------------------------------------------------
+
+    @property
+    def body_height(self) -> int:
+        return max(0, self.size.height - 1)
+
+    def set_raw(self, raw: bool) -> None:
+        """Switch views; the cursor goes back to the spread (raw: the top)."""
+        if raw != self.raw:
+            self.raw = raw
+            self.cursor = 0
+            self._anchor = None
+            self._cache.clear()
+            self.show_book(self._book, self._group, self._mine)
+            self.refresh()
+
     def show_book(
         self, book: OrderBook | None, group: int, mine: Mapping[tuple[str, int], int] | None = None
     ) -> None:
-        """``mine``: your resting size per (side, level price), from ``own_levels``."""
+        """``mine``: your resting size per (side, level bucket), from ``own_levels``."""
         mine = mine or {}
         self._book, self._group, self._mine = book, group, mine
-        rows = max(0, self.size.height - 1)
-        if book is None:
-            yes: list[DepthLevel] = []
-            no: list[DepthLevel] = []
+        synced = book is None or book.synced
+        if self.raw:
+            widths = self._raw_rows(book, group, mine, synced)
         else:
-            yes = book.depth(YES, rows or None, group)
-            no = book.depth(NO, rows or None, group)
+            widths = self._ladder_rows(book, group, mine, synced)
+        if synced != self.synced or widths != self._widths:
+            self.synced = synced
+            self._widths = widths
+            self._cache.clear()
+            self._layout()
+            self.refresh()
+            return
+        self._layout(repaint=True)
+
+    def _ladder_rows(
+        self, book: OrderBook | None, group: int, mine: Mapping[tuple[str, int], int], synced: bool
+    ) -> tuple[int, int, int]:
+        rows, origin = yes_ladder(book, group)
+        widths = self._column_widths([(r.price, r.size, r.cumulative) for r in rows if r.kind != SPREAD])
+        biggest = max((r.size for r in rows), default=0)
+        bar_width = max(0, self.size.width - numbers_width(widths))
+        self._rows = [
+            (
+                r.kind,
+                r.price,
+                r.size,
+                r.cumulative,
+                bar_eighths(r.size, biggest, bar_width),
+                synced,
+                mine.get((r.side, bucket(r.book_price, group)), 0) if r.kind != SPREAD else 0,
+            )
+            for r in rows
+        ]
+        self._origin = origin
+        return widths
+
+    def _raw_rows(
+        self, book: OrderBook | None, group: int, mine: Mapping[tuple[str, int], int], synced: bool
+    ) -> tuple[int, int, int]:
+        yes = book.depth(YES, None, group) if book is not None else []
+        no = book.depth(NO, None, group) if book is not None else []
         biggest = max((lv.size for lv in (*yes, *no)), default=0)
-        widths = self._column_widths([*yes, *no])
+        widths = self._column_widths([(lv.price, lv.size, lv.cumulative) for lv in (*yes, *no)])
         half = max(0, (self.size.width - 1) // 2)
         bar_width = max(0, half - numbers_width(widths))
-        synced = book is None or book.synced
-        lines: list[LineData] = []
+        rows: list[tuple[object, ...]] = []
         for i in range(max(len(yes), len(no))):
             y = yes[i] if i < len(yes) else None
             n = no[i] if i < len(no) else None
-            lines.append(
+            rows.append(
                 (
                     y,
                     n,
                     bar_eighths(y.size, biggest, bar_width) if y else 0,
                     bar_eighths(n.size, biggest, bar_width) if n else 0,
                     synced,
-                    mine.get((YES, y.price), 0) if y else 0,
-                    mine.get((NO, n.price), 0) if n else 0,
+                    mine.get((YES, bucket(y.price, group)), 0) if y else 0,
+                    mine.get((NO, bucket(n.price, group)), 0) if n else 0,
                 )
             )
-        old = self._lines
-        self._lines = lines
-        if synced != self.synced or widths != self._widths:
-            self.synced = synced
-            self._widths = widths
-            self._cache.clear()
-            self.refresh()
-            return
-        # Repaint only the lines whose content moved (a tuple compare per line).
-        for i in range(max(len(old), len(lines))):
-            before = old[i] if i < len(old) else None
-            after = lines[i] if i < len(lines) else None
-            if before != after:
-                self.refresh(Region(0, i + 1, self.size.width, 1))
+        self._rows, self._origin = rows, 0
+        return widths
+
+    def _layout(self, repaint: bool = False) -> None:
+        """Cut the visible window out of the rows; with ``repaint``, repaint lines that moved."""
+        lo, hi = -self._origin, max(0, len(self._rows) - 1 - self._origin)
+        self.cursor = min(max(self.cursor, lo), hi)
+        body = self.body_height
+        anchor = self.anchor
+        pos = anchor + self.cursor
+        if body > 0 and not 0 <= pos < body:
+            # Scroll just enough to keep the cursor on screen; from now on the view stays put.
+            anchor -= pos if pos < 0 else pos - body + 1
+            self._anchor = anchor
+        first = self._origin - anchor
+        at = self._origin + self.cursor
+        lines: list[tuple[object, ...]] = []
+        for i in range(first, first + body):
+            if 0 <= i < len(self._rows):
+                lines.append((*self._rows[i], i == at))
+            else:
+                lines.append(())
+        old, self._lines = self._lines, lines
+        if repaint:
+            # Repaint only the lines whose content moved (a tuple compare per line).
+            for i in range(max(len(old), len(lines))):
+                if (old[i] if i < len(old) else None) != (lines[i] if i < len(lines) else None):
+                    self.refresh(Region(0, i + 1, self.size.width, 1))
+
+    @property
+    def anchor(self) -> int:
+        if self._anchor is not None:
+            return self._anchor
+        return 0 if self.raw else self.body_height // 2
+
+    def move_cursor(self, rows: int) -> None:
+        self.cursor += rows
+        self._layout(repaint=True)
+
+    def cursor_home(self) -> None:
+        """Back to the spread, drawn mid-screen (raw view: the top)."""
+        self.cursor = 0
+        self._anchor = None
+        self._layout(repaint=True)
+
+    def cursor_row(self) -> tuple[object, ...] | None:
+        i = self._origin + self.cursor
+        return self._rows[i] if 0 <= i < len(self._rows) else None
 
     @staticmethod
-    def _column_widths(levels: list[DepthLevel]) -> tuple[int, int, int]:
+    def _column_widths(levels: list[tuple[int, int, int]]) -> tuple[int, int, int]:
         """Each numeric column as wide as its widest value: a big size is never cut."""
         price, size, cum = MIN_WIDTHS
-        for lv in levels:
-            price = max(price, cell_len(c.cents(lv.price)))
-            size = max(size, cell_len(c.contracts(lv.size)))
-            cum = max(cum, cell_len(c.contracts(lv.cumulative)))
+        for p, s, cu in levels:
+            price = max(price, cell_len(c.cents(p)))
+            size = max(size, cell_len(c.contracts(s)))
+            cum = max(cum, cell_len(c.contracts(cu)))
         return price, size, cum
+
+    # -- drawing -----------------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         half = (width - 1) // 2
         if y == 0:
-            return self._header(width, half)
+            return self._raw_header(width, half) if self.raw else self._ladder_header(width)
         i = y - 1
-        if i >= len(self._lines):
+        data = self._lines[i] if i < len(self._lines) else ()
+        if not data:
             return Strip.blank(width, self._style(""))
-        data = self._lines[i]
         cached = self._cache.get(i)
         if cached is not None and cached[0] == data:
             return cached[1]
         self.lines_rendered += 1
-        yes, no, yes_bar, no_bar, synced, mine_yes, mine_no = data
-        left = self._half(yes, yes_bar, half, "yes" if synced else "stale", mine_yes)
-        right = self._half(no, no_bar, width - half - 1, "no" if synced else "stale", mine_no)
-        strip = Strip([*left, Segment("│", self._style("dim")), *right], width)
+        strip = self._raw_line(data, width, half) if self.raw else self._ladder_line(data, width)
+        if data[-1]:  # the cursor's row
+            strip = strip.apply_style(self._style("cursor"))
         self._cache[i] = (data, strip)
         return strip
+
+    def _ladder_line(self, data: tuple[object, ...], width: int) -> Strip:
+        kind, price, size, cum, eighths, synced, mine, _ = data
+        if kind == SPREAD:
+            assert isinstance(price, int)
+            text = f" spread {c.cents(price)} " if price >= 0 else " no spread: one side is empty "
+            line = f"──{text}"
+            line = (
+                fit(line, width, "left") if cell_len(line) >= width else line + "─" * (width - cell_len(line))
+            )
+            return Strip([Segment(line, self._style("dim"))], width)
+        colour = ("no" if kind == ASK else "yes") if synced else "stale"
+        level = DepthLevel(price, size, cum)  # type: ignore[arg-type]
+        return Strip(self._half(level, eighths, width, colour, mine), width)  # type: ignore[arg-type]
+
+    def _raw_line(self, data: tuple[object, ...], width: int, half: int) -> Strip:
+        yes, no, yes_bar, no_bar, synced, mine_yes, mine_no, _ = data
+        left = self._half(yes, yes_bar, half, "yes" if synced else "stale", mine_yes)  # type: ignore[arg-type]
+        right = self._half(no, no_bar, width - half - 1, "no" if synced else "stale", mine_no)  # type: ignore[arg-type]
+        return Strip([*left, Segment("│", self._style("dim")), *right], width)
 
     def _half(
         self, level: DepthLevel | None, eighths: int, width: int, colour: str, mine: int = 0
@@ -220,7 +339,13 @@ class DepthLadder(Widget, can_focus=True):
             Segment(fit(bar_text(eighths), max(0, width - len(text)), "left"), self._style(colour)),
         ]
 
-    def _header(self, width: int, half: int) -> Strip:
+    def _ladder_header(self, width: int) -> Strip:
+        wp, ws, wc = self._widths
+        cols = f" {'Price':>{wp}} {'Size':>{ws}} {'Cum':>{wc}} "
+        text = fit(cols + "YES: asks (NO bids) above, bids below", width, "left")
+        return Strip([Segment(text, self._style("header"))], width)
+
+    def _raw_header(self, width: int, half: int) -> Strip:
         style = self._style("header")
         wp, ws, wc = self._widths
         cols = f" {'Price':>{wp}} {'Size':>{ws}} {'Cum':>{wc}} "
@@ -237,12 +362,31 @@ class DepthPane(Pane):
         self.grouping = 0  # index into GROUPINGS
         self._shown: dict[str, str] = {}
         self._orders_shown: object = None
+        self._tape_for: tuple[str | None, int, bool] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="depth-title", markup=False)
         yield Static("", id="depth-stats", markup=False)
         yield Static("", id="depth-banner", markup=False)
-        yield DepthLadder(id="ladder")
+        with Horizontal(id="depth-body"):
+            yield DepthLadder(id="ladder")
+            yield TradeTape(id="depth-tape")
+
+    @property
+    def ladder(self) -> DepthLadder:
+        return self.query_one("#ladder", DepthLadder)
+
+    def on_resize(self) -> None:
+        self._show_tape()
+
+    def _show_tape(self) -> bool:
+        """The recent trades go beside the ladder when there is room for both."""
+        tape = self.query_one("#depth-tape", TradeTape)
+        wanted = self.size.width >= MIN_TERMINAL_WIDTH and not self.ladder.raw
+        if tape.display != wanted:
+            tape.display = wanted
+            self._tape_for = None
+        return wanted
 
     def focus_main(self) -> None:
         self.query_one("#ladder", DepthLadder).focus()
@@ -256,6 +400,7 @@ class DepthPane(Pane):
         view = self.view
         ticker = view.selected
         orders = view.account.orders
+        self._refresh_tape(ticker, full)
         if (
             not full
             and ticker not in changes.books
@@ -304,6 +449,36 @@ class DepthPane(Pane):
         else:
             banner.display = False
         ladder.show_book(book, group, mine)
+
+    def _refresh_tape(self, ticker: str | None, full: bool) -> None:
+        if not self._show_tape():
+            return
+        state = self.view.store.markets.get(ticker) if ticker else None
+        trades = state.trades if state else ()
+        newest = trades[-1] if trades else None
+        key = (ticker, id(newest), len(trades))
+        if full or key != self._tape_for:
+            self._tape_for = key
+            self.query_one("#depth-tape", TradeTape).show(trades)
+
+    def action_toggle_raw(self) -> None:
+        ladder = self.ladder
+        ladder.set_raw(not ladder.raw)
+        self.notify(
+            "Raw book: YES bids | NO bids" if ladder.raw else "YES ladder: asks above, bids below",
+            timeout=1.5,
+        )
+        self.refresh_view(Changes(), self.view.clock(), full=True)
+
+    def action_cursor(self, rows: int) -> None:
+        self.ladder.move_cursor(rows)
+
+    def action_page(self, pages: int) -> None:
+        ladder = self.ladder
+        ladder.move_cursor(pages * max(1, ladder.body_height - 1))
+
+    def action_cursor_home(self) -> None:
+        self.ladder.cursor_home()
 
     def action_cycle_grouping(self) -> None:
         self.grouping = (self.grouping + 1) % len(GROUPINGS)

@@ -40,6 +40,12 @@ WATCHLIST_BINDINGS: list[BindingType] = [
 
 DEPTH_BINDINGS: list[BindingType] = [
     Binding("g", "cycle_grouping", "Grouping", id="depth-grouping"),
+    Binding("v", "toggle_raw", "Ladder/raw", id="depth-raw"),
+    Binding("j,down", "cursor(1)", "Level down", show=False, id="depth-down"),
+    Binding("k,up", "cursor(-1)", "Level up", show=False, id="depth-up"),
+    Binding("pagedown", "page(1)", "Page down", show=False, id="depth-page-down"),
+    Binding("pageup", "page(-1)", "Page up", show=False, id="depth-page-up"),
+    Binding("home", "cursor_home", "Back to the spread", show=False, id="depth-home"),
 ]
 
 TRADES_BINDINGS: list[BindingType] = [
