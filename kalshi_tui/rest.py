@@ -39,6 +39,7 @@ from kalshi_tui.budget import (
     backoff,
     retry_after,
 )
+from kalshi_tui.candles import Candle, candles_from_rest
 from kalshi_tui.details import MarketDetails, market_details, price_ranges
 from kalshi_tui.numbers import parse_price, parse_size
 from kalshi_tui.portfolio import Holding, holding_from_rest
@@ -365,6 +366,30 @@ class RestClient:
     async def series_ticker(self, event_ticker: str, *, priority: int = WATCHLIST) -> str:
         """The series an event belongs to (Market objects no longer say), from the event."""
         return str((await self.event(event_ticker, priority=priority)).get("series_ticker") or "")
+
+    async def candlesticks(
+        self,
+        series_ticker: str,
+        ticker: str,
+        start_ts: int,
+        end_ts: int,
+        period: int,
+        *,
+        priority: int = ON_SCREEN,
+    ) -> list[Candle]:
+        """One market's candles (``period`` minutes: 1, 60 or 1440), oldest first."""
+        body = await self._get(
+            f"/series/{series_ticker}/markets/{ticker}/candlesticks",
+            {"start_ts": start_ts, "end_ts": end_ts, "period_interval": period},
+            priority=priority,
+        )
+        raws = body.get("candlesticks")
+        if not isinstance(raws, list):
+            raise RestError(f"candles of {ticker}: unexpected response shape")
+        try:
+            return candles_from_rest(r for r in raws if isinstance(r, dict))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RestError(f"candles of {ticker}: unreadable candle ({exc})") from None
 
     async def market_details(self, ticker: str, *, priority: int = ON_SCREEN) -> MarketDetails:
         """What the details view shows: the market (fresh), its event and the event's

@@ -141,3 +141,25 @@ def _sparklines_loaded(pilot: Pilot[Any]) -> Any:
 def test_watchlist_120x36_with_sparklines(snap_compare: Any) -> None:
     app = fx.make_app(rest=fx.FakeRest())
     assert snap_compare(app, terminal_size=(120, 36), run_before=_sparklines_loaded)
+
+
+def _chart(timeframe_presses: int) -> Any:
+    async def wait(pilot: Pilot[Any]) -> None:
+        from kalshi_tui.ui.chart import PriceChart
+
+        await pilot.pause()
+        await pilot.press("c", *["t"] * timeframe_presses)
+        chart = pilot.app.screen.query_one(PriceChart)
+        label = ("1h", "1d", "1m")[timeframe_presses]
+        await until(lambda: chart.text()[0].startswith(f" {label} candles:"), "the chart drawn", pilot=pilot)
+        await pilot.pause()
+
+    return wait
+
+
+def test_chart_80x24(snap_compare: Any) -> None:
+    assert snap_compare(fx.make_app(rest=fx.FakeRest()), terminal_size=(80, 24), run_before=_chart(0))
+
+
+def test_chart_daily_120x36(snap_compare: Any) -> None:
+    assert snap_compare(fx.make_app(rest=fx.FakeRest()), terminal_size=(120, 36), run_before=_chart(1))

@@ -24,6 +24,7 @@ from textual.widgets import TabbedContent, TabPane
 
 from kalshi_tui import store as st
 from kalshi_tui.budget import BACKGROUND
+from kalshi_tui.candles import Candle, Series
 from kalshi_tui.config import Profile
 from kalshi_tui.details import MarketDetails
 from kalshi_tui.errors import AuthRejected
@@ -32,6 +33,7 @@ from kalshi_tui.store import Changes, MarketMeta, Store
 from kalshi_tui.ui import hangup, partial_repaint
 from kalshi_tui.ui.alerts import AlertDesk, AlertsScreen, open_new_rule
 from kalshi_tui.ui.cells import market_title
+from kalshi_tui.ui.chart import AskCandles, ChartScreen
 from kalshi_tui.ui.connection import ConnectionPane
 from kalshi_tui.ui.depth import DepthPane
 from kalshi_tui.ui.details import AskDetails, DetailsScreen
@@ -86,6 +88,10 @@ class MarketSource(Protocol):
         self, tickers: Sequence[str] | None = None, status: str | None = None, priority: int = ...
     ) -> list[MarketMeta]: ...
     async def market_details(self, ticker: str) -> MarketDetails: ...
+    async def series_ticker(self, event_ticker: str) -> str: ...
+    async def candlesticks(
+        self, series: str, ticker: str, start: int, end: int, period: int
+    ) -> list[Candle]: ...
 
 
 class KalshiApp(App[int]):
@@ -159,6 +165,7 @@ class KalshiApp(App[int]):
         self._toasted: dict[int | str | None, float] = {}
         self._feed_closing = False
         self._details_pending: set[str] = set()
+        self._candles_pending: set[tuple[str, int]] = set()
         self._leaving = False
         self._stdin_was_tty = False
         self.meta_retry_first = META_RETRY_FIRST
@@ -292,8 +299,10 @@ class KalshiApp(App[int]):
         tab = self.active_tab
         full = tab in self._full
         self._full.discard(tab)
+        if changes.trades and self.selected in self.view.charts.tickers():
+            self._fold_trades(self.selected)
         # The details screen covers the tabs: refresh it instead; the tab redoes all when back.
-        details = self.screen if isinstance(self.screen, DetailsScreen) else None
+        details = self.screen if isinstance(self.screen, (DetailsScreen, ChartScreen)) else None
         if details is not None:
             self._full.add(tab)
         try:
@@ -465,6 +474,14 @@ class KalshiApp(App[int]):
         elif event.ticker not in self._details_pending:
             self._details_pending.add(event.ticker)
             self.run_worker(self._fetch_details(event.ticker), exit_on_error=False)
+
+    @on(AskCandles)
+    def _candles_asked(self, event: AskCandles) -> None:
+        if self.rest is None:
+            self.view.charts.fail(event.ticker, event.minutes, "No REST connection: candles can't be loaded.")
+        elif (event.ticker, event.minutes) not in self._candles_pending:
+            self._candles_pending.add((event.ticker, event.minutes))
+            self.run_worker(self._fetch_candles(event), exit_on_error=False)
 
     def _recount_watched(self) -> None:
         self.view.watched = {t for tickers in self.groups.values() for t in tickers}
@@ -667,6 +684,35 @@ class KalshiApp(App[int]):
         finally:
             self._details_pending.discard(ticker)
 
+    async def _fetch_candles(self, ask: AskCandles) -> None:
+        assert self.rest is not None
+        ticker, minutes = ask.ticker, ask.minutes
+        try:
+            meta = self.store.markets[ticker].meta if ticker in self.store.markets else None
+            series = meta.series_ticker if meta else ""
+            if not series and meta and meta.event_ticker:
+                series = await self.rest.series_ticker(meta.event_ticker)
+            if not series:
+                raise ValueError("the market's series is not known yet")
+            end = int(self.wall_clock())
+            candles = await self.rest.candlesticks(
+                series, ticker, end - ask.count * minutes * 60, end, minutes
+            )
+        except Exception as exc:
+            self.view.charts.fail(ticker, minutes, f"Couldn't load the candles: {exc}")
+        else:
+            self.view.charts.put(ticker, Series(minutes, candles, self.clock(), end * 1000))
+            self._fold_trades(ticker)
+        finally:
+            self._candles_pending.discard((ticker, minutes))
+
+    def _fold_trades(self, ticker: str) -> None:
+        """The market's trades since the candles were fetched extend them live."""
+        state = self.store.markets.get(ticker)
+        if state is not None:
+            trades = [(t.yes_price, t.count, t.ts_ms) for t in state.trades if t.ts_ms is not None]
+            self.view.charts.add_trades(ticker, trades)
+
     async def _fetch_meta(self, tickers: list[str]) -> None:
         assert self.rest is not None
         rest = self.rest
@@ -721,6 +767,14 @@ class KalshiApp(App[int]):
             self.notify("Select a market first.", timeout=3)
             return
         self.push_screen(DetailsScreen(self.view))
+
+    def action_show_chart(self) -> None:
+        if isinstance(self.screen, ChartScreen):
+            return
+        if self.selected is None:
+            self.notify("Select a market first.", timeout=3)
+            return
+        self.push_screen(ChartScreen(self.view))
 
     def action_show_keys(self) -> None:
         self.push_screen(KeysScreen(self.keymap))

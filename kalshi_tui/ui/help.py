@@ -26,6 +26,7 @@ SECTIONS: list[tuple[str, list[BindingType]]] = [
 
 def keys_table(keymap: dict[str, str], key_display: object) -> Table:
     """``keymap``: the profile's remaps (id -> keys); ``key_display``: App.get_key_display."""
+    from kalshi_tui.ui.chart import CHART_BINDINGS
     from kalshi_tui.ui.details import DETAILS_BINDINGS
     from kalshi_tui.ui.grid import LiveGrid
 
@@ -33,7 +34,12 @@ def keys_table(keymap: dict[str, str], key_display: object) -> Table:
     table.add_column("Key", style="bold", no_wrap=True, min_width=10)
     table.add_column("Does", ratio=2)
     table.add_column(escape("id (for [bindings])"), style="dim", no_wrap=True)
-    for title, bindings in [*SECTIONS, ("Details", DETAILS_BINDINGS), ("Tables", LiveGrid.BINDINGS)]:
+    for title, bindings in [
+        *SECTIONS,
+        ("Details", DETAILS_BINDINGS),
+        ("Price chart (c)", CHART_BINDINGS),
+        ("Tables", LiveGrid.BINDINGS),
+    ]:
         table.add_row(f"[b u]{title}[/]", "", "")
         for b in bindings:
             if not isinstance(b, Binding):

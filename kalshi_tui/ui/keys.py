@@ -20,6 +20,7 @@ APP_BINDINGS: list[BindingType] = [
     Binding("left_square_bracket", "step_market(-1)", "Prev mkt", show=False, id="market-prev"),
     Binding("slash", "search_markets", "Search", id="search"),
     Binding("i", "show_details", "Details", show=False, id="details"),
+    Binding("c", "show_chart", "Price chart", show=False, id="chart"),
     Binding("question_mark", "show_keys", "Keys", id="help"),
     Binding("exclamation_mark", "new_alert", "New alert on the selected market", show=False, id="alert-new"),
     Binding("A", "show_alerts", "Alerts: rules and log", show=False, id="alerts"),
@@ -59,9 +60,17 @@ def binding_ids() -> dict[str, str]:
     from kalshi_tui.ui.grid import LiveGrid
 
     out: dict[str, str] = {}
+    from kalshi_tui.ui.chart import CHART_BINDINGS
     from kalshi_tui.ui.details import DETAILS_BINDINGS
 
-    groups = (APP_BINDINGS, WATCHLIST_BINDINGS, DEPTH_BINDINGS, TRADES_BINDINGS, DETAILS_BINDINGS)
+    groups = (
+        APP_BINDINGS,
+        WATCHLIST_BINDINGS,
+        DEPTH_BINDINGS,
+        TRADES_BINDINGS,
+        DETAILS_BINDINGS,
+        CHART_BINDINGS,
+    )
     for group in (*groups, LiveGrid.BINDINGS, ALERTS_VIEW_BINDINGS):
         for b in group:
             if isinstance(b, Binding) and b.id:

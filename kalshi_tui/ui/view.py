@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kalshi_tui.account import Account
+from kalshi_tui.candles import ChartHistory
 from kalshi_tui.details import MarketDetails
 from kalshi_tui.sparks import Sparks
 from kalshi_tui.store import Store
@@ -30,3 +31,4 @@ class View:
     details: dict[str, MarketDetails] = field(default_factory=dict)  # by ticker, as fetched
     details_errors: dict[str, str] = field(default_factory=dict)  # why a ticker's details failed
     sparks: Sparks = field(default_factory=Sparks)  # each watched market's last 24 h, by hour
+    charts: ChartHistory = field(default_factory=ChartHistory)  # candles, as fetched and extended live

@@ -109,7 +109,12 @@ def build_store(*, with_fills: bool = True) -> Store:
     store.set_meta(
         [
             MarketMeta(
-                t, title, status="active", previous_price=PREVIOUS[n], close_ts=int(WALL) + CLOSES_IN[n]
+                t,
+                title,
+                event_ticker=t.rsplit("-", 1)[0],
+                status="active",
+                previous_price=PREVIOUS[n],
+                close_ts=int(WALL) + CLOSES_IN[n],
             )
             for n, (t, title, _) in enumerate(MARKETS)
         ]
@@ -485,6 +490,54 @@ class FakeRest:
         self.candles_asked.append(list(tickers))
         mids = {t: (n, mid) for n, (t, _, mid) in enumerate(MARKETS)}
         return {t: hourly_closes(*mids[t], end_ts) for t in tickers if t in mids}
+
+    async def series_ticker(self, event_ticker: str) -> str:
+        self.asked.append(f"event {event_ticker}")
+        return event_ticker.split("-")[0]
+
+    async def candlesticks(self, series: str, ticker: str, start: int, end: int, period: int) -> list:
+        """A seeded random walk in Kalshi's candle shape, read by the real parser; every
+        seventh period has no trade (null prices: the previous close carries)."""
+        from kalshi_tui.candles import candles_from_rest
+        from kalshi_tui.rest import RestError
+
+        self.asked.append(f"candles {ticker} {period}")
+        if ticker in self.fail:
+            raise RestError(f"GET /series/{series}/markets/{ticker}/candlesticks: HTTP 503")
+        rng = random.Random(f"{ticker}:{period}")
+        step = 60 * period
+        mid = dict((t, p) for t, _, p in MARKETS).get(ticker, 5000)
+        price, raws = mid, []
+        # Up to the period in progress at ``end``, as Kalshi serves it.
+        for n, end_ts in enumerate(range(start - start % step + step, end + step, step)):
+            if n % 7 == 6:
+                nulls = dict.fromkeys(("open", "low", "high", "close", "mean"))
+                raws.append(
+                    {
+                        "end_period_ts": end_ts,
+                        "price": {f"{k}_dollars": v for k, v in nulls.items()},
+                        "volume_fp": "0.00",
+                    }
+                )
+                continue
+            opened = price
+            price = min(9800, max(200, price + 100 * rng.randint(-2, 2)))
+            high = max(opened, price) + 100 * rng.randint(0, 1)
+            low = min(opened, price) - 100 * rng.randint(0, 1)
+            raws.append(
+                {
+                    "end_period_ts": end_ts,
+                    "price": {
+                        "open_dollars": dollars(opened),
+                        "high_dollars": dollars(high),
+                        "low_dollars": dollars(low),
+                        "close_dollars": dollars(price),
+                        "previous_dollars": dollars(opened),
+                    },
+                    "volume_fp": size(100 * rng.randint(0, 300)),
+                }
+            )
+        return candles_from_rest(raws)
 
     async def market_details(self, ticker: str) -> MarketDetails:
         from kalshi_tui.rest import RestError
