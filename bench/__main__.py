@@ -41,7 +41,7 @@ BENCHMARKS: dict[str, tuple[str, float, float]] = {
     "ingest": ("bench.ingest", 90, SMOKE_GUARD),
     "e2e": ("bench.e2e", 180, SMOKE_GUARD),
     "app_firehose": ("bench.app_firehose", 90, SMOKE_GUARD),
-    "ssh_bandwidth": ("bench.ssh_bandwidth", 120, SMOKE_GUARD),
+    "ssh_bandwidth": ("bench.ssh_bandwidth", 200, SMOKE_GUARD),  # full: five programs per size
     "scale": ("bench.scale", 120, SMOKE_GUARD),
     "startup": ("bench.startup", 60, SMOKE_GUARD),
 }

@@ -4,11 +4,14 @@
 pseudo-terminal with ``TERM=xterm-256color`` at 80x24 and 200x50 under ~5k msgs/s over 500
 markets. Bytes written per second are counted at steady state. The baseline is
 ``bench.baseline_app``: the same rows, store, feed and refresh rate, drawn with a stock
-``DataTable``. The CPU of each terminal program is reported too.
+``DataTable``. The CPU of each terminal program is reported too. The app is also measured
+showing the depth ladder (key ``2``: the YES ladder, trades beside it when wide) and the price
+chart (key ``c``: the first market's 1h candles, extended by live trades).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -27,6 +30,8 @@ MARKETS = 500
 MSGS_PER_S = 5_000
 SIZES = ((80, 24), (200, 50))
 LIVE = "¢".encode()  # a price on screen: the first live frame
+#: the other views measured: (keys pressed once live, what is on screen when they show)
+VIEWS = {"app-depth": (b"2", b"spread"), "app-chart": (b"c", b"candles:")}
 
 
 def write_profile(path: Path, sim: SimProcess, tickers: list[str], *, flash: bool = True) -> None:
@@ -49,11 +54,23 @@ def write_profile(path: Path, sim: SimProcess, tickers: list[str], *, flash: boo
     path.chmod(0o600)
 
 
-def measure(argv: list[str], cols: int, rows: int, settle: float, window: float) -> dict[str, Any]:
-    with Terminal(argv, cols=cols, rows=rows) as term:
+def measure(
+    argv: list[str],
+    cols: int,
+    rows: int,
+    settle: float,
+    window: float,
+    view: tuple[bytes, bytes] | None = None,
+) -> dict[str, Any]:
+    with Terminal(argv, cols=cols, rows=rows, keep_text=16 << 20) as term:
         live = term.wait_for(LIVE, timeout=30)
         if live is None:
             raise RuntimeError(f"nothing live on screen after 30 s: {term.text[-300:]!r}")
+        if view is not None:
+            keys, shown = view
+            os.write(term.fd, keys)
+            if term.wait_for(shown, timeout=30) is None:
+                raise RuntimeError(f"{keys!r} showed no {shown!r} after 30 s")
         time.sleep(settle)
         t0, c0 = time.monotonic(), term.cpu_seconds() or 0.0
         time.sleep(window)
@@ -92,9 +109,10 @@ def run(smoke: bool) -> Result:
             "app-noflash": [sys.executable, "-m", "kalshi_tui", "--config", str(quiet)],
             "datatable": [sys.executable, "-m", "bench.baseline_app", "--config", str(cfg)],
         }
+        programs.update({kind: programs["app"] for kind in VIEWS})
         for cols, rows in sizes:
             for kind, argv in programs.items():
-                r = out[f"{kind}/{cols}x{rows}"] = measure(argv, cols, rows, settle, window)
+                r = out[f"{kind}/{cols}x{rows}"] = measure(argv, cols, rows, settle, window, VIEWS.get(kind))
                 log(
                     f"ssh: {kind:11s} {cols}x{rows}: {r['bytes_per_s'] / 1024:7.1f} KiB/s, "
                     f"CPU {r['cpu_share']:.0%}"
@@ -133,4 +151,23 @@ def run(smoke: bool) -> Result:
             100 * base["cpu_share"],
             "stock DataTable",
         )
+        for kind, name in (("app-depth", "depth ladder"), ("app-chart", "price chart")):
+            view = out[f"{kind}/{cols}x{rows}"]
+            res.add(
+                f"  {cols}x{rows}: {name}: bytes to the terminal",
+                view["bytes_per_s"],
+                "B/s",
+                base["bytes_per_s"],
+                "stock DataTable",
+                target="≤ 1/5 of baseline" + (", ≤ 50 KB/s" if big else ""),
+                met=view["bytes_per_s"] <= base["bytes_per_s"] / 5
+                and (not big or view["bytes_per_s"] <= 50_000),
+            )
+            res.add(
+                f"  {cols}x{rows}: {name}: CPU",
+                100 * view["cpu_share"],
+                "% of a core",
+                100 * base["cpu_share"],
+                "stock DataTable",
+            )
     return res
