@@ -45,6 +45,14 @@ async def main() -> None:
         await pilot.pause(0.3)
         app.save_screenshot("details.svg", str(OUT))
         print(OUT / "details.svg")
+        # The price chart (c) of the same market, 1h candles from the fixture REST.
+        await pilot.press("escape", "c")
+        await until(
+            lambda: app.view.charts.get(fx.WEATHER_MARKET, 60) is not None, "the candles", pilot=pilot
+        )
+        await pilot.pause(0.3)
+        app.save_screenshot("chart.svg", str(OUT))
+        print(OUT / "chart.svg")
 
 
 if __name__ == "__main__":
