@@ -31,7 +31,7 @@ MSGS_PER_S = 5_000
 SIZES = ((80, 24), (200, 50))
 LIVE = "¢".encode()  # a price on screen: the first live frame
 #: the other views measured: (keys pressed once live, what is on screen when they show)
-VIEWS = {"app-depth": (b"2", b"spread"), "app-chart": (b"c", b"candles:")}
+VIEWS = {"app-depth": (b"2", b"spread"), "app-chart": (b"c", b"candles   last")}
 
 
 def write_profile(path: Path, sim: SimProcess, tickers: list[str], *, flash: bool = True) -> None:

@@ -53,7 +53,7 @@ async def test_the_app_charts_a_live_market_on_c(make_sim: Callable[..., Simulat
         await env.pilot.press("c")
         assert isinstance(app.screen, ChartScreen)
         chart = app.screen.query_one(PriceChart)
-        await until(lambda: chart.text()[0].startswith(" 1h candles:"), "1h candles drawn", pilot=env.pilot)
+        await until(lambda: chart.text()[0].startswith(" 1h: "), "1h candles drawn", pilot=env.pilot)
         series = app.view.charts.get(ticker, 60)
         assert series is not None and len(series.candles) >= 24
         assert any("█" in line or "│" in line for line in chart.text()[1:])
@@ -66,4 +66,4 @@ async def test_the_app_charts_a_live_market_on_c(make_sim: Callable[..., Simulat
             pilot=env.pilot,
         )
         await env.pilot.press("t")  # 1d
-        await until(lambda: chart.text()[0].startswith(" 1d candles:"), "1d candles drawn", pilot=env.pilot)
+        await until(lambda: chart.text()[0].startswith(" 1d: "), "1d candles drawn", pilot=env.pilot)

@@ -151,7 +151,7 @@ def _chart(timeframe_presses: int) -> Any:
         await pilot.press("c", *["t"] * timeframe_presses)
         chart = pilot.app.screen.query_one(PriceChart)
         label = ("1h", "1d", "1m")[timeframe_presses]
-        await until(lambda: chart.text()[0].startswith(f" {label} candles:"), "the chart drawn", pilot=pilot)
+        await until(lambda: chart.text()[0].startswith(f" {label}: "), "the chart drawn", pilot=pilot)
         await pilot.pause()
 
     return wait

@@ -120,7 +120,7 @@ def header_text(candles: Sequence[Candle], label: str) -> str:
     lo, hi = min(k.low for k in candles), max(k.high for k in candles)
     volume = sum(k.volume for k in candles)
     return (
-        f" {label} candles: {len(candles)}   last {c.cents(candles[-1].close)}   high {c.cents(hi)}"
+        f" {label}: {len(candles)} candles   last {c.cents(candles[-1].close)}   high {c.cents(hi)}"
         f"   low {c.cents(lo)}   volume {c.contracts(volume)}"
     )
 
@@ -140,6 +140,7 @@ class PriceChart(Widget, can_focus=True):
         self._candles: Sequence[Candle] = ()
         self._minutes = 60
         self._header = ""
+        self._note = ""
         self._lines: list[Line] = []
         self._cache: dict[int, tuple[Line, Strip]] = {}
         self._styles: dict[str, Style] = {}
@@ -152,7 +153,7 @@ class PriceChart(Widget, can_focus=True):
 
     def on_resize(self) -> None:
         self._cache.clear()
-        self.show(self._candles, self._minutes, self._header)
+        self.show(self._candles, self._minutes, self._note)
         self.refresh()
 
     def _style(self, name: str) -> Style:
@@ -166,9 +167,13 @@ class PriceChart(Widget, can_focus=True):
             self._styles[name] = style
         return style
 
-    def show(self, candles: Sequence[Candle], minutes: int, header: str) -> None:
-        """Draw ``candles`` (oldest first); ``header``: the top line (or what is missing)."""
-        self._candles, self._minutes = candles, minutes
+    def show(self, candles: Sequence[Candle], minutes: int, note: str = "") -> None:
+        """Draw ``candles`` (oldest first); the header sums up the ones that fit, or says
+        ``note`` (what is missing) when there are none."""
+        self._candles, self._minutes, self._note = candles, minutes, note
+        shown = candles[-max(1, self.size.width - AXIS) :] if candles else ()
+        label = next((k for k, _, m, _ in TIMEFRAMES if m == minutes), "")
+        header = header_text(shown, label) if shown else note
         if header != self._header:
             self._header = header
             self.refresh(Region(0, 0, self.size.width, 1))
@@ -220,7 +225,7 @@ class ChartPane(Pane):
     def refresh_view(self, changes: Changes, now: float, full: bool) -> None:
         view = self.view
         ticker = view.selected
-        key_name, label, minutes, count = TIMEFRAMES[self.timeframe]
+        _, label, minutes, count = TIMEFRAMES[self.timeframe]
         charts = view.charts
         key = (ticker, self.timeframe, charts.version)
         if not full and key == self._key:
@@ -242,8 +247,7 @@ class ChartPane(Pane):
                 problem = f"No {label} candles for this market yet."
             self.chart.show((), minutes, f" {problem or f'Loading the {label} candles…'}")
             return
-        candles = list(series.candles)
-        self.chart.show(candles, minutes, header_text(candles, key_name))
+        self.chart.show(list(series.candles), minutes)
 
     def _maybe_ask(self, ticker: str, minutes: int, count: int, now: float) -> None:
         asked = self._asked.get((ticker, minutes))
