@@ -122,3 +122,19 @@ async def test_a_wide_terminal_shows_the_markets_trades_beside_the_ladder() -> N
         await pilot.pause()
         assert not narrow.query_one(TradeTape).display
         assert narrow.query_one(DepthPane).query_one(DepthLadder).size.width == 100
+
+
+async def test_your_no_bid_is_marked_on_the_yes_ask_it_makes() -> None:
+    from bench.waiting import until
+    from kalshi_tui.ui.depth import MINE
+
+    app = fx.make_app(account=fx.FixedAccount())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(lambda: app.view.account.refreshes > 0, "the account fetched", pilot=pilot)
+        app.jump_to_market("KXBTCD-26AUG2717-T112999.99")  # ord-2: a NO bid at 27.5¢
+        await pilot.pause()
+        ladder = app.query_one(DepthLadder)
+        lines = body(ladder)
+        spread = next(i for i, line in enumerate(lines) if "spread" in line)
+        marked = [(i, line.split()[:2]) for i, line in enumerate(lines) if MINE in line]
+        assert marked == [(marked[0][0], [MINE, "72.5¢"])] and marked[0][0] < spread  # an ask
