@@ -54,6 +54,10 @@ async def test_the_cursor_walks_the_levels_and_the_ladder_scrolls() -> None:
         await pilot.press("home")
         await pilot.pause()
         assert "spread" in body(ladder)[spread_at]
+        # Another market starts at its own spread, wherever the cursor was.
+        await pilot.press("j", "j", "right_square_bracket")
+        await pilot.pause()
+        assert app.selected != H0 and ladder.cursor_row()[0] == SPREAD  # type: ignore[index]
 
 
 async def test_v_switches_to_the_raw_book_and_back() -> None:

@@ -259,10 +259,14 @@ class DepthLadder(Widget, can_focus=True):
         self.cursor += rows
         self._layout(repaint=True)
 
-    def cursor_home(self) -> None:
-        """Back to the spread, drawn mid-screen (raw view: the top)."""
+    def reset_cursor(self) -> None:
+        """Cursor on the spread, drawn where it is by default; takes effect at the next book."""
         self.cursor = 0
         self._anchor = None
+
+    def cursor_home(self) -> None:
+        """Back to the spread, drawn mid-screen (raw view: the top)."""
+        self.reset_cursor()
         self._layout(repaint=True)
 
     def cursor_row(self) -> tuple[object, ...] | None:
@@ -362,7 +366,8 @@ class DepthPane(Pane):
         self.grouping = 0  # index into GROUPINGS
         self._shown: dict[str, str] = {}
         self._orders_shown: object = None
-        self._tape_for: tuple[str | None, int, bool] | None = None
+        self._tape_for: tuple[str | None, int, int] | None = None
+        self._ladder_for: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="depth-title", markup=False)
@@ -410,6 +415,9 @@ class DepthPane(Pane):
             return
         self._orders_shown = orders
         ladder = self.query_one("#ladder", DepthLadder)
+        if ticker != self._ladder_for:  # another market: its cursor starts at its spread
+            self._ladder_for = ticker
+            ladder.reset_cursor()
         state = view.store.markets.get(ticker) if ticker else None
         if ticker is None:
             self._set("depth-title", "No market selected: pick one in the Watchlist or press /")
