@@ -116,6 +116,12 @@ class Series:
                 end, last.open, max(last.high, price), min(last.low, price), price, last.volume + count
             )
         elif last is None or end > last.end_ts:
+            if last is not None and self.minutes < 1440:
+                # Periods with no trade are flat at the last close, as REST serves them.
+                step = 60 * self.minutes
+                first = max(last.end_ts + step, end - step * MAX_CANDLES)
+                for quiet in range(first, end, step):
+                    self.candles.append(Candle(quiet, last.close, last.close, last.close, last.close, 0))
             self.candles.append(Candle(end, price, price, price, price, count))
         return True
 

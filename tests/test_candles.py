@@ -40,6 +40,14 @@ def test_trades_extend_the_last_candle_or_open_a_new_one_once_each() -> None:
     assert s.add_trade(4800, 50, 121_000)  # the next minute: a new candle
     assert list(s.candles)[-1] == Candle(180, 4800, 4800, 4800, 4800, 50)
     assert not s.add_trade(4700, 1, 121_000)  # the same moment again: not counted twice
+    assert s.add_trade(4900, 5, 299_000)  # a quiet minute later: it is flat, as REST serves it
+    assert list(s.candles)[-3:] == [
+        Candle(180, 4800, 4800, 4800, 4800, 50),
+        Candle(240, 4800, 4800, 4800, 4800, 0),
+        Candle(300, 4900, 4900, 4900, 4900, 5),
+    ]
+    s.add_trade(5000, 1, 10**12)  # years later: the gap fills at most a deque's worth
+    assert len(s.candles) == cd.MAX_CANDLES and s.candles[-1].end_ts == cd.period_end(10**12, 1)
 
 
 def test_memory_is_bounded_per_series_and_in_all() -> None:

@@ -94,3 +94,25 @@ async def test_a_failed_load_is_said_and_the_keys_screen_lists_the_chart() -> No
         assert isinstance(app.screen, KeysScreen)
     ids = binding_ids()
     assert ids["chart"] == "Price chart" and ids["chart-timeframe"] == "Timeframe 1m/1h/1d"
+
+
+async def test_candles_on_screen_are_fetched_again_every_five_minutes() -> None:
+    from kalshi_tui.ui.chart import REFETCH
+
+    rest = fx.FakeRest()
+    t = [fx.NOW]
+    app = fx.make_app(rest=rest, clock=lambda: t[0])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("c")
+        chart = app.screen.query_one(PriceChart)
+        await until(lambda: chart.text()[0].startswith(" 1h: "), "candles drawn", pilot=pilot)
+        t[0] += REFETCH - 1
+        app._tick()
+        await pilot.pause()
+        assert rest.asked.count(f"candles {H0} 60") == 1
+        t[0] += 2
+        app._tick()
+        await until(lambda: rest.asked.count(f"candles {H0} 60") == 2, "asked again", pilot=pilot)
+        series = app.view.charts.get(H0, 60)
+        assert series is not None and series.fetched_at == t[0]

@@ -46,6 +46,8 @@ from kalshi_tui.ui.view import View
 
 AXIS = 9  # cells of the price axis on the right
 ASK_AGAIN = 30.0  # s before asking again for candles that failed or are still coming
+REFETCH = 300.0  # s: candles on screen are fetched again this often (trades missed while the
+#                  market was not selected, corrections): one REST call per 5 minutes
 
 CHART_BINDINGS: list[BindingType] = [
     Binding("t", "cycle_timeframe", "Timeframe 1m/1h/1d", id="chart-timeframe"),
@@ -227,6 +229,9 @@ class ChartPane(Pane):
         ticker = view.selected
         _, label, minutes, count = TIMEFRAMES[self.timeframe]
         charts = view.charts
+        series = charts.get(ticker, minutes) if ticker else None
+        if series is not None and now - series.fetched_at > REFETCH:
+            self._maybe_ask(ticker, minutes, count, now)  # type: ignore[arg-type]
         key = (ticker, self.timeframe, charts.version)
         if not full and key == self._key:
             return
@@ -239,7 +244,6 @@ class ChartPane(Pane):
         title = c.market_title(state.meta) if state else ""
         frames = "  ".join(f"[{k}]" if i == self.timeframe else k for i, (k, *_) in enumerate(TIMEFRAMES))
         self.query_one("#chart-title", Static).update(f"{ticker}  {title}   {frames}  (t)")
-        series = charts.get(ticker, minutes)
         if series is None or not series.candles:
             self._maybe_ask(ticker, minutes, count, now)
             problem = charts.errors.get((ticker, minutes))
