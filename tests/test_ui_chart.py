@@ -116,3 +116,16 @@ async def test_candles_on_screen_are_fetched_again_every_five_minutes() -> None:
         await until(lambda: rest.asked.count(f"candles {H0} 60") == 2, "asked again", pilot=pilot)
         series = app.view.charts.get(H0, 60)
         assert series is not None and series.fetched_at == t[0]
+
+
+async def test_a_market_without_names_yet_finds_its_series_through_its_details() -> None:
+    store = fx.build_store()
+    store.markets[H0].meta = None  # REST has not named it yet
+    rest = fx.FakeRest()
+    app = fx.make_app(store, rest=rest)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("c")
+        chart = app.screen.query_one(PriceChart)
+        await until(lambda: chart.text()[0].startswith(" 1h: "), "candles drawn", pilot=pilot)
+        assert rest.asked == [H0, f"candles {H0} 60"]  # the details (market, event), then candles

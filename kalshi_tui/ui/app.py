@@ -692,8 +692,10 @@ class KalshiApp(App[int]):
             series = meta.series_ticker if meta else ""
             if not series and meta and meta.event_ticker:
                 series = await self.rest.series_ticker(meta.event_ticker)
+            if not series:  # the names are not in yet: the market's details say it
+                series = (await self.rest.market_details(ticker)).series_ticker
             if not series:
-                raise ValueError("the market's series is not known yet")
+                raise ValueError("the exchange names no series for this market")
             end = int(self.wall_clock())
             candles = await self.rest.candlesticks(
                 series, ticker, end - ask.count * minutes * 60, end, minutes
