@@ -84,3 +84,13 @@ def test_a_candles_column_has_its_body_and_wick() -> None:
     assert {kind for _, kind in cells} == {cd.UP, cd.WICK_UP}
     down = cd.candle_cells(Candle(60, 4500, 4500, 4300, 4300, 1), 4000, 4700, 8)
     assert [kind for _, kind in down][:6] == [cd.BLANK, cd.BLANK, cd.BLANK, cd.DOWN, cd.DOWN, cd.DOWN]
+
+
+def test_only_the_changed_cells_of_a_chart_line_are_sent() -> None:
+    from kalshi_tui.ui.chart import changed_span
+
+    before = (("  █│", "up"), (" 56¢", "axis"))
+    after = (("  ██", "up"), (" 56¢", "axis"))
+    assert changed_span(before, after, 10) == (3, 4)
+    assert changed_span(before, (("  █│", "down"), (" 56¢", "axis")), 10) == (0, 4)  # a colour
+    assert changed_span(None, after, 10) == (0, 10)

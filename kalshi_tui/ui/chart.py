@@ -116,6 +116,23 @@ def chart_lines(candles: Sequence[Candle], minutes: int, width: int, height: int
     return lines
 
 
+def _cells(line: Line | None, width: int) -> list[tuple[str, str]]:
+    out = [(ch, style) for text, style in (line or ()) for ch in text]
+    return out + [(" ", "")] * (width - len(out))
+
+
+def changed_span(before: Line | None, after: Line | None, width: int) -> tuple[int, int]:
+    """The cells [x0, x1) where two versions of a line differ (the whole line if unknown)."""
+    if before is None or after is None:
+        return 0, width
+    a, b = _cells(before, width), _cells(after, width)
+    if len(a) != len(b):
+        return 0, width
+    x0 = next((x for x in range(len(a)) if a[x] != b[x]), len(a))
+    x1 = next((x + 1 for x in range(len(a) - 1, -1, -1) if a[x] != b[x]), x0)
+    return x0, max(x1, x0 + 1)
+
+
 def header_text(candles: Sequence[Candle], label: str) -> str:
     if not candles:
         return f" {label} candles"
@@ -181,9 +198,15 @@ class PriceChart(Widget, can_focus=True):
             self.refresh(Region(0, 0, self.size.width, 1))
         lines = chart_lines(candles, minutes, self.size.width, self.size.height - 1)
         old, self._lines = self._lines, lines
+        width = self.size.width
         for i in range(max(len(old), len(lines))):
-            if (old[i] if i < len(old) else None) != (lines[i] if i < len(lines) else None):
-                self.refresh(Region(0, i + 1, self.size.width, 1))
+            before = old[i] if i < len(old) else None
+            after = lines[i] if i < len(lines) else None
+            if before != after:
+                # Only the cells that changed: a trade moves the newest candle at the right
+                # edge, and the terminal is sent just that part of the line.
+                x0, x1 = changed_span(before, after, width)
+                self.refresh(Region(x0, i + 1, x1 - x0, 1))
 
     def text(self) -> list[str]:
         """What the chart shows, as plain lines (for tests)."""
