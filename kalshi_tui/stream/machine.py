@@ -2,7 +2,7 @@
 
 A ``Machine`` is told what happens (``connected``, ``receive``, ``tick``, edits,
 ``disconnected``) with the time as an argument, and answers with the command frames to send.
-It owns the wanted subscriptions, the sid map, pending commands, the ``SeqTracker`` and every
+It owns the wanted subscriptions, the sid map, pending commands, each subscription's last seq and every
 recovery rule (docs/design.md, "Recovery rules"), and folds data into the ``Store``. It
 never touches a socket or a clock (no asyncio, websockets, socket or time here): the
 ``Session`` does the I/O, and tests drive the machine with a fake clock.
@@ -15,7 +15,6 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from kalshi_tui.book import SeqTracker
 from kalshi_tui.config import StreamSettings
 from kalshi_tui.protocol import ProtocolError, codes, commands, decode
 from kalshi_tui.protocol import messages as m
@@ -60,6 +59,7 @@ class Sub:
     failures: int = 0  # consecutive 10/25s and timeouts: the n of the backoff
     sid_at: float | None = None  # when it got its sid
     got_data: bool = False  # data arrived since the last failure
+    last_seq: int | None = None  # the seq of its last frame on this sid (None: none yet)
     is_book: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -99,7 +99,6 @@ class Machine:
         self.rng = rng or random.Random()
         self.subs: list[Sub] = []
         self.by_sid: dict[int, Sub] = {}
-        self.seq = SeqTracker()
         self.pending: dict[int, _Pending] = {}
         self.online = False
         self.ever_live = False
@@ -112,7 +111,6 @@ class Machine:
         self._out: list[bytes] = []
         # Bound once for ``receive`` (the per-frame path).
         self._sub_of = self.by_sid.get
-        self._seq_last = self.seq._last
         self._apply = store.apply
 
     # -- events ------------------------------------------------------------------------------
@@ -141,21 +139,21 @@ class Machine:
     def receive(self, raw: bytes | str, now: float) -> Sequence[bytes]:
         """One frame from the exchange. Returns the frames to send (usually none).
 
-        This runs for every frame: lookups are bound once in ``__init__`` and
-        ``SeqTracker.check`` is inlined."""
+        This runs for every frame, so it is written for the common case (a data frame of a
+        subscription we hold, in sequence): lookups are bound once in ``__init__``, each
+        subscription keeps its last seq itself, and nothing is allocated unless a rule
+        fires (the answer is the shared empty ``NOTHING``)."""
         try:
             msg = decode(raw)
         except ProtocolError as exc:
             sentence = "Received a frame that could not be read."
             self.store.record_error(None, exc.reason, sentence, kind=MALFORMED, connection=self.index)
             return NOTHING
-        sid = msg.sid
-        sub = self._sub_of(sid) if sid is not None else None
+        sub = self._sub_of(msg.sid)  # by_sid holds no None: a frame without sid finds nothing
         seq = msg.seq
-        if seq is not None and sub is not None:
-            seqs = self._seq_last
-            last = seqs.get(sid)  # type: ignore[arg-type]
-            seqs[sid] = seq  # type: ignore[index]
+        if sub is not None and seq is not None:
+            last = sub.last_seq
+            sub.last_seq = seq
             if last is not None and seq != last + 1:
                 # A repeated or backwards number is a gap too: the stream is not what we think.
                 self._on_gap(sub, seq - last - 1 if seq > last else 1, now)
@@ -349,7 +347,7 @@ class Machine:
         sub.sid = sid
         sub.sid_at = now
         self.by_sid[sid] = sub
-        self.seq.forget(sid)
+        sub.last_seq = None
         if sub.markets != sub.asked and sub.channel in commands.MARKET_CHANNELS:
             self._catch_up(sub, sid, now)
         self._publish()
@@ -465,6 +463,7 @@ class Machine:
         """Forget the subscription's sid (its books go stale until new snapshots)."""
         old = sub.sid
         sub.sid = None
+        sub.last_seq = None
         sub.resync_deadline = None
         sub.resyncing.clear()
         sub.redo_at = None
@@ -472,7 +471,6 @@ class Machine:
             self.store.mark_stale(sub.markets, "resubscribing")
         if old is not None:
             self.by_sid.pop(old, None)
-            self.seq.forget(old)
             self._last_command.pop(old, None)
             if self._later:
                 self._later = [c for c in self._later if c[1] != old]
@@ -509,9 +507,9 @@ class Machine:
         self._later.clear()
         self._out.clear()
         self.by_sid.clear()
-        self.seq.reset()
         for sub in self.subs:
             sub.sid = None
+            sub.last_seq = None
             sub.resync_deadline = None
             sub.resyncing.clear()
             sub.redo_at = None
