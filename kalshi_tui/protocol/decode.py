@@ -501,4 +501,7 @@ def decode(raw: bytes | str) -> m.AnyMessage:
         frame = _fast.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         return _slow(raw)
-    return _convert_checked(frame)
+    try:  # _convert_checked inlined: this runs for every frame
+        return _convert(frame)
+    except (ValueError, TypeError) as exc:
+        raise ProtocolError(f"{frame.__struct_config__.tag}: {exc}") from None
