@@ -527,7 +527,7 @@ async def run_soak(plan: SoakPlan, log: Callable[[str], None] = lambda s: None) 
                 f"{len(store.markets)} markets, {rings:,} trades in rings capped at "
                 f"{cap:,}, {len(store.fills):,} fills (all of the account's), "
                 f"{len(mt.last_errors)} recent errors, "
-                f"{sum(len(s.machine.seq._last) for s in pool.sessions)} tracked sids"
+                f"{sum(sub.last_seq is not None for s in pool.sessions for sub in s.subs)} tracked sids"
             )
     return report
 
