@@ -14,6 +14,7 @@ from typing import Any
 
 from kalshi_tui.numbers import MONEY_SCALE, parse_money, parse_price, parse_size
 from kalshi_tui.portfolio import Holding
+from kalshi_tui.protocol import messages as m
 
 CENT_AS_MONEY = MONEY_SCALE // 100
 
@@ -104,6 +105,21 @@ class RestingOrder:
     def price(self) -> int:
         """The order's own side's price."""
         return self.yes_price if self.side == "yes" else 10_000 - self.yes_price
+
+
+def order_from_message(o: m.UserOrder) -> RestingOrder:
+    """A decoded ``user_order`` frame as the order the portfolio and the ladder show."""
+    return RestingOrder(
+        order_id=o.order_id,
+        ticker=o.market_ticker,
+        side=o.side,
+        book_side=o.book_side,
+        yes_price=o.yes_price,
+        remaining=o.remaining,
+        initial=o.initial,
+        status=o.status,
+        created_at=None if o.created_ts_ms is None else o.created_ts_ms / 1000,
+    )
 
 
 def order_from_rest(raw: Mapping[str, Any]) -> RestingOrder:

@@ -13,6 +13,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from kalshi_tui.account import RestingOrder, order_from_message
 from kalshi_tui.audit import AuditHealth
 from kalshi_tui.book import OrderBook
 from kalshi_tui.budget import RestHealth
@@ -200,10 +201,17 @@ class Changes:
     fills: bool = False
     connection: bool = False
     metadata: bool = False
+    orders: set[str] = field(default_factory=set)  # markets where your resting orders changed
 
     def __bool__(self) -> bool:
         return bool(
-            self.markets or self.books or self.trades or self.fills or self.connection or self.metadata
+            self.markets
+            or self.books
+            or self.trades
+            or self.fills
+            or self.connection
+            or self.metadata
+            or self.orders
         )
 
 
@@ -220,6 +228,11 @@ class Store:
         self.trades: deque[m.Trade] = deque(maxlen=all_trades_ring)
         self.fills: dict[str, m.Fill] = {}  # by trade id, in arrival order
         self.positions: dict[str, m.MarketPosition] = {}
+        #: your resting orders by order id: REST's /portfolio/orders seeds them, user_orders
+        #: frames keep them current in between (an order that stops resting leaves)
+        self.orders: dict[str, RestingOrder] = {}
+        self._order_clock = 0  # counts user_order frames, so a REST answer can tell what is newer
+        self._order_touched: dict[str, int] = {}  # order id -> count at its last frame
         self.clock = clock
         self._trade_ring = trade_ring
         self._changes = Changes()
@@ -269,9 +282,49 @@ class Store:
             self.positions[p.market_ticker] = p
             self.market(p.market_ticker).position = p
             self._changes.fills = True
+        elif t is m.UserOrder:
+            self._apply_order(msg)  # type: ignore[arg-type]
         elif t is m.Lifecycle:
             self._apply_lifecycle(msg)  # type: ignore[arg-type]
         return flag
+
+    def _apply_order(self, o: m.UserOrder) -> None:
+        self._order_clock += 1
+        self._order_touched[o.order_id] = self._order_clock
+        old = self.orders.pop(o.order_id, None)
+        if o.status == "resting" and o.remaining > 0:
+            self.orders[o.order_id] = order_from_message(o)
+        elif old is None:
+            return  # an order we never saw resting ended: nothing shown changes
+        self._changes.orders.add(o.market_ticker)
+        if old is not None:
+            self._changes.orders.add(old.ticker)
+
+    def order_mark(self) -> int:
+        """Taken just before asking REST for the orders; give it to ``seed_orders``."""
+        return self._order_clock
+
+    def seed_orders(self, orders: Iterable[RestingOrder], since: int) -> None:
+        """REST's resting orders replace the map, except orders a ``user_order`` frame spoke
+        of after ``since`` (the mark taken before the request): the socket's word is newer."""
+        newer = {oid for oid, at in self._order_touched.items() if at > since}
+        fresh = {
+            o.order_id: o
+            for o in orders
+            if o.status == "resting" and o.remaining > 0 and o.order_id not in newer
+        }
+        for oid in newer:
+            kept = self.orders.get(oid)
+            if kept is not None:
+                fresh[oid] = kept
+        old = self.orders
+        for oid in old.keys() | fresh.keys():
+            if old.get(oid) != fresh.get(oid):
+                self._changes.orders.add((old.get(oid) or fresh[oid]).ticker)
+                if oid in fresh:
+                    self._changes.orders.add(fresh[oid].ticker)
+        self.orders = fresh
+        self._order_touched = {oid: at for oid, at in self._order_touched.items() if at > since}
 
     def _apply_ticker(self, k: m.Ticker) -> None:
         state = self.market(k.market_ticker)

@@ -170,6 +170,31 @@ class _Position(_Frame, tag=m.WIRE_TYPE[m.MarketPosition]):
     msg: _PositionMsg
 
 
+class _UserOrderMsg(msgspec.Struct, gc=False):
+    order_id: Id
+    ticker: Ticker_ | None = None
+    market_ticker: Ticker_ | None = None
+    status: Annotated[str, msgspec.Meta(max_length=32)] = ""
+    outcome_side: Side | None = None
+    side: Side | None = None  # deprecated with outcome_side, as on fills
+    book_side: Side | None = None
+    yes_price_dollars: Num | None = None
+    no_price_dollars: Num | None = None
+    fill_count_fp: Num | None = None
+    remaining_count_fp: Num | None = None
+    initial_count_fp: Num | None = None
+    taker_fees_dollars: Num | None = None
+    maker_fees_dollars: Num | None = None
+    client_order_id: Id | None = None
+    created_ts_ms: int | None = None
+    last_updated_ts_ms: int | None = None
+    last_update_reason: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class _UserOrder(_Frame, tag=m.WIRE_TYPE[m.UserOrder]):
+    msg: _UserOrderMsg
+
+
 class _Range(msgspec.Struct, gc=False):
     start: Num
     end: Num
@@ -199,6 +224,7 @@ _WIRE_TYPES: tuple[type[_Frame], ...] = (
     _Trade,
     _Fill,
     _Position,
+    _UserOrder,
     _Lifecycle,
 )
 _BY_TAG: dict[str, type[_Frame]] = {t.__struct_config__.tag: t for t in _WIRE_TYPES}  # type: ignore[misc]
@@ -213,6 +239,7 @@ _fast = msgspec.json.Decoder(
     | _Trade
     | _Fill
     | _Position
+    | _UserOrder
     | _Lifecycle
 )
 _generic = msgspec.json.Decoder()
@@ -280,6 +307,42 @@ def _ok(f: _Ok) -> m.Ok:
         id=f.id,
         market_tickers=tuple(tickers) if tickers is not None else None,
         subscriptions=subscriptions,
+    )
+
+
+def _user_order(f: _UserOrder) -> m.UserOrder:
+    o = f.msg
+    ticker = o.ticker or o.market_ticker
+    if not ticker:
+        raise ProtocolError("user_order: no ticker")
+    if o.yes_price_dollars is not None and o.yes_price_dollars != "":
+        yes_price = parse_price(o.yes_price_dollars)
+    elif o.no_price_dollars is not None and o.no_price_dollars != "":
+        yes_price = 10_000 - parse_price(o.no_price_dollars)
+    else:
+        raise ProtocolError("user_order: no price")
+    side = _side(o.outcome_side or o.side, "order side")
+    book_side = o.book_side or "bid"
+    if book_side != "bid" and book_side != "ask":
+        raise ProtocolError(f"user_order: book side must be bid or ask, got {book_side[:12]!r}")
+    return m.UserOrder(
+        sid=f.sid,
+        seq=f.seq,
+        order_id=o.order_id,
+        market_ticker=ticker,
+        status=o.status,
+        side=side,
+        book_side=book_side,
+        yes_price=yes_price,
+        filled=_opt_size(o.fill_count_fp) or 0,
+        remaining=_opt_size(o.remaining_count_fp) or 0,
+        initial=_opt_size(o.initial_count_fp) or 0,
+        taker_fees=_opt_money(o.taker_fees_dollars) or 0,
+        maker_fees=_opt_money(o.maker_fees_dollars) or 0,
+        client_order_id=o.client_order_id,
+        created_ts_ms=o.created_ts_ms,
+        updated_ts_ms=o.last_updated_ts_ms,
+        reason=o.last_update_reason,
     )
 
 
@@ -392,6 +455,8 @@ def _convert(f: _Frame) -> m.AnyMessage:
             fees_paid=_money_or_legacy(p.fees_paid_dollars, p.fees_paid),
             volume=_opt_size(p.volume_fp),
         )
+    if t is _UserOrder:
+        return _user_order(f)  # type: ignore[arg-type]
     if t is _Lifecycle:
         c = f.msg  # type: ignore[attr-defined]
         ranges = None

@@ -111,6 +111,27 @@ class MarketPosition(Message, kw_only=True, gc=False):
     volume: int | None = None
 
 
+class UserOrder(Message, kw_only=True, gc=False):
+    """One of the account's orders as it is now (created, filled, canceled...): no seq."""
+
+    order_id: str
+    market_ticker: str  # the wire names it ``ticker`` on this channel
+    status: str  # "resting", "canceled", "executed"
+    side: str  # outcome side: "yes" / "no"
+    book_side: str  # "bid" / "ask"
+    yes_price: int
+    filled: int
+    remaining: int
+    initial: int
+    # money, 1/1,000,000 dollar
+    taker_fees: int = 0
+    maker_fees: int = 0
+    client_order_id: str | None = None
+    created_ts_ms: int | None = None
+    updated_ts_ms: int | None = None
+    reason: str | None = None  # last_update_reason: "created", "fill", "canceled", ...
+
+
 class Lifecycle(Message, kw_only=True, gc=False):
     market_ticker: str
     event_type: str
@@ -138,6 +159,7 @@ AnyMessage = (
     | Trade
     | Fill
     | MarketPosition
+    | UserOrder
     | Lifecycle
     | Unknown
 )
@@ -156,7 +178,10 @@ WIRE_TYPE: dict[type[Message], str] = {
     Trade: "trade",
     Fill: "fill",
     MarketPosition: "market_position",
+    UserOrder: "user_order",
     Lifecycle: "market_lifecycle_v2",
 }
 #: Messages that carry market or account data (the others answer commands).
-DATA_TYPES = frozenset({OrderbookSnapshot, OrderbookDelta, Ticker, Trade, Fill, MarketPosition, Lifecycle})
+DATA_TYPES = frozenset(
+    {OrderbookSnapshot, OrderbookDelta, Ticker, Trade, Fill, MarketPosition, UserOrder, Lifecycle}
+)

@@ -44,7 +44,7 @@ FRAME_TYPE = {
     FILL: WIRE_TYPE[messages.Fill],
     POSITION: WIRE_TYPE[messages.MarketPosition],
     LIFECYCLE: WIRE_TYPE[messages.Lifecycle],
-    ORDER: "user_order",  # the client does not read it yet (the portfolio view will)
+    ORDER: WIRE_TYPE[messages.UserOrder],
 }
 _SEQ_ENVELOPE = {
     kind: b'{"type":"%s","sid":%%d,"seq":%%d,"msg":%%b}' % t.encode() for kind, t in FRAME_TYPE.items()

@@ -3,7 +3,7 @@
 Big watchlists are sharded: each market channel gets one subscription per
 ``markets_per_subscription`` markets, and a connection carries at most
 ``subscriptions_per_connection`` such shards per channel before the next connection opens.
-Account-wide channels (fills, positions, lifecycle) ride on the first connection only.
+Account-wide channels (fills, positions, orders, lifecycle) ride on the first connection only.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ DEFAULT_CHANNELS = (
     commands.CHANNEL_TRADE,
     commands.CHANNEL_FILL,
     commands.CHANNEL_POSITIONS,
+    commands.CHANNEL_ORDERS,
     commands.CHANNEL_LIFECYCLE,
 )
 

@@ -365,7 +365,6 @@ class DepthPane(Pane):
         super().__init__(view, id="depth-pane")
         self.grouping = 0  # index into GROUPINGS
         self._shown: dict[str, str] = {}
-        self._orders_shown: object = None
         self._tape_for: tuple[str | None, int, int] | None = None
         self._ladder_for: str | None = None
 
@@ -404,16 +403,15 @@ class DepthPane(Pane):
     def refresh_view(self, changes: Changes, now: float, full: bool) -> None:
         view = self.view
         ticker = view.selected
-        orders = view.account.orders
+        orders = view.store.orders.values()
         self._refresh_tape(ticker, full)
         if (
             not full
             and ticker not in changes.books
             and ticker not in changes.markets
-            and orders is self._orders_shown
+            and ticker not in changes.orders
         ):
             return
-        self._orders_shown = orders
         ladder = self.query_one("#ladder", DepthLadder)
         if ticker != self._ladder_for:  # another market: its cursor starts at its spread
             self._ladder_for = ticker

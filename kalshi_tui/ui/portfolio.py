@@ -3,7 +3,8 @@
 Positions come from the ``market_positions`` channel (live) over the REST backfill; the
 marks are computed from the books the dashboard already holds (``kalshi_tui.portfolio``).
 The account over REST (balance, settlements, orders) is kept fresh by ``AccountPoller``:
-every 30 s and after fills, one refresh in flight at a time.
+every 30 s and after fills, one refresh in flight at a time. Resting orders are the store's:
+REST's answer seeds them, the ``user_orders`` channel moves them in between.
 """
 
 from __future__ import annotations
@@ -107,6 +108,8 @@ class AccountPoller:
 
     async def _refresh_once(self) -> None:
         old = self.view.account
+        store = self.view.store
+        mark = store.order_mark()
         try:
             new = await self.source.account(now=self.view.wall_clock())
         except asyncio.CancelledError:
@@ -118,6 +121,8 @@ class AccountPoller:
             return
         new.refreshes = old.refreshes + 1
         self.view.account = new
+        if new.orders is not None:
+            store.seed_orders(new.orders, mark)
 
 
 def _signed_dollars(value: int | None) -> str:
@@ -243,7 +248,9 @@ class PortfolioPane(Pane):
             self._marked_at = now
             self._draw_positions()
         if full or fresh:
-            self._draw_account_lists(account)
+            self._draw_settled(account)
+        if full or fresh or changes.orders:
+            self._draw_orders(account)
         if full or fresh or int(now) != self._second:
             self._second = int(now)
             self._draw_summary(account)
@@ -265,9 +272,8 @@ class PortfolioPane(Pane):
         for name, t in totals.items():
             grid.set_row(f"Σ{name}", total_cells(name, t))
 
-    def _draw_account_lists(self, account: Account) -> None:
+    def _draw_settled(self, account: Account) -> None:
         settled = account.settlements
-        orders = account.orders
         self._title(
             "settled-title",
             "Settled positions: not served by this exchange"
@@ -275,20 +281,23 @@ class PortfolioPane(Pane):
             else f"Settled positions ({len(settled or ())})"
             + (f"   net {_signed_dollars(sum(s.net for s in settled))}" if settled else ""),
         )
-        self._title(
-            "orders-title",
-            "Resting orders: not served by this exchange"
-            if orders is None and account.fetched_at is not None
-            else f"Resting orders ({len(orders or ())}, read-only)",
-        )
         sgrid = self.query_one("#settled-grid", LiveGrid)
         ordered = sorted(settled or (), key=lambda s: s.settled_at or 0, reverse=True)
         keys = [f"{s.ticker}@{s.settled_at}" for s in ordered]
         sgrid.set_order(keys)
         for key, s in zip(keys, ordered, strict=True):
             sgrid.set_row(key, settled_cells(s))
+
+    def _draw_orders(self, account: Account) -> None:
+        orders = self.view.store.orders
+        self._title(
+            "orders-title",
+            "Resting orders: not served by this exchange"
+            if account.orders is None and account.fetched_at is not None and not orders
+            else f"Resting orders ({len(orders)}, read-only)",
+        )
         ogrid = self.query_one("#orders-grid", LiveGrid)
-        resting = [o for o in orders or () if o.status == "resting"]
+        resting = list(orders.values())  # REST's order, then new ones as the socket tells them
         ogrid.set_order(o.order_id for o in resting)
         for o in resting:
             ogrid.set_row(o.order_id, order_cells(o))
