@@ -25,10 +25,12 @@ from kalshi_tui.protocol import (
     Trade,
     Unknown,
     Unsubscribed,
+    UserOrder,
     commands,
     decode,
     describe,
 )
+from kalshi_tui.protocol.messages import DATA_TYPES, WIRE_TYPE
 from tests.frames import captured, recovery_session
 
 EXPECTED = {
@@ -43,6 +45,7 @@ EXPECTED = {
     "fill": Fill,
     "market_position": MarketPosition,
     "market_lifecycle_v2": Lifecycle,
+    "user_order": UserOrder,
 }
 
 
@@ -230,3 +233,84 @@ def test_command_builders() -> None:
     }
     assert msgspec.json.decode(commands.unsubscribe(4, [1, 2]))["params"] == {"sids": [1, 2]}
     assert msgspec.json.decode(commands.list_subscriptions(5))["cmd"] == "list_subscriptions"
+
+
+# A user_order frame as the exchange documents it (kalshi-rest.md, "Account channels") and the
+# simulator sends it: the market is ``ticker`` here, fees have six places, no seq.
+USER_ORDER = {
+    "type": "user_order",
+    "sid": 7,
+    "msg": {
+        "order_id": "0d3c4a53-5b3e-4e2e-9d0b-6a0f5b1d2c3e",
+        "client_order_id": "sim-order-1",
+        "ticker": "KXHIGHNY-26DEC02-B46.5",
+        "status": "resting",
+        "outcome_side": "no",
+        "book_side": "ask",
+        "type": "limit",
+        "yes_price_dollars": "0.3350",
+        "no_price_dollars": "0.6650",
+        "fill_count_fp": "2.00",
+        "remaining_count_fp": "10.50",
+        "initial_count_fp": "12.50",
+        "taker_fees_dollars": "0.000000",
+        "maker_fees_dollars": "0.007739",
+        "created_ts_ms": 1764597600123,
+        "last_updated_ts_ms": 1764597660456,
+        "last_update_reason": "fill",
+    },
+}
+
+
+def test_user_order_frame_decodes_to_exact_integers() -> None:
+    msg = decode(json.dumps(USER_ORDER))
+    assert msg == UserOrder(
+        sid=7,
+        seq=None,
+        order_id="0d3c4a53-5b3e-4e2e-9d0b-6a0f5b1d2c3e",
+        market_ticker="KXHIGHNY-26DEC02-B46.5",
+        status="resting",
+        side="no",
+        book_side="ask",
+        yes_price=3350,
+        filled=200,
+        remaining=1050,
+        initial=1250,
+        taker_fees=0,
+        maker_fees=7739,
+        client_order_id="sim-order-1",
+        created_ts_ms=1764597600123,
+        updated_ts_ms=1764597660456,
+        reason="fill",
+    )
+    assert WIRE_TYPE[UserOrder] == "user_order" and UserOrder in DATA_TYPES
+
+
+def test_user_order_older_names_and_a_canceled_order() -> None:
+    body = dict(USER_ORDER["msg"])  # type: ignore[call-overload]
+    for key in ("ticker", "outcome_side", "yes_price_dollars", "last_updated_ts_ms", "client_order_id"):
+        del body[key]
+    body |= {"market_ticker": "M-1", "side": "yes", "status": "canceled", "remaining_count_fp": "0.00"}
+    msg = decode(json.dumps({"type": "user_order", "sid": 7, "msg": body}))
+    assert isinstance(msg, UserOrder)
+    assert (msg.market_ticker, msg.side, msg.status, msg.remaining) == ("M-1", "yes", "canceled", 0)
+    assert msg.yes_price == 3350  # from no_price_dollars: 1 - 0.6650
+    assert msg.updated_ts_ms is None and msg.client_order_id is None
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"outcome_side": "maybe"}, "yes or no"),
+        ({"book_side": "middle"}, "bid or ask"),
+        ({"ticker": None}, "no ticker"),
+        ({"yes_price_dollars": None, "no_price_dollars": None}, "no price"),
+        ({"remaining_count_fp": "1.234"}, "user_order"),
+        ({"maker_fees_dollars": "0.0000001"}, "user_order"),
+    ],
+)
+def test_malformed_user_orders_raise_one_error(change: dict[str, object], reason: str) -> None:
+    body = {k: v for k, v in (USER_ORDER["msg"] | change).items() if v is not None}  # type: ignore[operator]
+    with pytest.raises(ProtocolError) as info:
+        decode(json.dumps({"type": "user_order", "sid": 7, "msg": body}))
+    assert reason in info.value.reason

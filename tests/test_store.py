@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from kalshi_tui.account import RestingOrder
 from kalshi_tui.protocol import messages as m
 from kalshi_tui.store import BOOK_BROKEN, BOOK_UNSYNCED, DOWN, LIVE, RECONNECTING, Store
 from kalshi_tui.stream.backoff import Backoff
@@ -25,6 +26,61 @@ def _fill(trade_id: str, ts_ms: int, fee: int = 0) -> m.Fill:
         fee=fee,
         ts_ms=ts_ms,
     )
+
+
+def _order(oid: str, status: str = "resting", remaining: int = 500, ticker: str = "M") -> m.UserOrder:
+    return m.UserOrder(
+        sid=3,
+        order_id=oid,
+        market_ticker=ticker,
+        status=status,
+        side="yes",
+        book_side="bid",
+        yes_price=4200,
+        filled=1000 - remaining,
+        remaining=remaining,
+        initial=1000,
+        created_ts_ms=1_700_000_000_000,
+    )
+
+
+def _rest_order(oid: str, ticker: str = "M", remaining: int = 500) -> RestingOrder:
+    return RestingOrder(oid, ticker, "yes", "bid", 4200, remaining, 1000, created_at=1_700_000_000.0)
+
+
+def test_user_orders_keep_the_resting_orders_by_id() -> None:
+    store = Store()
+    store.apply(_order("a"))
+    store.apply(_order("b", ticker="N"))
+    assert store.take_changes().orders == {"M", "N"}
+    assert store.orders["a"] == _rest_order("a")  # same order whichever way it came
+    store.apply(_order("a", remaining=200))  # part filled: still resting, less left
+    assert store.orders["a"].remaining == 200 and store.take_changes().orders == {"M"}
+    store.apply(_order("a", "executed", 0))
+    store.apply(_order("b", "canceled", 300, ticker="N"))
+    assert store.orders == {} and store.take_changes().orders == {"M", "N"}
+    store.apply(_order("z", "canceled", 0))  # an order never seen resting ends: nothing moves
+    assert not store.take_changes()
+
+
+def test_rest_seeds_the_orders_but_frames_newer_than_the_request_win() -> None:
+    store = Store()
+    store.apply(_order("old"))  # before the request: REST's answer is newer
+    mark = store.order_mark()
+    store.apply(_order("new"))  # created while the request was in flight
+    store.apply(_order("gone"))
+    store.apply(_order("gone", "canceled", 500))  # canceled while it was in flight
+    store.take_changes()
+    # REST's answer was taken before "new" and while "gone" still rested; "old" has since filled.
+    store.seed_orders([_rest_order("gone"), _rest_order("old", remaining=100), _rest_order("x", "N")], mark)
+    assert set(store.orders) == {"new", "old", "x"}
+    assert store.orders["old"].remaining == 100
+    assert store.take_changes().orders == {"M", "N"}
+    # The next answer is newer than every frame: it is the whole truth.
+    store.seed_orders([_rest_order("x", "N")], store.order_mark())
+    assert set(store.orders) == {"x"} and store.take_changes().orders == {"M"}
+    store.seed_orders([_rest_order("x", "N")], store.order_mark())
+    assert not store.take_changes()  # nothing moved, nothing to redraw
 
 
 def test_apply_tells_the_caller_what_became_of_the_book() -> None:

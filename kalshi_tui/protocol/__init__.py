@@ -18,6 +18,7 @@ from kalshi_tui.protocol.messages import (
     Trade,
     Unknown,
     Unsubscribed,
+    UserOrder,
 )
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "Trade",
     "Unknown",
     "Unsubscribed",
+    "UserOrder",
     "decode",
     "decode_obj",
     "describe",
