@@ -18,6 +18,7 @@ from kalshi_tui.sim import Simulator
 from kalshi_tui.store import Store
 from kalshi_tui.stream import Pool
 from kalshi_tui.ui.app import KalshiApp
+from kalshi_tui.ui.cells import contracts
 from kalshi_tui.ui.depth import MINE, DepthLadder, own_levels
 from kalshi_tui.ui.grid import LiveGrid
 from kalshi_tui.ui.help import keys_table
@@ -306,3 +307,78 @@ async def test_book_moves_redraw_marks_at_most_twice_a_second() -> None:
         after = grid_text(app, "positions-grid")[h0][5]
         mark = mark_at_bids(app.store.markets[h0].book, 123_456)
         assert mark is not None and after.rstrip("*") == fx_dollars(mark.value) and after != before
+
+
+async def test_resting_orders_follow_the_socket_between_rest_refreshes(
+    make_sim: Callable[..., Simulator],
+) -> None:
+    """Real sockets: an order the demo account places shows on the Portfolio tab and as a ●
+    on the ladder, and leaves when it is canceled, from user_orders frames alone: REST's
+    account is not fetched again in between."""
+    async with make_sim(seed=21, markets=6, start_paused=True, user_share=0.2, lifecycle_rate=0.0) as sim:
+        assert sim.signer is not None
+        store = Store()
+        rest = RestClient(sim.rest_url, sim.signer)
+        settings = StreamSettings(backoff_base=0.1, backoff_cap=0.3, stable_after=0.0)
+        pool = Pool(sim.ws_url, sim.signer, store, settings, markets=sim.tickers, rest=rest)
+        profile = Profile.create(
+            "live",
+            "custom",
+            ws_url=sim.ws_url,
+            rest_url=sim.rest_url,
+            key_id=sim.key_id,
+            watchlists={"live": sim.tickers},
+            stream=settings,
+        )
+        app = KalshiApp(
+            store,
+            feed=pool,
+            rest=rest,
+            account=rest,
+            profile=profile,
+            theme_folders=[fx.REPO_THEMES],
+            watch_terminal=False,
+        )
+        keeper = sim.engine.orders
+
+        def act(change: Callable[[list[Any]], object]) -> None:
+            out: list[Any] = []
+            change(out)
+            sim.hub.dispatch(out)
+
+        def orders_live() -> bool:
+            return any(s.channel == "user_orders" and s.sid is not None for s in store.metrics.subscriptions)
+
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                await pilot.press("6")
+                await until(lambda: app.view.account.refreshes > 0, "the account fetched", pilot=pilot)
+                await until(orders_live, "the user_orders subscription", pilot=pilot)
+                seen = app.view.account.refreshes
+                placed: list[Any] = []
+                act(lambda out: placed.append(keeper.place(out)))
+                order = placed[0]
+                assert order is not None
+                await until(
+                    lambda: order.order_id in grid_text(app, "orders-grid"), "the new order", pilot=pilot
+                )
+                row = grid_text(app, "orders-grid")[order.order_id]
+                assert row[0] == order.ticker and row[3] == contracts(order.remaining)
+                assert f"({len(store.orders)}, read-only)" in title(app, "orders-title")
+                app.jump_to_market(order.ticker)  # and shows its depth
+
+                def stats() -> str:
+                    return title(app, "depth-stats")
+
+                await until(lambda: "your orders" in stats(), "the order marked on the ladder", pilot=pilot)
+                act(lambda out: keeper.cancel(order, out))
+                await until(lambda: "your orders" not in stats(), "the mark gone", pilot=pilot)
+                assert order.order_id not in store.orders
+                await pilot.press("6")
+                await until(
+                    lambda: order.order_id not in grid_text(app, "orders-grid"), "the order gone", pilot=pilot
+                )
+                assert app.view.account.refreshes == seen  # the socket alone moved it
+        finally:
+            await pool.close()
+            await rest.aclose()
