@@ -49,7 +49,7 @@ _PRICE_FIELDS = {
     "yes_price",
     "no_price",
 }
-_MONEY_FIELDS = {"fee", "position_cost", "realized_pnl", "fees_paid"}
+_MONEY_FIELDS = {"fee", "position_cost", "realized_pnl", "fees_paid", "taker_fees", "maker_fees"}
 _SIZE_FIELDS = {
     "delta",
     "yes_bid_size",
@@ -59,6 +59,9 @@ _SIZE_FIELDS = {
     "count",
     "post_position",
     "position",
+    "filled",
+    "remaining",
+    "initial",
 }
 
 

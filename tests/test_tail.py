@@ -604,3 +604,36 @@ def test_tail_with_stdout_closed_says_so() -> None:
     )
     assert done.returncode == 5
     assert done.stderr.strip() == "kalshi-tui: stdout is closed: there is nowhere to write the events"
+
+
+def test_a_user_order_prints_as_the_exchange_writes_its_numbers() -> None:
+    order = m.UserOrder(
+        sid=4,
+        order_id="o-1",
+        market_ticker="KX-A",
+        status="resting",
+        side="no",
+        book_side="bid",
+        yes_price=7250,
+        filled=150,
+        remaining=850,
+        initial=1000,
+        maker_fees=7739,
+        created_ts_ms=1_764_597_600_123,
+        reason="fill",
+    )
+    line = event_json(order)
+    assert line["type"] == "user_order" and line["market"] == "KX-A"
+    assert (line["yes_price"], line["filled"], line["remaining"], line["initial"]) == (
+        "0.7250",
+        "1.50",
+        "8.50",
+        "10.00",
+    )
+    assert (line["maker_fees"], line["taker_fees"]) == ("0.007739", "0.000000")
+    assert (line["order_id"], line["status"], line["side"], line["reason"]) == (
+        "o-1",
+        "resting",
+        "no",
+        "fill",
+    )
