@@ -161,10 +161,20 @@ async def test_badge_says_reconnecting_at_once_and_down_when_unreachable() -> No
     await sim.start()
     try:
         async with running(sim, sim.tickers, slow) as (store, _):
+            # The badge state at the moment the drop is counted: sampling it later could land
+            # after the backoff sleep, when the next (refused) attempt has changed it.
+            at_drop: list[str] = []
+            count_reconnect = store.count_reconnect
+
+            def counting() -> None:
+                at_drop.append(store.metrics.state)
+                count_reconnect()
+
+            store.count_reconnect = counting  # type: ignore[method-assign]
             sim.faults.refuse_handshakes(30)
             sim.faults.kill_connections()
             await until(lambda: store.metrics.reconnects >= 1, what="drop noticed")
-            assert store.metrics.state == RECONNECTING  # during the backoff sleep, not after it
+            assert at_drop[0] == RECONNECTING  # at once, not after the backoff sleep
             await sim.stop()  # the exchange is gone: refused connections from now on
             await until(lambda: store.metrics.state == DOWN, what="down")
     finally:

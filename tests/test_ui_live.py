@@ -215,5 +215,9 @@ async def test_sparklines_load_from_the_batch_candle_endpoint(make_sim: Callable
         assert past, "the simulator served no hourly closes"
         held = app.view.sparks.markets[ticker].closes
         assert all(held.get(e) == c for e, c in past[-20:])
+        # Loaded is not yet drawn: the grid takes it on a later tick.
+        await until(
+            lambda: app.watchlist.grid.cells(ticker)[12][0].strip(), "sparkline drawn", pilot=env.pilot
+        )  # type: ignore[index]
         spark = app.watchlist.grid.cells(ticker)[12][0]  # type: ignore[index]
-        assert len(spark) == 24 and spark.strip() and set(spark.strip()) <= set(BLOCKS)
+        assert len(spark) == 24 and set(spark.strip()) <= set(BLOCKS)
