@@ -25,7 +25,28 @@ HANDLERS = {
     "check": "kalshi_tui.check:run",
     "export": "kalshi_tui.export:run",
     "alerts": "kalshi_tui.alerts_headless:run",
+    "replay": "kalshi_tui.run:run_replay",
 }
+
+
+def _record_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("recording")
+    g.add_argument("--record", metavar="PATH", help="record every frame to PATH (gzip JSON lines)")
+    g.add_argument("--record-max-mb", metavar="MB", type=float, help="start a new file past MB (default 64)")
+    g.add_argument(
+        "--record-keep", metavar="N", type=int, help="old files kept: PATH.1 ... PATH.N (default 5)"
+    )
+
+
+def _replay_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    replay = sub.add_parser("replay", help="play a recording (--record) into the dashboard or as JSON lines")
+    replay.add_argument("paths", nargs="+", metavar="PATH", help="recording files, oldest first")
+    replay.add_argument("--speed", type=float, default=1.0, help="times real time (default 1)")
+    replay.add_argument("--paused", action="store_true", help="start paused (space plays, n steps)")
+    replay.add_argument("--tail", action="store_true", help="print the events as JSON lines (as tail)")
+    replay.add_argument(
+        "--books-out", metavar="FILE", help="with --tail: write every book to FILE at the end"
+    )
 
 
 def _sim_options(p: argparse.ArgumentParser) -> None:
@@ -49,6 +70,7 @@ PATH_OPTIONS = {
     "debug_log": "--debug-log",
     "key_file": "--key-file",
     "books_out": "--books-out",
+    "record": "--record",
     "public_key": "--public-key",
 }
 # Options that take a URL: (schemes, example), checked by the one URL check before any command runs.
@@ -86,10 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug-log", metavar="PATH", help="write a debug log to PATH")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    sub.add_parser("run", help="open the dashboard on a profile (the default command)")
+    _record_options(sub.add_parser("run", help="open the dashboard on a profile (the default command)"))
 
     demo = sub.add_parser("demo", help="open the dashboard on the embedded exchange simulator")
     _sim_options(demo)
+    _record_options(demo)
+    _replay_parser(sub)
 
     init = sub.add_parser("init", help="write a profile to the config file")
     init.add_argument("--env", choices=["prod", "demo", "custom"], help="Kalshi environment")
@@ -148,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="give up (exit 4) if nothing is subscribed after S seconds (default 30)",
     )
     tail.add_argument("--books-out", metavar="FILE", help="write every book to FILE at exit")
+    tail.add_argument("--replay", metavar="PATH", nargs="+", help="play recordings instead of connecting")
+    _record_options(tail)
 
     check = sub.add_parser(
         "check",

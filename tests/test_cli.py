@@ -23,7 +23,7 @@ from kalshi_tui.cli import build_parser, main
 from kalshi_tui.config import ConfigError, load_config
 
 REPO = Path(__file__).resolve().parents[1]
-COMMANDS = ("run", "demo", "init", "config", "sim", "tail", "check", "export", "alerts")
+COMMANDS = ("run", "demo", "init", "config", "sim", "tail", "check", "export", "alerts", "replay")
 
 
 def _env(config: Path | None = None) -> dict[str, str]:

@@ -17,6 +17,8 @@ from kalshi_tui.config import StreamSettings
 from kalshi_tui.protocol import commands
 from kalshi_tui.protocol import messages as m
 from kalshi_tui.store import Store
+from kalshi_tui.stream.recorder import Recorder
+from kalshi_tui.stream.replay import checkpoint
 from kalshi_tui.stream.session import Listener, Session, Sub
 
 DEFAULT_CHANNELS = (
@@ -44,8 +46,12 @@ class Pool:
         listener: Listener | None = None,
         use_yes_price: bool = False,
         compression: str | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self.ws_url = ws_url
+        self.recorder = recorder
+        if recorder is not None:
+            recorder.checkpoint = lambda: checkpoint(store, [s.machine for s in self.sessions])
         self.signer = signer
         self.store = store
         self.settings = settings or StreamSettings()
@@ -86,6 +92,7 @@ class Pool:
             use_yes_price=self.use_yes_price,
             compression=self.compression,
             on_fill_subscribed=self._on_fill_subscribed,
+            recorder=self.recorder,
         )
         self.sessions.append(session)
         if self._running:
@@ -176,6 +183,8 @@ class Pool:
             await self.add_markets(markets)
         self._failed = asyncio.get_running_loop().create_future()
         self._running = True
+        if self.recorder is not None:
+            self.recorder.start()
         for session in self.sessions:
             self._start(session)
         try:

@@ -22,6 +22,7 @@ from kalshi_tui.store import AUTH_FAILED, CONNECT, CONNECTING, DOWN, DROP, RECON
 from kalshi_tui.stream.backoff import Backoff
 from kalshi_tui.stream.dial import MAX_MESSAGE, dial, refusal
 from kalshi_tui.stream.machine import Listener, Machine, Sub
+from kalshi_tui.stream.recorder import CLOSE, OPEN, SEND, Recorder
 
 __all__ = ["MAX_MESSAGE", "Listener", "Session", "Sub"]
 
@@ -43,7 +44,9 @@ class Session:
         use_yes_price: bool = False,
         compression: str | None = None,
         on_fill_subscribed: Callable[[Session], object] | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
+        self.recorder = recorder  # every frame in and out goes to it (``--record``)
         self.url = url
         self.signer, self.store, self.index, self.compression = signer, store, index, compression
         self.settings = settings = settings or StreamSettings()
@@ -124,6 +127,8 @@ class Session:
         self.backoff.connected(time.monotonic())
         self.store.connected(self.url, time.time())
         self.connected.set()
+        if self.recorder is not None:
+            self.recorder.put(self.index, OPEN)
         timer = asyncio.create_task(self._timer(ws))
         why = "closed by the exchange"
         try:
@@ -137,6 +142,8 @@ class Session:
             self.connected.clear()
             self.backoff.disconnected(time.monotonic())
             self._flush_traffic()
+            if self.recorder is not None:
+                self.recorder.put(self.index, CLOSE, self._closing)
             self.machine.disconnected(closing=self._closing)
             if not self._closing:
                 self.store.set_state(RECONNECTING, self.index)  # now, not after the backoff
@@ -145,10 +152,13 @@ class Session:
                 self.store.record_error(None, why, sentence, kind=DROP, connection=self.index)
 
     async def _read(self, ws: ClientConnection) -> None:
-        receive, clock, n = self.machine.receive, time.monotonic, 0
+        receive, clock, n, index = self.machine.receive, time.monotonic, 0, self.index
+        record = self.recorder.recv if self.recorder is not None else None
         async for raw in ws:
             self._frames += 1
             self._bytes += len(raw)
+            if record is not None:
+                record(index, raw)
             out = receive(raw, clock())
             if out:
                 await self._send(out)
@@ -176,8 +186,11 @@ class Session:
         ws = self.ws
         if ws is None:
             return
+        recorder = self.recorder
         with contextlib.suppress(ConnectionClosed):
             for frame in frames:
+                if recorder is not None:
+                    recorder.put(self.index, SEND, frame)
                 await ws.send(frame.decode())
 
     def _flush_traffic(self) -> None:
