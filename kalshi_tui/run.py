@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from kalshi_tui.rest import RestClient
     from kalshi_tui.store import Store
     from kalshi_tui.stream import Pool
+    from kalshi_tui.stream.recorder import Recorder
     from kalshi_tui.ui.app import KalshiApp
 
 # Demo watchlist groups, by series prefix; "all" holds every simulated market.
@@ -44,7 +45,8 @@ def run_app(args: argparse.Namespace) -> int:
     def save(changed: Profile) -> None:
         write_profile(path, changed)
 
-    return asyncio.run(_serve(profile, signer, getattr(args, "theme", None), save))
+    recorder = make_recorder(args)
+    return asyncio.run(_serve(profile, signer, getattr(args, "theme", None), save, recorder))
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -79,7 +81,52 @@ async def _demo(args: argparse.Namespace) -> int:
             theme=getattr(args, "theme", None) or "kalshi-dark",
         )
         # Demo watchlist edits live for the session only: there is no profile to save to.
-        return await _serve(profile, sim.signer, getattr(args, "theme", None), None)
+        return await _serve(profile, sim.signer, getattr(args, "theme", None), None, make_recorder(args))
+
+
+def make_recorder(args: argparse.Namespace) -> Recorder | None:
+    """``--record PATH`` (with ``--record-max-mb`` and ``--record-keep``), checked before any work."""
+    from kalshi_tui.tail import make_recorder as from_args
+
+    return from_args(args)
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    """``kalshi-tui replay PATH...``: a recording into the dashboard (``--tail``: as JSON lines)."""
+    import math
+
+    from kalshi_tui.errors import UserError
+
+    if not (math.isfinite(args.speed) and args.speed > 0):
+        raise UserError(f"--speed must be a number above 0, not {args.speed:g}")
+    if args.tail:
+        from kalshi_tui.tail import run_replay as tail_replay
+
+        return tail_replay(args.paths, args.books_out, speed=args.speed)
+    return asyncio.run(_replay(args))
+
+
+async def _replay(args: argparse.Namespace) -> int:
+    from kalshi_tui.config import Profile
+    from kalshi_tui.errors import UserError
+    from kalshi_tui.store import Store
+    from kalshi_tui.stream.replay import RecordingClock, RecordingError, ReplayFeed, recorded_markets
+    from kalshi_tui.ui.app import KalshiApp
+
+    try:
+        markets = recorded_markets(args.paths)
+    except RecordingError as exc:
+        raise UserError(str(exc)) from None
+    clock = RecordingClock()
+    store = Store(clock=clock)
+    feed = ReplayFeed(args.paths, store, speed=args.speed, paused=args.paused, clock=clock)
+    profile = Profile.create("replay", "custom", watchlists={"recorded": tuple(markets)})
+    app = KalshiApp(store, feed=feed, profile=profile, theme=getattr(args, "theme", None), clock=clock)
+    try:
+        await app.run_async()
+    finally:
+        await feed.close()
+    return app.return_code or 0
 
 
 def rest_client(profile: Profile, signer: Signer | None, store: Store) -> RestClient:
@@ -114,7 +161,11 @@ def start_pollers(store: Store, rest: RestClient, pool: Pool, app: KalshiApp) ->
 
 
 async def _serve(
-    profile: Profile, signer: Signer, theme: str | None, save: Callable[[Profile], Any] | None
+    profile: Profile,
+    signer: Signer,
+    theme: str | None,
+    save: Callable[[Profile], Any] | None,
+    recorder: Recorder | None = None,
 ) -> int:
     from kalshi_tui.store import Store
     from kalshi_tui.stream import Pool
@@ -122,7 +173,9 @@ async def _serve(
 
     store = Store()
     rest = rest_client(profile, signer, store)
-    pool = Pool(profile.ws_url, signer, store, profile.stream, markets=profile.tickers, rest=rest)
+    pool = Pool(
+        profile.ws_url, signer, store, profile.stream, markets=profile.tickers, rest=rest, recorder=recorder
+    )
     app = KalshiApp(
         store, feed=pool, rest=rest, profile=profile, theme=theme, save_profile=save, account=rest
     )
@@ -138,5 +191,7 @@ async def _serve(
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         await pool.close()
+        if recorder is not None:
+            recorder.close()
         await rest.aclose()
     return app.return_code or 0

@@ -27,7 +27,7 @@ from typing import Any
 import msgspec
 
 from kalshi_tui import endpoint
-from kalshi_tui.config import tickers_from_text
+from kalshi_tui.config import StreamSettings, tickers_from_text
 from kalshi_tui.errors import AuthRejected, UserError
 from kalshi_tui.numbers import format_money, format_price, format_size
 from kalshi_tui.output import STDOUT, OutputClosed, OutputFailed, Writer, retire_stdout
@@ -35,6 +35,8 @@ from kalshi_tui.protocol import commands
 from kalshi_tui.protocol import messages as m
 from kalshi_tui.store import ErrorEvent, Store
 from kalshi_tui.stream import EventBuffer, Pool
+from kalshi_tui.stream.recorder import Recorder
+from kalshi_tui.stream.replay import RecordingError, ReplayFeed
 
 EXIT_NOT_SUBSCRIBED = 4
 DEFAULT_CONNECT_TIMEOUT = 30.0
@@ -161,7 +163,7 @@ def _line(msg: m.Message) -> bytes:
 
 
 async def tail(
-    ep: endpoint.Endpoint,
+    ep: endpoint.Endpoint | None,
     markets: list[str],
     channels: list[str],
     *,
@@ -169,24 +171,38 @@ async def tail(
     duration: float | None,
     books_out: Path | None,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    record: Recorder | None = None,
+    replay: list[str] | None = None,
+    speed: float = 1.0,
 ) -> int:
+    """The stream of ``ep`` as JSON lines; with ``replay``, recordings played instead (``ep``
+    None), ending once played."""
     store = Store()
-    buffer = EventBuffer(store, ep.settings.buffer_size)
+    settings = ep.settings if ep is not None else StreamSettings()
+    buffer = EventBuffer(store, settings.buffer_size)
     rest = None
-    if ep.rest_url:
-        from kalshi_tui.rest import RestClient
+    played: asyncio.Future[object] = asyncio.get_running_loop().create_future()  # never, live
+    pool: Pool | ReplayFeed
+    if replay is not None:
+        pool = ReplayFeed(replay, store, settings, speed=speed, listener=buffer.put)
+        played = asyncio.ensure_future(pool.finished.wait())
+    else:
+        assert ep is not None
+        if ep.rest_url:
+            from kalshi_tui.rest import RestClient
 
-        rest = RestClient(ep.rest_url, ep.signer)
-    pool = Pool(
-        ep.ws_url,
-        ep.signer,
-        store,
-        ep.settings,
-        channels=channels,
-        markets=markets,
-        rest=rest,
-        listener=buffer.put,
-    )
+            rest = RestClient(ep.rest_url, ep.signer)
+        pool = Pool(
+            ep.ws_url,
+            ep.signer,
+            store,
+            ep.settings,
+            channels=channels,
+            markets=markets,
+            rest=rest,
+            listener=buffer.put,
+            recorder=record,
+        )
     writer = Writer(STDOUT)
     reporter = ErrorReporter(store)
     runner = asyncio.create_task(pool.run())
@@ -247,12 +263,15 @@ async def tail(
     stopper = asyncio.create_task(stop.wait())
     code = 0
     try:
-        await asyncio.wait({runner, stopper, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({runner, stopper, watcher, played}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         printer.cancel()
         watcher.cancel()
         stopper.cancel()
+        played.cancel()
         await pool.close()
+        if record is not None:
+            record.close()
         runner.cancel()
         if rest is not None:
             await rest.aclose()
@@ -341,6 +360,9 @@ def run(args: argparse.Namespace) -> int:
     duration = positive_seconds("--duration", args.duration)
     connect_timeout = positive_seconds("--connect-timeout", args.connect_timeout)
     books_out = writable_file("--books-out", args.books_out)
+    if args.replay:
+        # As fast as it reads: a script wants the output, not the pace it was recorded at.
+        return run_replay(args.replay, books_out, speed=math.inf, count=count, duration=duration)
     ep = endpoint.resolve(args)
     markets = tickers_from_text(args.markets) if args.markets else ep.markets
     channels = [c.strip() for c in args.channels.split(",") if c.strip()]
@@ -359,5 +381,40 @@ def run(args: argparse.Namespace) -> int:
             duration=duration,
             books_out=books_out,
             connect_timeout=connect_timeout or DEFAULT_CONNECT_TIMEOUT,
+            record=make_recorder(args),
         )
     )
+
+
+def make_recorder(args: argparse.Namespace) -> Recorder | None:
+    path = writable_file("--record", getattr(args, "record", None))
+    if path is None:
+        return None
+    from kalshi_tui.stream.recorder import DEFAULT_KEEP, DEFAULT_MAX_BYTES
+
+    max_mb, keep = getattr(args, "record_max_mb", None), getattr(args, "record_keep", None)
+    if (max_mb is not None and not max_mb > 0) or (keep is not None and keep < 0):
+        raise UserError("--record-max-mb must be above 0 and --record-keep 0 or more")
+    return Recorder(  # checked before any work: a typo is found before the run, not after it
+        path,
+        max_bytes=int(max_mb * 1024 * 1024) if max_mb is not None else DEFAULT_MAX_BYTES,
+        keep=DEFAULT_KEEP if keep is None else keep,
+    )
+
+
+def run_replay(
+    paths: list[str],
+    books_out: str | Path | None,
+    *,
+    speed: float = 1.0,
+    count: int | None = None,
+    duration: float | None = None,
+) -> int:
+    """``tail --replay PATH...`` / ``replay --tail``: recordings as tail's JSON lines."""
+    out = writable_file("--books-out", str(books_out)) if books_out is not None else None
+    try:
+        return asyncio.run(
+            tail(None, [], [], count=count, duration=duration, books_out=out, replay=paths, speed=speed)
+        )
+    except RecordingError as exc:
+        raise UserError(str(exc)) from None

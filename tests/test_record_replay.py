@@ -135,3 +135,39 @@ def test_a_checkpoint_restores_subscriptions_and_books() -> None:
     )
     rp.apply((1, 0, "recv", delta))
     assert again.markets["A"].book.yes == {4000: 200} and again.metrics.gaps == 0
+
+
+async def test_tail_replay_prints_the_events_and_writes_the_books(tmp_path: Path) -> None:
+    import asyncio
+    import sys
+
+    store, _, _, _ = await record(tmp_path)
+    books = tmp_path / "books.json"
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "kalshi_tui", "tail", "--replay", str(tmp_path / "rec.jsonl.gz")),
+        *("--books-out", str(books)),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    events = [json.loads(line) for line in out.splitlines()]
+    assert len(events) > 3000 and {e["type"] for e in events} >= {"orderbook_snapshot", "orderbook_delta"}
+    assert json.loads(books.read_text()) == json.loads(json.dumps(books_json(store)))
+
+
+async def test_replay_of_a_missing_or_bad_file_is_one_sentence(tmp_path: Path) -> None:
+    import asyncio
+    import sys
+
+    bad = tmp_path / "bad.gz"
+    bad.write_bytes(b"not gzip at all")
+    for path in (tmp_path / "missing.gz", bad):
+        proc = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "kalshi_tui", "replay", "--tail", str(path)),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await proc.communicate()
+        assert proc.returncode == 2 and "Traceback" not in err.decode()
+        assert len(err.decode().strip().splitlines()) == 1 and str(path) in err.decode()

@@ -15,6 +15,7 @@ recording against the clock the records carry, at ``speed``, with pause and sing
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
 import os
@@ -218,6 +219,33 @@ def replay_all(paths: Iterable[str | os.PathLike[str]], store: Store, **kw: Any)
     return rp
 
 
+def recorded_markets(paths: Sequence[str | os.PathLike[str]], look: int = 5000) -> list[str]:
+    """The markets a recording's first records subscribe or hold (for the watchlist shown)."""
+    seen: dict[str, None] = {}
+    for n, (_, _, direction, frame) in enumerate(read_records(paths[:1])):
+        if direction == CHECKPOINT:
+            seen.update(dict.fromkeys(frame.get("books", {})))
+            for conn in frame.get("conns", []):
+                for sub in conn["subs"]:
+                    seen.update(dict.fromkeys(sub["markets"]))
+        elif direction == SEND:
+            with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
+                seen.update(dict.fromkeys(json.loads(frame).get("params", {}).get("market_tickers", ())))
+        if n >= look:
+            break
+    return list(seen)
+
+
+class RecordingClock:
+    """The time as the recording tells it (seconds): the store's and the app's clock in a replay."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 # -- the feed ----------------------------------------------------------------------------------
 
 
@@ -234,8 +262,10 @@ class ReplayFeed:
         speed: float = 1.0,
         listener: Listener | None = None,
         paused: bool = False,
+        clock: RecordingClock | None = None,
     ) -> None:
         self.paths = list(paths)
+        self.clock = clock or RecordingClock()
         self.replayer = Replayer(store, settings, listener=listener)
         self.store = store
         self.speed = speed
@@ -296,8 +326,9 @@ class ReplayFeed:
                     break
                 if self.speed != speed:
                     anchor = (loop.time(), self.t_ns or t_ns)
-            self.replayer.apply(rec)
             self.t_ns = t_ns
+            self.clock.now = t_ns / 1e9
+            self.replayer.apply(rec)
             played += 1
             if played % 512 == 0:
                 await asyncio.sleep(0)  # a burst recorded at once: let the UI draw meanwhile
