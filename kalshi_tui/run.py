@@ -107,11 +107,10 @@ def run_replay(args: argparse.Namespace) -> int:
 
 
 async def _replay(args: argparse.Namespace) -> int:
-    from kalshi_tui.config import Profile
     from kalshi_tui.errors import UserError
     from kalshi_tui.store import Store
     from kalshi_tui.stream.replay import RecordingClock, RecordingError, ReplayFeed, recorded_markets
-    from kalshi_tui.ui.app import KalshiApp
+    from kalshi_tui.ui.replay import ReplayApp, replay_profile
 
     try:
         markets = recorded_markets(args.paths)
@@ -120,8 +119,10 @@ async def _replay(args: argparse.Namespace) -> int:
     clock = RecordingClock()
     store = Store(clock=clock)
     feed = ReplayFeed(args.paths, store, speed=args.speed, paused=args.paused, clock=clock)
-    profile = Profile.create("replay", "custom", watchlists={"recorded": tuple(markets)})
-    app = KalshiApp(store, feed=feed, profile=profile, theme=getattr(args, "theme", None), clock=clock)
+    profile = replay_profile(markets)
+    app = ReplayApp(
+        store, feed=feed, replay=feed, profile=profile, theme=getattr(args, "theme", None), clock=clock
+    )
     try:
         await app.run_async()
     finally:

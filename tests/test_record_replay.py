@@ -4,6 +4,7 @@ replays, through the same machine and store, to the very books held when recordi
 from __future__ import annotations
 
 import gzip
+import io
 import json
 from pathlib import Path
 
@@ -171,3 +172,43 @@ async def test_replay_of_a_missing_or_bad_file_is_one_sentence(tmp_path: Path) -
         _, err = await proc.communicate()
         assert proc.returncode == 2 and "Traceback" not in err.decode()
         assert len(err.decode().strip().splitlines()) == 1 and str(path) in err.decode()
+
+
+async def test_the_dashboard_replays_with_pause_step_and_speed_keys(tmp_path: Path) -> None:
+    from rich.console import Console
+    from textual.widgets import Static
+
+    from kalshi_tui.stream.replay import RecordingClock, ReplayFeed, recorded_markets
+    from kalshi_tui.ui.help import KeysScreen
+    from kalshi_tui.ui.replay import ReplayApp, replay_profile
+
+    store, _, _, _ = await record(tmp_path)
+    path = tmp_path / "rec.jsonl.gz"
+    clock = RecordingClock()
+    replayed = Store(clock=clock)
+    feed = ReplayFeed([path], replayed, FAST, paused=True, clock=clock)
+    profile = replay_profile(recorded_markets([path]))
+    app = ReplayApp(replayed, feed=feed, replay=feed, profile=profile, clock=clock, watch_terminal=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert feed.replayer.frames == 0  # started paused: nothing played
+        await pilot.press("n")
+        await until(lambda: feed.replayer.frames == 1, "one frame stepped")
+        await pilot.press("n", "n")
+        await until(lambda: feed.replayer.frames == 3, "two more frames")
+        assert clock() == feed.t_ns / 1e9 > 0  # the app's clock is the recording's
+        await pilot.press("greater_than_sign")
+        assert feed.speed == 2.0
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, KeysScreen)
+        shown = app.screen.query_one("#keys-table", Static).content
+        console = Console(file=io.StringIO(), width=120)
+        console.print(shown)
+        assert "Replay: pause / play" in console.file.getvalue()  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        feed.set_speed(1024.0)
+        await pilot.press("space")  # play to the end
+        await until(lambda: feed.finished.is_set(), "the recording played")
+        assert "replay" in app.sub_title
+        assert held(replayed) == held(store)
+        await pilot.press("q")

@@ -13,7 +13,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from kalshi_tui.ui.alerts import ALERTS_VIEW_BINDINGS
-from kalshi_tui.ui.keys import APP_BINDINGS, DEPTH_BINDINGS, TRADES_BINDINGS, WATCHLIST_BINDINGS
+from kalshi_tui.ui.keys import (
+    APP_BINDINGS,
+    DEPTH_BINDINGS,
+    REPLAY_BINDINGS,
+    TRADES_BINDINGS,
+    WATCHLIST_BINDINGS,
+)
 
 SECTIONS: list[tuple[str, list[BindingType]]] = [
     ("Anywhere", APP_BINDINGS),
@@ -24,7 +30,11 @@ SECTIONS: list[tuple[str, list[BindingType]]] = [
 ]
 
 
-def keys_table(keymap: dict[str, str], key_display: object) -> Table:
+def keys_table(
+    keymap: dict[str, str],
+    key_display: object,
+    extra: list[tuple[str, list[BindingType]]] = (),  # type: ignore[assignment]
+) -> Table:
     """``keymap``: the profile's remaps (id -> keys); ``key_display``: App.get_key_display."""
     from kalshi_tui.ui.chart import CHART_BINDINGS
     from kalshi_tui.ui.details import DETAILS_BINDINGS
@@ -34,12 +44,16 @@ def keys_table(keymap: dict[str, str], key_display: object) -> Table:
     table.add_column("Key", style="bold", no_wrap=True, min_width=10)
     table.add_column("Does", ratio=2)
     table.add_column(escape("id (for [bindings])"), style="dim", no_wrap=True)
-    for title, bindings in [
+    sections = [
+        *extra,
         *SECTIONS,
         ("Details", DETAILS_BINDINGS),
         ("Price chart (c)", CHART_BINDINGS),
         ("Tables", LiveGrid.BINDINGS),
-    ]:
+    ]
+    if not extra:  # the replay's keys go first in a replay, last elsewhere
+        sections.append(("Replay", REPLAY_BINDINGS))
+    for title, bindings in sections:
         table.add_row(f"[b u]{title}[/]", "", "")
         for b in bindings:
             if not isinstance(b, Binding):
@@ -68,9 +82,12 @@ class KeysScreen(ModalScreen[None]):
         Binding("end,G", "edge(1)", "Bottom", show=False, id="keys-bottom"),
     ]
 
-    def __init__(self, keymap: dict[str, str]) -> None:
+    def __init__(
+        self, keymap: dict[str, str], extra: list[tuple[str, list[BindingType]]] | None = None
+    ) -> None:
         super().__init__(id="keys-screen")
         self._remaps = keymap
+        self._extra = extra or []  # sections first, e.g. the replay's keys
 
     @property
     def box(self) -> VerticalScroll:
@@ -94,4 +111,4 @@ class KeysScreen(ModalScreen[None]):
                 id="keys-title",
                 markup=False,
             )
-            yield Static(keys_table(self._remaps, self.app.get_key_display), id="keys-table")
+            yield Static(keys_table(self._remaps, self.app.get_key_display, self._extra), id="keys-table")

@@ -49,6 +49,14 @@ DEPTH_BINDINGS: list[BindingType] = [
     Binding("home", "cursor_home", "Back to the spread", show=False, id="depth-home"),
 ]
 
+# Only in ``kalshi-tui replay``: the app is then a ReplayApp.
+REPLAY_BINDINGS: list[BindingType] = [
+    Binding("space", "replay_pause", "Replay: pause / play", id="replay-pause"),
+    Binding("n", "replay_step", "Replay: one frame (pauses)", id="replay-step"),
+    Binding("greater_than_sign", "replay_speed(2.0)", "Replay: twice as fast", id="replay-faster"),
+    Binding("less_than_sign", "replay_speed(0.5)", "Replay: half as fast", id="replay-slower"),
+]
+
 TRADES_BINDINGS: list[BindingType] = [
     Binding("m", "toggle_scope", "Selected/all", id="trades-scope"),
 ]
@@ -70,6 +78,7 @@ def binding_ids() -> dict[str, str]:
         TRADES_BINDINGS,
         DETAILS_BINDINGS,
         CHART_BINDINGS,
+        REPLAY_BINDINGS,
     )
     for group in (*groups, LiveGrid.BINDINGS, ALERTS_VIEW_BINDINGS):
         for b in group:
