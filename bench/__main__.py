@@ -44,6 +44,7 @@ BENCHMARKS: dict[str, tuple[str, float, float]] = {
     "ssh_bandwidth": ("bench.ssh_bandwidth", 200, SMOKE_GUARD),  # full: five programs per size
     "scale": ("bench.scale", 120, SMOKE_GUARD),
     "startup": ("bench.startup", 60, SMOKE_GUARD),
+    "record_cost": ("bench.record_cost", 120, SMOKE_GUARD),
 }
 
 
