@@ -50,6 +50,21 @@ async def ingest(
     return (c1 - c0) / (t1 - t0), (n1 - n0) / (t1 - t0), books
 
 
+def recorder_alone(recording: Path, out: Path) -> float:
+    """CPU seconds per frame of a Recorder (every thread) fed the recording's received frames."""
+    from kalshi_tui.stream.recorder import Recorder
+    from kalshi_tui.stream.replay import read_records
+
+    frames = [f for _, _, d, f in read_records([recording]) if d == "recv"]
+    recorder = Recorder(out, max_bytes=1 << 40, queue_size=len(frames) + 10)
+    recorder.start()
+    c0 = time.process_time()
+    for frame in frames:
+        recorder.recv(0, frame)
+    recorder.close()
+    return (time.process_time() - c0) / max(len(frames), 1)
+
+
 async def _bench(smoke: bool) -> Result:
     from kalshi_tui.store import Store
     from kalshi_tui.stream.replay import replay_all
@@ -74,12 +89,29 @@ async def _bench(smoke: bool) -> Result:
             again = {
                 t: (dict(s.book.yes), dict(s.book.no), s.book.synced) for t, s in replayed.markets.items()
             }
+            isolated = recorder_alone(path, Path(tmp) / "again.jsonl.gz")
         res.add("messages, bare", (rate1 + rate3) / 2, "msgs/s", MSGS_PER_S, "asked of the simulator")
         res.add("messages, recording", rate2, "msgs/s", MSGS_PER_S, "asked of the simulator")
         res.add("CPU, bare (mean of before and after)", bare * 100, "% core")
         res.add("CPU, recording", rec * 100, "% core", bare * 100, "bare")
         extra = (rec - bare) * 100
-        res.add("recording's extra CPU", extra, "% core", target="<= +5 % of a core", met=extra <= 5.0)
+        res.add(
+            "recording's extra CPU, as measured",
+            extra,
+            "% core",
+            target="<= +5 % of a core",
+            met=extra <= 5.0,
+        )
+        # The simulator seldom reaches 20k/s on a shared machine: the recorder fed the recorded
+        # frames as fast as it takes them, CPU per frame times 20k.
+        alone = isolated * MSGS_PER_S * 100
+        res.add(
+            "recorder alone at 20k msgs/s (append, encode, gzip)",
+            alone,
+            "% core",
+            target="<= +5 % of a core",
+            met=alone <= 5.0,
+        )
         res.add("recording size", size / seconds / 1e6, "MB/s (gzip)")
         res.add("replay speed", rp.frames / replay_s if replay_s else None, "frames/s (CPU)")
         same = again == live

@@ -22,6 +22,7 @@ unless ``--config`` or ``$KALSHI_TUI_CONFIG`` names another file::
 
     [profiles.main.stream]            # optional; see StreamSettings
     backoff_cap = 60.0
+    record = "~/kalshi/stream.jsonl.gz"  # record every frame (as --record); record_max_mb, record_keep
 
     [profiles.main.rest]              # optional; see RestSettings
     reads_per_second = 20.0
@@ -139,6 +140,9 @@ class StreamSettings:
     commands_per_second: float = 10.0  # command rate per subscription
     buffer_size: int = 10_000  # frames between socket reader and store
     subscribe_timeout: float = 10.0  # s to wait for a subscribe's answer before retrying it
+    record: str | None = None  # record every frame to this file (``--record``), gzip JSON lines
+    record_max_mb: float = 64.0  # a recording file past this size starts the next one...
+    record_keep: int = 5  # ...keeping this many old ones (PATH.1 ... PATH.N)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +170,8 @@ _STREAM_RULES: dict[str, tuple[type, float, bool]] = {
     "commands_per_second": (float, 0, False),
     "buffer_size": (int, 1, True),
     "subscribe_timeout": (float, 0, False),
+    "record_max_mb": (float, 0, False),
+    "record_keep": (int, 0, True),
 }
 
 
@@ -239,7 +245,7 @@ class Profile:
         if bindings:
             table["bindings"] = dict(bindings)
         if stream is not None:
-            table["stream"] = dataclasses.asdict(stream)
+            table["stream"] = {k: v for k, v in dataclasses.asdict(stream).items() if v is not None}
         if rest is not None:
             table["rest"] = dataclasses.asdict(rest)
         if alerts:
@@ -664,7 +670,18 @@ def _settings_table(
 def _parse_stream(value: Any, where: str, path: Path | None) -> StreamSettings:
     if value is None:
         return StreamSettings()
-    values = _settings_table(value, where, path, _STREAM_RULES, StreamSettings())
+    record = value.get("record") if isinstance(value, Mapping) else None
+    if record is not None and (not isinstance(record, str) or not record.strip()):
+        raise _type_error(path, f"{where}.record", record, "a file path", '"~/kalshi/stream.jsonl.gz"')
+    values = _settings_table(
+        {k: v for k, v in value.items() if k != "record"} if isinstance(value, dict) else value,
+        where,
+        path,
+        _STREAM_RULES,
+        StreamSettings(),
+    )
+    if record is not None:
+        values["record"] = str(_resolve_key_file(record, path))  # relative to the config file
     settings = StreamSettings(**values)
     if settings.backoff_cap < settings.backoff_base:
         raise ConfigError(

@@ -45,7 +45,7 @@ def run_app(args: argparse.Namespace) -> int:
     def save(changed: Profile) -> None:
         write_profile(path, changed)
 
-    recorder = make_recorder(args)
+    recorder = make_recorder(args, profile)
     return asyncio.run(_serve(profile, signer, getattr(args, "theme", None), save, recorder))
 
 
@@ -81,14 +81,16 @@ async def _demo(args: argparse.Namespace) -> int:
             theme=getattr(args, "theme", None) or "kalshi-dark",
         )
         # Demo watchlist edits live for the session only: there is no profile to save to.
-        return await _serve(profile, sim.signer, getattr(args, "theme", None), None, make_recorder(args))
+        return await _serve(
+            profile, sim.signer, getattr(args, "theme", None), None, make_recorder(args, profile)
+        )
 
 
-def make_recorder(args: argparse.Namespace) -> Recorder | None:
-    """``--record PATH`` (with ``--record-max-mb`` and ``--record-keep``), checked before any work."""
+def make_recorder(args: argparse.Namespace, profile: Profile) -> Recorder | None:
+    """``--record PATH`` or the profile's ``[stream] record``, checked before any work."""
     from kalshi_tui.tail import make_recorder as from_args
 
-    return from_args(args)
+    return from_args(args, profile.stream)
 
 
 def run_replay(args: argparse.Namespace) -> int:

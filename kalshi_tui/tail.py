@@ -381,25 +381,27 @@ def run(args: argparse.Namespace) -> int:
             duration=duration,
             books_out=books_out,
             connect_timeout=connect_timeout or DEFAULT_CONNECT_TIMEOUT,
-            record=make_recorder(args),
+            record=make_recorder(args, ep.settings),
         )
     )
 
 
-def make_recorder(args: argparse.Namespace) -> Recorder | None:
-    path = writable_file("--record", getattr(args, "record", None))
+def make_recorder(args: argparse.Namespace, settings: StreamSettings | None = None) -> Recorder | None:
+    """``--record PATH`` (``--record-max-mb``, ``--record-keep``), else the profile's
+    ``[stream] record``; None when neither asks for a recording."""
+    settings = settings or StreamSettings()
+    flag = "--record" if getattr(args, "record", None) else "[stream] record"
+    path = writable_file(flag, getattr(args, "record", None) or settings.record)
     if path is None:
         return None
-    from kalshi_tui.stream.recorder import DEFAULT_KEEP, DEFAULT_MAX_BYTES
-
-    max_mb, keep = getattr(args, "record_max_mb", None), getattr(args, "record_keep", None)
-    if (max_mb is not None and not max_mb > 0) or (keep is not None and keep < 0):
+    max_mb = getattr(args, "record_max_mb", None)
+    keep = getattr(args, "record_keep", None)
+    max_mb = settings.record_max_mb if max_mb is None else max_mb
+    keep = settings.record_keep if keep is None else keep
+    if not max_mb > 0 or keep < 0:
         raise UserError("--record-max-mb must be above 0 and --record-keep 0 or more")
-    return Recorder(  # checked before any work: a typo is found before the run, not after it
-        path,
-        max_bytes=int(max_mb * 1024 * 1024) if max_mb is not None else DEFAULT_MAX_BYTES,
-        keep=DEFAULT_KEEP if keep is None else keep,
-    )
+    # Checked before any work: a typo is found before the run, not after it.
+    return Recorder(path, max_bytes=int(max_mb * 1024 * 1024), keep=keep)
 
 
 def run_replay(

@@ -212,3 +212,25 @@ async def test_the_dashboard_replays_with_pause_step_and_speed_keys(tmp_path: Pa
         assert "replay" in app.sub_title
         assert held(replayed) == held(store)
         await pilot.press("q")
+
+
+def test_the_profile_can_ask_for_a_recording(tmp_path: Path) -> None:
+    import argparse
+
+    from kalshi_tui.config import load_config
+    from kalshi_tui.tail import make_recorder
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        '[profiles.main]\nenvironment = "demo"\n'
+        '[profiles.main.stream]\nrecord = "rec/stream.jsonl.gz"\nrecord_max_mb = 2.0\nrecord_keep = 3\n'
+    )
+    (tmp_path / "rec").mkdir()
+    settings = load_config(cfg).profile("main").stream
+    recorder = make_recorder(argparse.Namespace(), settings)
+    assert recorder is not None and recorder.path == tmp_path / "rec" / "stream.jsonl.gz"
+    assert (recorder.max_bytes, recorder.keep) == (2 * 1024 * 1024, 3)
+    flags = argparse.Namespace(record=str(tmp_path / "x.gz"), record_max_mb=None, record_keep=0)
+    recorder = make_recorder(flags, settings)  # the flag wins over the profile
+    assert recorder is not None and recorder.path == tmp_path / "x.gz" and recorder.keep == 0
+    assert make_recorder(argparse.Namespace(), None) is None
