@@ -196,5 +196,9 @@ async def _serve(
         await pool.close()
         if recorder is not None:
             recorder.close()
+            if recorder.summary():
+                import sys
+
+                print(f"kalshi-tui: recording: {recorder.summary()}", file=sys.stderr)
         await rest.aclose()
     return app.return_code or 0

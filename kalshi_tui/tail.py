@@ -272,6 +272,8 @@ async def tail(
         await pool.close()
         if record is not None:
             record.close()
+            if record.summary():
+                print(f"kalshi-tui: recording: {record.summary()}", file=sys.stderr)
         runner.cancel()
         if rest is not None:
             await rest.aclose()

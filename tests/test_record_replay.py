@@ -234,3 +234,23 @@ def test_the_profile_can_ask_for_a_recording(tmp_path: Path) -> None:
     recorder = make_recorder(flags, settings)  # the flag wins over the profile
     assert recorder is not None and recorder.path == tmp_path / "x.gz" and recorder.keep == 0
     assert make_recorder(argparse.Namespace(), None) is None
+
+
+def test_a_full_queue_drops_counts_and_starts_a_whole_file(tmp_path: Path) -> None:
+    """Frames that don't fit are counted, and the next file starts with a checkpoint."""
+    recorder = Recorder(tmp_path / "r.gz", queue_size=4, keep=3)
+    recorder.checkpoint = lambda: {"books": {}, "conns": []}
+    recorder._started = True  # the thread is not running: nothing is taken from the queue
+    recorder._q.append((0, -1, "checkpoint", recorder.checkpoint()))
+    for i in range(6):
+        recorder.recv(0, f'{{"n":{i}}}')
+    assert recorder.dropped == 3 and recorder.summary() is not None
+    taken = [recorder._q.popleft() for _ in range(3)]  # as if the writer took them
+    recorder.recv(0, '{"n":9}')  # room again: a new file, checkpoint first
+    recorder._q.extendleft(reversed(taken))
+    recorder._stop = True
+    recorder._write_loop()
+    newest = list(read_records([tmp_path / "r.gz"]))
+    older = list(read_records([tmp_path / "r.gz.1"]))
+    assert [r[2] for r in older] == ["checkpoint", "recv", "recv", "recv"]
+    assert [r[2] for r in newest] == ["checkpoint", "recv"] and newest[1][3] == '{"n":9}'

@@ -123,6 +123,14 @@ class Recorder:
             return
         q.append((time.time_ns(), conn, direction, frame))
 
+    def summary(self) -> str | None:
+        """One sentence for stderr at exit when the recording is not whole, else None."""
+        if self.error:
+            return self.error
+        if self.dropped:
+            return f"the disk fell behind: {self.dropped} frames were not recorded (each later file is whole)"
+        return None
+
     def close(self) -> None:
         """Write what is queued, close the file, stop the thread."""
         if not self._started or self._stop:
