@@ -240,7 +240,7 @@ def render_profile(profile: Profile) -> str:
         doc["watchlists"] = {k: list(v) for k, v in profile.watchlists.items()}
     if profile.bindings:
         doc["bindings"] = dict(profile.bindings)
-    doc["stream"] = dataclasses.asdict(profile.stream)
+    doc["stream"] = {k: v for k, v in dataclasses.asdict(profile.stream).items() if v is not None}
     return tomli_w.dumps(doc)
 
 
