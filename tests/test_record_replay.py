@@ -119,7 +119,7 @@ def test_a_checkpoint_restores_subscriptions_and_books() -> None:
     mc.by_sid[3] = sub
     mc.online = True
     store.apply(m.OrderbookSnapshot(sid=3, seq=1, market_ticker="A", yes=[(4000, 100)], no=[(5000, 200)]))
-    mc.seq._last[3] = 7
+    sub.last_seq = 7
     cp = json.loads(json.dumps(checkpoint(store, [mc])))
     again = Store()
     rp = replay_all([], again)

@@ -1,7 +1,7 @@
 """Replaying a recording (``stream/recorder.py``) through the stream machine and the store.
 
 ``Replayer`` folds records into a store exactly as the live stream did: a checkpoint restores
-each connection's subscriptions (sids, seqs, pending commands) and every book, then each
+each connection's subscriptions (sids, last seqs, pending commands) and every book, then each
 received frame goes through ``Machine.receive`` (the live code path). The commands the live
 machine sent are in the recording too: ``send`` records tell the replay machine which
 commands the exchange's answers refer to (a subscribe made for a new market, a resync), so
@@ -58,10 +58,10 @@ def checkpoint(store: Store, machines: Sequence[Machine]) -> dict[str, Any]:
                         "markets": sorted(s.markets),
                         "sid": s.sid,
                         "yes_scale": s.yes_scale,
+                        "last_seq": s.last_seq,
                     }
                     for s in subs
                 ],
-                "seqs": [[sid, seq] for sid, seq in mc.seq._last.items()],
                 "pending": [
                     [cmd_id, p.kind, subs.index(p.sub) if p.sub in subs else None]
                     for cmd_id, p in mc.pending.items()
@@ -154,10 +154,10 @@ class Replayer:
             for s in held["subs"]:
                 sub = Sub(s["channel"], set(s["markets"]), sid=s["sid"], yes_scale=s["yes_scale"])
                 sub.asked = frozenset(sub.markets)
+                sub.last_seq = s["last_seq"]
                 subs.append(sub)
             mc.subs[:] = subs
             mc.by_sid.update({s.sid: s for s in subs if s.sid is not None})
-            mc.seq._last.update({sid: seq for sid, seq in held["seqs"]})
             for cmd_id, kind, i in held["pending"]:
                 mc.pending[cmd_id] = _Pending(kind, None if i is None else subs[i], now)
             mc.online = held["online"]
@@ -204,9 +204,9 @@ class Replayer:
                 sub = mc.by_sid.pop(sid, None)
                 if sub is not None and sub.sid == sid:
                     sub.sid = None
+                    sub.last_seq = None
                     if not sub.markets and sub in mc.subs:
                         mc.subs.remove(sub)
-                mc.seq.forget(sid)
             mc.pending[cmd_id] = _Pending("unsubscribe", None, now)
         mc._out.clear()  # what the replay machine would send: the recording has what was sent
 
