@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import signal
 import sys
 import time
 
@@ -25,7 +23,7 @@ from kalshi_tui.alerts import Evaluator, Rule, RuleError, parse_rule_text
 from kalshi_tui.config import DEFAULT_REFRESH_RATE
 from kalshi_tui.errors import AuthRejected, UserError
 from kalshi_tui.notify import alert_line, run_command
-from kalshi_tui.output import STDOUT, OutputClosed, OutputFailed, Writer, retire_stdout
+from kalshi_tui.output import STDOUT, OutputClosed, OutputFailed, Writer, retire_stdout, stop_event
 from kalshi_tui.protocol import commands
 from kalshi_tui.store import Store
 from kalshi_tui.stream import Pool
@@ -70,13 +68,7 @@ async def watch(
     writer = Writer(STDOUT)
     reporter = ErrorReporter(store)
     runner = asyncio.create_task(pool.run())
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    if duration is not None:
-        loop.call_later(duration, stop.set)
+    stop = stop_event(duration)
     commands_running: set[asyncio.Task[None]] = set()
 
     async def pipe_to_command(line_alert: object) -> None:

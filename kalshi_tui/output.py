@@ -14,6 +14,7 @@ import contextlib
 import os
 import queue
 import select
+import signal
 import stat
 import threading
 
@@ -90,3 +91,16 @@ def retire_stdout() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, STDOUT)
         os.close(devnull)
+
+
+def stop_event(duration: float | None) -> asyncio.Event:
+    """An event set by SIGINT/SIGTERM (a clean stop for a headless command) or, if given,
+    after ``duration`` seconds. Call it from the running loop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    if duration is not None:
+        loop.call_later(duration, stop.set)
+    return stop

@@ -8,7 +8,6 @@ Signed requests carry the same three headers as the WebSocket handshake, signed 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
@@ -40,7 +39,7 @@ from kalshi_tui.budget import (
     retry_after,
 )
 from kalshi_tui.candles import Candle, candles_from_rest
-from kalshi_tui.details import MarketDetails, market_details, price_ranges
+from kalshi_tui.details import MarketDetails, iso_ts, market_details, price_ranges
 from kalshi_tui.numbers import parse_price, parse_size
 from kalshi_tui.portfolio import Holding, holding_from_rest
 from kalshi_tui.protocol import ProtocolError, decode_obj
@@ -66,15 +65,6 @@ class NotFound(RestError):
     """HTTP 404: on an endpoint, the server doesn't have it (an older exchange or simulator)."""
 
 
-def _iso_to_ts(value: object) -> int | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return int(dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
-    except ValueError:
-        return None
-
-
 def market_meta(raw: dict[str, Any], series_ticker: str = "") -> MarketMeta:
     """A REST market object -> MarketMeta (unknown fields ignored, bad ranges dropped).
 
@@ -88,7 +78,7 @@ def market_meta(raw: dict[str, Any], series_ticker: str = "") -> MarketMeta:
         series_ticker=series_ticker or str(raw.get("series_ticker") or ""),
         status=str(raw.get("status") or ""),
         price_ranges=price_ranges(raw.get("price_ranges")),
-        close_ts=_iso_to_ts(raw.get("close_time")),
+        close_ts=iso_ts(raw.get("close_time")),
         previous_price=_number(parse_price, raw.get("previous_price_dollars")),
         open_interest=_number(parse_size, raw.get("open_interest_fp")),
     )
@@ -110,7 +100,7 @@ def fill_from_rest(raw: dict[str, Any]) -> m.Fill:
     msg.setdefault("market_ticker", raw.get("ticker"))
     if "ts_ms" not in msg:
         ts = raw.get("ts")
-        created = _iso_to_ts(raw.get("created_time"))
+        created = iso_ts(raw.get("created_time"))
         msg["ts_ms"] = ts * 1000 if isinstance(ts, int) else (created * 1000 if created else None)
     fill = decode_obj({"type": "fill", "msg": msg})
     if not isinstance(fill, m.Fill):

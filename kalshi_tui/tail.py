@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import math
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -30,7 +28,7 @@ from kalshi_tui import endpoint
 from kalshi_tui.config import StreamSettings, tickers_from_text
 from kalshi_tui.errors import AuthRejected, UserError
 from kalshi_tui.numbers import format_money, format_price, format_size
-from kalshi_tui.output import STDOUT, OutputClosed, OutputFailed, Writer, retire_stdout
+from kalshi_tui.output import STDOUT, OutputClosed, OutputFailed, Writer, retire_stdout, stop_event
 from kalshi_tui.protocol import commands
 from kalshi_tui.protocol import messages as m
 from kalshi_tui.store import ErrorEvent, Store
@@ -206,13 +204,7 @@ async def tail(
     writer = Writer(STDOUT)
     reporter = ErrorReporter(store)
     runner = asyncio.create_task(pool.run())
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    if duration is not None:
-        loop.call_later(duration, stop.set)
+    stop = stop_event(duration)
     printed = 0
     outcome: BaseException | None = None  # why the output ended early, if it did
 
