@@ -96,14 +96,7 @@ async def watch(
                         task.add_done_callback(commands_running.discard)
             if count is not None and printed >= count:
                 return 0
-            reporter.poll()
-            if not reporter.subscribed and time.monotonic() - started > connect_timeout:
-                last = reporter.last_sentence()
-                why = f"; last problem: {last}" if last else ""
-                print(
-                    f"kalshi-tui: nothing subscribed within {connect_timeout:g} s, giving up{why}",
-                    file=sys.stderr,
-                )
+            if reporter.gave_up(time.monotonic() - started, connect_timeout):
                 return EXIT_NOT_SUBSCRIBED
             if writer.reader_gone():
                 raise OutputClosed

@@ -152,6 +152,17 @@ class ErrorReporter:
         events = self.store.metrics.last_errors
         return events[-1].sentence if events else None
 
+    def gave_up(self, waited: float, connect_timeout: float) -> bool:
+        """Report what is new; True (said on stderr, with the last problem) when nothing was
+        subscribed within ``connect_timeout`` seconds: exit EXIT_NOT_SUBSCRIBED."""
+        self.poll()
+        if self.subscribed or waited <= connect_timeout:
+            return False
+        last = self.last_sentence()
+        why = f"; last problem: {last}" if last else ""
+        print(f"kalshi-tui: nothing subscribed within {connect_timeout:g} s, giving up{why}", file=sys.stderr)
+        return True
+
 
 def _line(msg: m.Message) -> bytes:
     return (json.dumps(event_json(msg)) + "\n").encode()
@@ -237,14 +248,7 @@ async def tail(
         """Report connection errors; the exit code if tail must give up."""
         started = time.monotonic()
         while True:
-            reporter.poll()
-            if not reporter.subscribed and time.monotonic() - started > connect_timeout:
-                last = reporter.last_sentence()
-                why = f"; last problem: {last}" if last else ""
-                print(
-                    f"kalshi-tui: nothing subscribed within {connect_timeout:g} s, giving up{why}",
-                    file=sys.stderr,
-                )
+            if reporter.gave_up(time.monotonic() - started, connect_timeout):
                 return EXIT_NOT_SUBSCRIBED
             if writer.reader_gone():
                 return 0
