@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from bench.waiting import GUARD, until
 from kalshi_tui.budget import RestHealth
 from kalshi_tui.rest import RestClient
+from tests.loopback_http import loopback_http
 
 RETRY_AFTER = 1.2  # s: longer than the client's own first backoff (0.5 s), so it must be read
 
@@ -24,34 +23,14 @@ def limited_server(refusals: int) -> Iterator[tuple[str, list[tuple[float, str]]
     yields the base URL and (monotonic arrival time, path) of every request."""
     seen: list[tuple[float, str]] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def answer(path: str) -> tuple[int, dict[str, str], bytes]:
+        seen.append((time.monotonic(), path))
+        if len(seen) <= refusals:
+            return 429, {"Retry-After": f"{RETRY_AFTER}"}, b'{"error": {"code": "too_many_requests"}}'
+        return 200, {}, json.dumps({"exchange_active": True}).encode()
 
-        def do_GET(self) -> None:
-            seen.append((time.monotonic(), self.path))
-            if len(seen) <= refusals:
-                body = b'{"error": {"code": "too_many_requests"}}'
-                self.send_response(429)
-                self.send_header("Retry-After", f"{RETRY_AFTER}")
-            else:
-                body = json.dumps({"exchange_active": True}).encode()
-                self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/trade-api/v2", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback_http(answer) as url:
+        yield url, seen
 
 
 async def test_a_429_with_retry_after_makes_the_client_wait_that_long_and_retry() -> None:

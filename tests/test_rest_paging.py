@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from bench.waiting import GUARD
 from kalshi_tui.rest import MAX_PAGES, RestClient, RestError
+from tests.loopback_http import loopback_http
 
 # cursor asked for ("" = first page) -> (tickers on that page, next cursor)
 Pager = Callable[[str], tuple[list[str], str]]
@@ -26,32 +25,14 @@ def serving(pager: Pager) -> Iterator[tuple[str, list[str]]]:
     URL and the cursors asked for, in order."""
     asked: list[str] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive: a thousand pages stay quick
-        disable_nagle_algorithm = True  # headers and body go out in two writes
+    def answer(path: str) -> tuple[int, dict[str, str], bytes]:
+        cursor = parse_qs(urlsplit(path).query).get("cursor", [""])[-1]
+        asked.append(cursor)
+        tickers, nxt = pager(cursor)
+        return 200, {}, json.dumps({"markets": [{"ticker": t} for t in tickers], "cursor": nxt}).encode()
 
-        def do_GET(self) -> None:
-            cursor = parse_qs(urlsplit(self.path).query).get("cursor", [""])[-1]
-            asked.append(cursor)
-            tickers, nxt = pager(cursor)
-            body = json.dumps({"markets": [{"ticker": t} for t in tickers], "cursor": nxt}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/trade-api/v2", asked
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback_http(answer) as url:
+        yield url, asked
 
 
 async def _markets(base_url: str) -> list[str]:
