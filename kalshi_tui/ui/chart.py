@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.segment import Segment
-from rich.style import Style
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.geometry import Region
@@ -42,6 +41,7 @@ from kalshi_tui.ui import cells as c
 from kalshi_tui.ui.footer import KeyFooter
 from kalshi_tui.ui.grid import fit
 from kalshi_tui.ui.pane import Pane
+from kalshi_tui.ui.styles import ComponentStyles
 from kalshi_tui.ui.view import View
 
 AXIS = 9  # cells of the price axis on the right
@@ -162,29 +162,18 @@ class PriceChart(Widget, can_focus=True):
         self._note = ""
         self._lines: list[Line] = []
         self._cache: dict[int, tuple[Line, Strip]] = {}
-        self._styles: dict[str, Style] = {}
+        self._style = ComponentStyles(self, "chart")
         self.lines_rendered = 0
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._styles.clear()
+        self._style.clear()
         self._cache.clear()
 
     def on_resize(self) -> None:
         self._cache.clear()
         self.show(self._candles, self._minutes, self._note)
         self.refresh()
-
-    def _style(self, name: str) -> Style:
-        style = self._styles.get(name)
-        if style is None:
-            style = (
-                self.rich_style
-                if not name
-                else self.rich_style + self.get_component_rich_style(f"chart--{name}", partial=True)
-            )
-            self._styles[name] = style
-        return style
 
     def show(self, candles: Sequence[Candle], minutes: int, note: str = "") -> None:
         """Draw ``candles`` (oldest first); the header sums up the ones that fit, or says

@@ -12,7 +12,6 @@ from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.segment import Segment
-from rich.style import Style
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
@@ -30,6 +29,7 @@ from kalshi_tui.ui import cells as c
 from kalshi_tui.ui.grid import fit
 from kalshi_tui.ui.keys import DEPTH_BINDINGS
 from kalshi_tui.ui.pane import Pane
+from kalshi_tui.ui.styles import ComponentStyles
 from kalshi_tui.ui.tape import MIN_TERMINAL_WIDTH, TradeTape
 from kalshi_tui.ui.view import View
 
@@ -105,7 +105,7 @@ class DepthLadder(Widget, can_focus=True):
         self._origin = 0  # index in _rows of the spread row (raw view: 0)
         self._lines: list[tuple[object, ...]] = []  # what each body line shows (row + cursor flag)
         self._cache: dict[int, tuple[tuple[object, ...], Strip]] = {}
-        self._styles: dict[str, Style] = {}
+        self._style = ComponentStyles(self, "ladder")
         self.synced = True
         self.lines_rendered = 0
         self._book: OrderBook | None = None
@@ -118,7 +118,7 @@ class DepthLadder(Widget, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._styles.clear()
+        self._style.clear()
         self._cache.clear()
 
     def on_resize(self) -> None:
@@ -126,17 +126,6 @@ class DepthLadder(Widget, can_focus=True):
         self._cache.clear()
         self.show_book(self._book, self._group, self._mine)
         self.refresh()
-
-    def _style(self, name: str) -> Style:
-        style = self._styles.get(name)
-        if style is None:
-            style = (
-                self.rich_style
-                if not name
-                else self.rich_style + self.get_component_rich_style(f"ladder--{name}", partial=True)
-            )
-            self._styles[name] = style
-        return style
 
     # -- the model ---------------------------------------------------------------------------
 

@@ -24,6 +24,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from kalshi_tui.ui.styles import ComponentStyles
+
 #: (text, style name). Style names: "" plain, or one of STYLE_NAMES.
 Cell = tuple[str, str]
 STYLE_NAMES = ("up", "down", "bid", "ask", "dim", "stale", "warn", "error", "accent", "bold")
@@ -138,7 +140,7 @@ class LiveGrid(ScrollView, can_focus=True):
         self._sort_values: dict[str, tuple[Any, ...]] = {}
         self._cache: dict[tuple[str, bool], Strip] = {}
         self._flashes: dict[str, dict[int, tuple[str, float]]] = {}  # key -> col -> (style, until)
-        self._styles: dict[str, Style] = {}
+        self._style = ComponentStyles(self, "livegrid")
         self._layout: list[tuple[int, int]] = []  # (column index, width) of shown columns
         self._spans: dict[int, tuple[int, int]] = {}  # column index -> (x, end), if shown
         self._width = 0
@@ -384,7 +386,7 @@ class LiveGrid(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._styles.clear()
+        self._style.clear()
         self._cache.clear()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -432,16 +434,6 @@ class LiveGrid(ScrollView, can_focus=True):
         self._cache.clear()
         self.virtual_size = Size(self._width, len(self._order) + 1)
         self.refresh()
-
-    def _style(self, name: str) -> Style:
-        style = self._styles.get(name)
-        if style is None:
-            if name == "":
-                style = self.rich_style
-            else:
-                style = self.rich_style + self.get_component_rich_style(f"livegrid--{name}", partial=True)
-            self._styles[name] = style
-        return style
 
     # -- rendering -------------------------------------------------------------------------
 
