@@ -80,8 +80,11 @@ class StatusHeader(Horizontal):
         yield Static(self._title, id="hdr-title", markup=False)
         yield self._badge
         yield self._exchange
-        yield self._age
         yield self._note
+        # The age at the right end, over the watchlist's Age column: a quiet second changes
+        # both, and Textual repaints the box around all changed cells: a narrow column box,
+        # not most of the screen.
+        yield self._age
 
     def show(
         self,
@@ -102,10 +105,16 @@ class StatusHeader(Horizontal):
         self._set("note", note, self._note)
 
     def _set(self, part: str, text: str, widget: Static | HeaderNote) -> bool:
-        if self._shown.get(part) == text:
+        old = self._shown.get(part)
+        if old == text:
             return False
         self._shown[part] = text
-        widget.update(text)
+        if isinstance(widget, HeaderNote):
+            widget.update(text)
+        else:
+            # The parts are auto-width: only a new width needs a layout. "data 3s" -> "data 4s"
+            # each second would otherwise re-lay the whole screen out once a second.
+            widget.update(text, layout=old is None or cell_len(old) != cell_len(text))
         return True
 
     @property
