@@ -190,8 +190,8 @@ class LiveGrid(ScrollView, can_focus=True):
     def set_row(self, key: str, cells: Sequence[Cell], sort: Sequence[Any] | None = None) -> bool:
         """Store a row's cells; repaint its line only if something visible changed."""
         new = tuple(cells)
-        self._grow(new)
         if key not in self._index and key not in self._base_order:
+            self._grow(new)
             self._base_order.append(key)
             self._cells[key] = new
             if sort is not None:
@@ -214,9 +214,11 @@ class LiveGrid(ScrollView, can_focus=True):
         # Repaint only the span of shown columns that changed: unchanged cells (and a change
         # in hidden columns alone) cost nothing on the wire (see ui/partial_repaint.py).
         if old is None or len(old) != len(new):
+            self._grow(new)
             self._refresh_key(key)
         else:
             changed = [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
+            self._grow(new, changed)
             self._refresh_columns(key, changed)
         return True
 
@@ -258,13 +260,14 @@ class LiveGrid(ScrollView, can_focus=True):
             if self.is_mounted:
                 self._relayout()
 
-    def _grow(self, cells: tuple[Cell, ...]) -> None:
+    def _grow(self, cells: tuple[Cell, ...], columns: Iterable[int] | None = None) -> None:
         """Widen a numeric column that a value no longer fits (it never shrinks back, so the
-        table doesn't jitter as numbers come and go)."""
+        table doesn't jitter as numbers come and go). ``columns``: only these changed."""
         need, grows = self._need, self._grows
         grew = False
-        for i in range(min(len(cells), len(need))):
-            if grows[i] and cell_len(cells[i][0]) > need[i]:
+        n = min(len(cells), len(need))
+        for i in range(n) if columns is None else columns:
+            if i < n and grows[i] and cell_len(cells[i][0]) > need[i]:
                 need[i] = cell_len(cells[i][0])
                 grew = True
         if grew and self.is_mounted:

@@ -44,6 +44,13 @@ SPARK_STYLES = {1: "up", -1: "down", 0: "dim"}
 NO_SPARK = (" " * HOURS, 0)
 
 
+def clock_texts(state: MarketState | None, age: float | None, wall: float) -> tuple[str, str]:
+    """The row's texts that move with the clock alone: its age and the time left to trade."""
+    meta = state.meta if state is not None else None
+    close_ts = meta.close_ts if meta is not None else None
+    return c.age_text(age), c.closes_in(close_ts - wall if close_ts is not None else None)
+
+
 class Row:
     """One market's row: what is shown, how it sorts, and the numbers behind it."""
 
@@ -173,6 +180,7 @@ class WatchlistPane(Pane):
         self._age_scroll = -1
         self._dirty: set[str] = set()  # changed rows off screen, not rebuilt yet
         self._sparks_seen = -1  # the sparklines' version last drawn
+        self._clock: dict[str, tuple[str, str]] = {}  # per ticker: clock texts last drawn
 
     def compose(self) -> ComposeResult:
         yield Static("", id="group-bar")
@@ -242,6 +250,7 @@ class WatchlistPane(Pane):
             grid.set_column_width(0, min(MAX_TICKER_WIDTH, max([10, *map(len, tickers)])))
             grid.set_order(tickers)
             self._dirty.clear()
+            self._clock.clear()
             todo: set[str] | list[str] = tickers
         elif changes.metadata or view.sparks.version != self._sparks_seen:
             todo = tickers
@@ -250,26 +259,29 @@ class WatchlistPane(Pane):
                 moved = (changes.markets | changes.books) & set(tickers)
             if grid.sort_column is not None:
                 todo = set(moved)  # the order depends on every row's values
-            else:
+            elif moved or self._dirty:
                 # Rows off screen wait until they are scrolled in: a 500-market group under a
                 # firehose would otherwise rebuild hundreds of unseen rows every tick.
                 self._dirty |= moved
-                visible = set(grid.visible_keys())
-                todo = self._dirty & visible
+                todo = self._dirty & set(grid.visible_keys())
                 self._dirty -= todo
+            else:
+                todo = set()  # a quiet tick: nothing to look at
             second, scroll = int(now), int(grid.scroll_y)
             if second != self._age_second or scroll != self._age_scroll:
-                # Ages move once a second: re-check the rows on screen (unchanged ones compare
-                # equal and are not repainted).
+                # Ages and "closes in" move with the clock: rebuild the rows on screen whose
+                # clock texts changed (coarse texts: a quiet row every 10 s, then every minute).
                 self._age_second, self._age_scroll = second, scroll
-                todo = set(todo) | set(grid.visible_keys())
+                todo = set(todo) | self._clock_moved(grid.visible_keys(), now)
         store, sparks = view.store, view.sparks
         self._sparks_seen = sparks.version
         flash = view.flash and not full
         wall = view.wall_clock()
         for ticker in todo:
             state = store.markets.get(ticker)
-            row = market_row(ticker, state, store.age(ticker, now), wall, sparks.draw(ticker, int(wall)))
+            age = store.age(ticker, now)
+            row = market_row(ticker, state, age, wall, sparks.draw(ticker, int(wall)))
+            self._clock[ticker] = clock_texts(state, age, wall)
             old = self._raw.get(ticker)
             self._raw[ticker] = row.raw
             grid.set_row(ticker, row.cells, row.sort)
@@ -282,6 +294,12 @@ class WatchlistPane(Pane):
         grid.tick(now)
         if full and view.selected in tickers:
             grid.move_cursor_to(view.selected)
+
+    def _clock_moved(self, tickers: list[str], now: float) -> set[str]:
+        """Those of ``tickers`` whose age or time left reads differently now."""
+        store, wall, shown = self.view.store, self.view.wall_clock(), self._clock
+        markets = store.markets
+        return {t for t in tickers if shown.get(t) != clock_texts(markets.get(t), store.age(t, now), wall)}
 
     # -- actions ---------------------------------------------------------------------------
 
