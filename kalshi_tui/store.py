@@ -236,6 +236,9 @@ class Store:
         self.clock = clock
         self._trade_ring = trade_ring
         self._changes = Changes()
+        #: called once, then cleared, at the next change a reader would draw (not the
+        #: once-a-second connection touch): a dozing UI sets it instead of polling
+        self.wake: Callable[[], object] | None = None
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -286,7 +289,14 @@ class Store:
             self._apply_order(msg)  # type: ignore[arg-type]
         elif t is m.Lifecycle:
             self._apply_lifecycle(msg)  # type: ignore[arg-type]
+        if self.wake is not None:
+            self._stir()
         return flag
+
+    def _stir(self) -> None:
+        wake, self.wake = self.wake, None
+        if wake is not None:
+            wake()
 
     def _apply_order(self, o: m.UserOrder) -> None:
         self._order_clock += 1
@@ -325,6 +335,7 @@ class Store:
                     self._changes.orders.add(fresh[oid].ticker)
         self.orders = fresh
         self._order_touched = {oid: at for oid, at in self._order_touched.items() if at > since}
+        self._stir()
 
     def _apply_ticker(self, k: m.Ticker) -> None:
         state = self.market(k.market_ticker)
@@ -374,6 +385,7 @@ class Store:
             return False
         self.fills[fill.trade_id] = fill
         self._changes.fills = True
+        self._stir()
         return True
 
     def set_meta(self, metas: Iterable[MarketMeta]) -> None:
@@ -383,6 +395,7 @@ class Store:
             if meta.status and not state.status:
                 state.status = meta.status
         self._changes.metadata = True
+        self._stir()
 
     def mark_stale(self, tickers: Iterable[str], reason: str) -> None:
         for ticker in tickers:
@@ -391,6 +404,14 @@ class Store:
                 state.book.desync(reason)
                 self._changes.books.add(ticker)
                 self._changes.markets.add(ticker)
+        self._stir()
+
+    def books_replaced(self, tickers: Iterable[str]) -> None:
+        """Books were set whole from outside the stream (a recording's checkpoint)."""
+        for ticker in tickers:
+            self._changes.books.add(ticker)
+            self._changes.markets.add(ticker)
+        self._stir()
 
     def drop_books(self, reason: str) -> None:
         """On reconnect every book is dropped: sids and seqs start over."""
@@ -398,6 +419,7 @@ class Store:
             state.book.clear(reason)
             self._changes.books.add(ticker)
             self._changes.markets.add(ticker)
+        self._stir()
 
     def forget(self, ticker: str) -> None:
         """A market left the watchlist: its book can't be kept current any more."""
@@ -405,6 +427,7 @@ class Store:
         if state is not None:
             state.book.clear("not subscribed")
             self._changes.markets.add(ticker)
+            self._stir()
 
     # -- metrics -----------------------------------------------------------------------------
 
@@ -454,6 +477,7 @@ class Store:
             )
         )
         self._changes.connection = True
+        self._stir()
 
     def count_ignored(self) -> None:
         self.metrics.ignored += 1
@@ -468,10 +492,12 @@ class Store:
         self.metrics.endpoint = endpoint
         self.metrics.connected_since = wall_now
         self._changes.connection = True
+        self._stir()
 
     def count_reconnect(self) -> None:
         self.metrics.reconnects += 1
         self._changes.connection = True
+        self._stir()
 
     def set_ping(self, rtt: float) -> None:
         self.metrics.ping_rtt = rtt
@@ -484,6 +510,7 @@ class Store:
         mt = self.metrics
         mt.subscriptions = [s for s in mt.subscriptions if s.connection != connection] + subs
         self._changes.connection = True
+        self._stir()
 
     def set_state(self, state: str, connection: int = 0) -> None:
         mt = self.metrics
@@ -495,6 +522,7 @@ class Store:
                 mt.state = overall
                 break
         self._changes.connection = True
+        self._stir()
 
     def touch_connection(self) -> None:
         self._changes.connection = True

@@ -389,6 +389,35 @@ def test_edits_on_one_sid_are_paced_and_keep_their_order() -> None:
     assert [c["params"]["action"] for c in third] == ["delete_markets", "add_markets"]
 
 
+# -- ticking ----------------------------------------------------------------------------------
+
+
+def test_the_machine_needs_ticks_only_while_something_is_due() -> None:
+    """``waiting`` keeps the session's timer at its fast rate while an answer, a deadline, a
+    retry or a paced command is due; a held, answered subscription needs no ticks at all."""
+    sub = Sub(BOOK, {A, B})
+    ex = Exchange([sub])
+    assert ex.m.waiting  # wanted, not held
+    (cmd,) = ex.connect()
+    ex.feed(subscribed(cmd["id"], 1))
+    ex.feed(snapshot(1, 1, A), snapshot(1, 2, B))
+    assert not ex.m.waiting
+    (ask,) = ex.feed(delta(1, 9, A))  # a gap: snapshots asked for, with a deadline
+    assert ex.m.waiting
+    ex.feed(snapshot(1, 10, A, cmd_id=ask["id"]), snapshot(1, 11, B, cmd_id=ask["id"]))
+    ex.at(RESYNC_TIMEOUT + 1)
+    assert not ex.m.waiting
+    ex.edit(sub, add=[C])
+    assert ex.m.waiting  # the update awaits its answer
+    ex.feed(ok(ex.sent[-1]["id"], 1))
+    assert not ex.m.waiting
+    ex.edit(sub, remove=[C])
+    ex.edit(sub, add=[C])  # paced: goes out on a later tick
+    assert ex.m.waiting
+    ex.feed(error(10, sid=1))  # the subscription fails: a retry is due
+    assert ex.m.waiting
+
+
 # -- reconnect ---------------------------------------------------------------------------------
 
 

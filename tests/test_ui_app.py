@@ -12,10 +12,13 @@ from textual.command import CommandPalette
 from textual.geometry import Region
 from textual.widget import Widget
 
+from bench.waiting import until
 from kalshi_tui import store as st
 from kalshi_tui.config import Profile
+from kalshi_tui.protocol import messages as m
 from kalshi_tui.store import Store
 from kalshi_tui.ui.app import KalshiApp
+from kalshi_tui.ui.cells import cents
 from kalshi_tui.ui.depth import DepthLadder, DepthPane
 from kalshi_tui.ui.header import StatusHeader
 from kalshi_tui.ui.help import KeysScreen, keys_table
@@ -483,3 +486,32 @@ async def test_quit_closes_the_feed() -> None:
         await pilot.press("q")
     assert feed.closed
     assert app.return_code == 0
+
+
+# -- dozing ------------------------------------------------------------------------------------
+
+
+async def test_a_quiet_app_dozes_and_its_next_frame_wakes_it_at_once() -> None:
+    """Nothing new for a second: the refresh timer stops (one tick a second draws the clocks)
+    and the store calls the app back at the next frame, which shows at the refresh rate."""
+    app = fx.make_app()
+    ticker = fx.MARKETS[0][0]
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: app.dozing, "the quiet app dozes", pilot=pilot)
+        assert app.store.wake == app.wake
+        book = app.store.markets[ticker].book
+        assert book.yes_bid is not None
+        price = book.yes_bid.price + 100  # a better bid, one cent up
+        app.store.apply(m.OrderbookDelta(market_ticker=ticker, side="yes", price=price, delta=500))
+        assert not app.dozing and app.wakes == 1 and app.store.wake is None
+        grid = app.watchlist.grid
+        await until(lambda: grid.cells(ticker)[4][0] == cents(price), "the new bid shown", pilot=pilot)  # type: ignore[index]
+        await until(lambda: app.dozing, "quiet again: it dozes again", pilot=pilot)
+
+
+async def test_a_key_wakes_a_dozing_app() -> None:
+    app = fx.make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: app.dozing, "the quiet app dozes", pilot=pilot)
+        await pilot.press("down")
+        assert app.wakes == 1

@@ -13,7 +13,10 @@ from kalshi_tui.details import DETAILS_REFRESH
 from kalshi_tui.ui.details import DetailsPane, DetailsScreen, countdown_text
 from kalshi_tui.ui.help import KeysScreen
 from tests import ui_fixtures as fx
-from tests.ui_fixtures import utc  # noqa: F401 - fixture
+from tests.ui_fixtures import (
+    ticks,
+    utc,  # noqa: F401 - fixture
+)
 
 pytestmark = pytest.mark.usefixtures("utc")
 SIZE = (100, 30)
@@ -86,13 +89,12 @@ async def test_a_quiet_screen_draws_once_a_second_for_the_countdown() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await open_details(pilot)
         pane = app.screen.query_one(DetailsPane)
-        draws, ticks = pane.draws, app.ticks
-        await until(lambda: app.ticks >= ticks + 10, "ten refresh ticks", pilot=pilot)
+        draws = pane.draws
+        await ticks(app, pilot, 10)
         assert pane.draws == draws  # the same second: nothing to draw
         wall.t += 1
         await until(lambda: pane.draws > draws, "the countdown's next second", pilot=pilot)
-        ticks = app.ticks
-        await until(lambda: app.ticks >= ticks + 10, "ten more ticks", pilot=pilot)
+        await ticks(app, pilot, 10)
         assert pane.draws == draws + 1
         assert "in 02:12:59" in shown(app)
 

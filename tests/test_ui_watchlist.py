@@ -19,7 +19,10 @@ from kalshi_tui.ui.watchdata import WatchData
 from kalshi_tui.ui.watchlist import COLUMNS, day_change, market_row
 from tests import ui_fixtures as fx
 from tests.test_ui_details import Clock
-from tests.ui_fixtures import utc  # noqa: F401 - fixture
+from tests.ui_fixtures import (
+    ticks,
+    utc,  # noqa: F401 - fixture
+)
 
 pytestmark = pytest.mark.usefixtures("utc")
 COL = {c.key: i for i, c in enumerate(COLUMNS)}
@@ -198,15 +201,15 @@ async def test_closes_in_counts_seconds_in_the_last_minute_and_a_quiet_screen_dr
         )
         assert grid.cells(eth)[COL["closes"]][0] == "45s"  # type: ignore[index]
         assert grid.cells(btc)[COL["closes"]][0] == "40m"  # type: ignore[index]
-        ticks = app.ticks
-        await until(lambda: app.ticks >= ticks + 5, "five ticks", pilot=pilot)
+        await ticks(app, pilot, 5)
         drawn = grid.lines_rendered
-        await until(lambda: app.ticks >= ticks + 15, "ten more ticks", pilot=pilot)
+        await ticks(app, pilot, 10)
         assert grid.lines_rendered == drawn  # the same second: nothing to draw
+        await until(lambda: app.dozing, "the quiet app dozes", pilot=pilot)
         clock.t += 1
         wall.t += 1
         await until(lambda: grid.cells(eth)[COL["closes"]][0] == "44s", "the next second", pilot=pilot)  # type: ignore[index]
         assert grid.cells(btc)[COL["closes"]][0] == "40m"  # type: ignore[index]
-        drawn, ticks = grid.lines_rendered, app.ticks
-        await until(lambda: app.ticks >= ticks + 10, "ten more ticks", pilot=pilot)
+        drawn = grid.lines_rendered
+        await ticks(app, pilot, 10)
         assert grid.lines_rendered == drawn

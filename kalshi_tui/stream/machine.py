@@ -214,6 +214,18 @@ class Machine:
                 del self.pending[cmd_id]
         return self._flush()
 
+    @property
+    def waiting(self) -> bool:
+        """Something is due at a time: paced commands, answers, resync deadlines, retries, or
+        a wanted subscription not held. Otherwise ``tick`` has nothing to do until a frame
+        comes or a command goes."""
+        if self._later or self.pending:
+            return True
+        return any(
+            s.sid is None or s.resync_deadline is not None or s.redo_at is not None or s.retry_at is not None
+            for s in self.subs
+        )
+
     # -- watchlist edits ---------------------------------------------------------------------
 
     def add_sub(self, sub: Sub, now: float) -> list[bytes]:

@@ -77,8 +77,7 @@ def restore_books(store: Store, books: dict[str, Any]) -> None:
         book.apply_snapshot([tuple(lv) for lv in held["yes"]], [tuple(lv) for lv in held["no"]])
         if held["stale"] is not None:
             book.desync(held["stale"])
-        store._changes.books.add(ticker)
-        store._changes.markets.add(ticker)
+    store.books_replaced(books)
 
 
 # -- reading ---------------------------------------------------------------------------------

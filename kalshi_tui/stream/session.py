@@ -29,6 +29,7 @@ __all__ = ["MAX_MESSAGE", "Listener", "Session", "Sub"]
 DOWN_AFTER_ATTEMPTS = 3  # failed connects in a row before the badge says "down"
 BATCH = 512  # frames read before letting the rest of the event loop run
 TICK = 0.1  # s between the machine's ticks (paced commands, deadlines, retries)
+QUIET_TICK = 1.0  # s between ticks when no frame came and nothing is due (ping time only)
 
 
 class Session:
@@ -64,6 +65,7 @@ class Session:
         self.connected = asyncio.Event()
         self.ever_connected = self._closing = False
         self._frames = self._bytes = 0
+        self._nudged = asyncio.Event()  # set when a command goes out: the timer wakes
 
     def __repr__(self) -> str:
         return f"Session({self.index}, {self.url!r}, {len(self.subs)} subs)"
@@ -169,10 +171,19 @@ class Session:
                 await asyncio.sleep(0)
 
     async def _timer(self, ws: ClientConnection) -> None:
-        """Ticks the machine and publishes traffic; once a second, the ping round-trip."""
+        """Ticks the machine and publishes traffic; once a second, the ping round-trip.
+
+        On a quiet link with nothing due it wakes once a second (each wake-up of an idle
+        process costs CPU) or at once when a command goes out (``_send`` nudges it)."""
         second = time.monotonic() + 1.0
+        nudged = self._nudged
         while True:
-            await asyncio.sleep(TICK)
+            if self._frames or self.machine.waiting:
+                await asyncio.sleep(TICK)
+            else:
+                nudged.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(nudged.wait(), QUIET_TICK)
             now = time.monotonic()
             await self._send(self.machine.tick(now))
             self._flush_traffic()
@@ -187,6 +198,8 @@ class Session:
         if ws is None:
             return
         recorder = self.recorder
+        if frames:
+            self._nudged.set()  # commands in flight: the timer watches their answers
         with contextlib.suppress(ConnectionClosed):
             for frame in frames:
                 if recorder is not None:

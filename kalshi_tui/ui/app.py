@@ -13,13 +13,15 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar, cast
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.command import CommandPalette
 from textual.notifications import SeverityLevel
+from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
 
 from kalshi_tui import store as st
@@ -63,8 +65,14 @@ TAB_LABELS = {
 TOAST_EVERY = 10.0  # s: the same error code is toasted at most this often (the tab keeps all)
 META_RETRY_FIRST = 1.0  # s: first wait before asking REST again for market names
 META_RETRY_CAP = 60.0  # s: the longest wait between two tries
+# With nothing new for this long the refresh dozes: one tick a second (ages, countdowns) until
+# data, a key or a fetched answer wakes it. Each wake-up of an idle process costs CPU (over
+# SSH, on a laptop's battery, in a VM); ten a second for nothing is most of the idle cost.
+DOZE_AFTER = 1.0  # s, longer than a price flash
+CLOCK_EVERY = 1.0  # s between ticks while dozing
 
 _T = TypeVar("_T")
+_W = TypeVar("_W", bound=Widget)
 
 
 def is_sign_in_error(detail: str | None) -> bool:
@@ -144,6 +152,7 @@ class KalshiApp(App[int]):
             selected=first[0] if first else None,
             flash=self.profile.flash,
             timezone=self.profile.timezone,
+            wake=self.wake,
         )
         self._recount_watched()
         self.account_poller = AccountPoller(self, account, self.view) if account is not None else None
@@ -169,6 +178,12 @@ class KalshiApp(App[int]):
         self._leaving = False
         self._stdin_was_tty = False
         self.meta_retry_first = META_RETRY_FIRST
+        self._parts: dict[str, Widget] = {}
+        self._refresh: Timer | None = None
+        self._dozing = False
+        self._quiet = 0  # ticks in a row with nothing new to draw
+        self._doze_after = 10
+        self.wakes = 0  # times woken from dozing: for tests and the benchmark
         self.ticks = 0  # refresh ticks run: for tests and the benchmark
         self.tick_seconds = 0.0  # CPU time spent inside ticks
 
@@ -212,7 +227,9 @@ class KalshiApp(App[int]):
         self._setup_theme()
         self._setup_keymap()
         rate = self.profile.refresh_rate or 10.0
-        self.set_interval(1.0 / rate, self._tick, name="refresh")
+        self._refresh = self.set_interval(1.0 / rate, self._tick, name="refresh")
+        self._doze_after = max(1, round(rate * DOZE_AFTER))
+        self.set_interval(CLOCK_EVERY, self._dozing_tick, name="clock")
         if self.feed is not None:
             self.run_worker(self._run_feed(), name="feed", group="feed", exit_on_error=False)
         if self.rest is not None:
@@ -268,11 +285,48 @@ class KalshiApp(App[int]):
     # -- the refresh tick ------------------------------------------------------------------
 
     @property
+    def dozing(self) -> bool:
+        """Nothing new for a while: ticking once a second until woken."""
+        return self._dozing
+
+    def wake(self) -> None:
+        """Tick at the refresh rate again, from now (new data, a key, an answer from REST)."""
+        self._quiet = 0
+        if self._dozing and self._refresh is not None:
+            self._dozing = False
+            self.wakes += 1
+            self.store.wake = None
+            self._refresh.resume()  # a paused Textual timer fires at once when resumed
+
+    def _doze(self) -> None:
+        if self._refresh is not None:
+            self._dozing = True
+            self._refresh.pause()
+            self.store.wake = self.wake
+
+    def _dozing_tick(self) -> None:
+        if self._dozing:
+            self._tick()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self.wake()  # what a key or the mouse does shows at the refresh rate
+        await super().on_event(event)
+
+    @property
     def active_tab(self) -> str:
-        return self.query_one("#tabs", TabbedContent).active or "watchlist"
+        return self._part("#tabs", TabbedContent).active or "watchlist"
 
     def pane(self, tab: str) -> Pane:
-        return self.query_one(f"#{tab}-pane", Pane)
+        return self._part(f"#{tab}-pane", Pane)
+
+    def _part(self, selector: str, kind: type[_W]) -> _W:
+        """A widget of the dashboard's fixed layout, looked up once: the tick asks for the
+        tabs, a pane and the header ten times a second."""
+        found = self._parts.get(selector)
+        if found is None:
+            found = self._parts[selector] = self.query_one(selector, kind)
+        return cast(_W, found)
 
     def _tick(self) -> None:
         if not self.is_running:  # shutting down: widgets are being removed
@@ -281,6 +335,10 @@ class KalshiApp(App[int]):
         self.ticks += 1
         now = self.clock()
         changes = self.store.take_changes()
+        if changes.markets or changes.books or changes.trades or changes.fills or changes.orders:
+            self._quiet = 0
+        else:
+            self._quiet += 1  # a connection touch alone is not news: it comes every second
         self.alert_desk.tick(self, changes, now)  # fires on the first tick after the frame
         if changes.markets or changes.books:
             markets = self.store.markets
@@ -312,6 +370,8 @@ class KalshiApp(App[int]):
             self._full.add(tab)
         self._refresh_header(now)
         self._report_problems()
+        if self._quiet >= self._doze_after and not self._dozing:
+            self._doze()
         self.tick_seconds += time.process_time() - started
 
     def _count_unsynced(self) -> None:
@@ -339,7 +399,7 @@ class KalshiApp(App[int]):
         note = f"{group} · {self.selected}" if self.selected else group
         mt = self.store.metrics
         words = exchange_notice(mt.exchange, self.wall_clock())  # paused, maintenance soon
-        self.query_one(StatusHeader).show(mt.state, age, self._unsynced, note, words)
+        self._part("#status-header", StatusHeader).show(mt.state, age, self._unsynced, note, words)
 
     def _report_problems(self) -> None:
         """Toast new errors (rate-limited per code) and connection state changes."""
@@ -683,6 +743,7 @@ class KalshiApp(App[int]):
                 state.meta.series_ticker = found.series_ticker  # the event knows it; the market doesn't
         finally:
             self._details_pending.discard(ticker)
+            self.wake()
 
     async def _fetch_candles(self, ask: AskCandles) -> None:
         assert self.rest is not None
@@ -707,6 +768,7 @@ class KalshiApp(App[int]):
             self._fold_trades(ticker)
         finally:
             self._candles_pending.discard((ticker, minutes))
+            self.wake()
 
     def _fold_trades(self, ticker: str) -> None:
         """The market's trades since the candles were fetched extend them live."""

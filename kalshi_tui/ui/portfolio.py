@@ -123,6 +123,7 @@ class AccountPoller:
         self.view.account = new
         if new.orders is not None:
             store.seed_orders(new.orders, mark)
+        self.view.wake()
 
 
 def _signed_dollars(value: int | None) -> str:

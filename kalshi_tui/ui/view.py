@@ -16,6 +16,10 @@ from kalshi_tui.sparks import Sparks
 from kalshi_tui.store import Store
 
 
+def _nothing() -> None:
+    return None
+
+
 @dataclass(slots=True, eq=False)
 class View:
     store: Store
@@ -32,3 +36,6 @@ class View:
     details_errors: dict[str, str] = field(default_factory=dict)  # why a ticker's details failed
     sparks: Sparks = field(default_factory=Sparks)  # each watched market's last 24 h, by hour
     charts: ChartHistory = field(default_factory=ChartHistory)  # candles, as fetched and extended live
+    # Something fetched off the store changed (account, details, candles): show it at the
+    # refresh rate even if the app is dozing.
+    wake: Callable[[], object] = _nothing

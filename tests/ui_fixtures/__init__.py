@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -446,6 +447,14 @@ def make_app(store: Store | None = None, **kwargs: object):  # -> KalshiApp (laz
     kwargs.setdefault("clock", lambda: NOW)
     kwargs.setdefault("wall_clock", lambda: WALL)
     return KalshiApp(store or build_store(), watch_terminal=False, **kwargs)  # type: ignore[arg-type]
+
+
+async def ticks(app: Any, pilot: Any, n: int) -> None:
+    """``n`` refresh ticks now, each drawn: what the timer does, without waiting for it (a
+    quiet app ticks once a second)."""
+    for _ in range(n):
+        app._tick()
+        await pilot.pause()
 
 
 def rest_fixture(name: str) -> dict:
