@@ -133,7 +133,14 @@ def _sparklines_loaded(pilot: Pilot[Any]) -> Any:
         app: Any = pilot.app
         tickers = set(fx.GROUPS["macro"])
         await until(lambda: tickers <= app.view.sparks.loaded, "the sparklines loaded", pilot=pilot)
-        await pilot.pause(0.3)
+        grid = app.watchlist.grid
+        spark = [c.key for c in grid.columns].index("spark")
+        await until(
+            lambda: all(grid.cells(t)[spark][0].strip() for t in tickers if grid.cells(t)),
+            "the sparklines drawn",
+            pilot=pilot,
+        )
+        await pilot.pause()
 
     return wait()
 

@@ -213,3 +213,18 @@ async def test_closes_in_counts_seconds_in_the_last_minute_and_a_quiet_screen_dr
         drawn = grid.lines_rendered
         await ticks(app, pilot, 10)
         assert grid.lines_rendered == drawn
+
+
+async def test_history_waits_for_the_first_prices_on_screen() -> None:
+    """Sparkline history is big (an exchange in this process computes it on the app's loop):
+    it is asked for only once the first prices are drawn."""
+    rest = fx.FakeRest()
+    store = Store()
+    app = fx.make_app(store, rest=rest)
+    app.history_waits = 60.0
+    async with app.run_test(size=(100, 30)) as pilot:
+        await fx.ticks(app, pilot, 3)
+        assert rest.candles_asked == []
+        book = {"market_id": "x", "yes_dollars_fp": [["0.4100", "10.00"]], "no_dollars_fp": []}
+        store.apply(fx.frame("orderbook_snapshot", seq=1, market_ticker=fx.MARKETS[0][0], **book))
+        await until(lambda: rest.candles_asked, "the history asked for", pilot=pilot)

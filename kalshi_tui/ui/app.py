@@ -9,6 +9,7 @@ pre-filled store with a fixed clock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -70,6 +71,7 @@ META_RETRY_CAP = 60.0  # s: the longest wait between two tries
 # SSH, on a laptop's battery, in a VM); ten a second for nothing is most of the idle cost.
 DOZE_AFTER = 1.0  # s, longer than a price flash
 CLOCK_EVERY = 1.0  # s between ticks while dozing
+HISTORY_WAITS_FOR_DATA = 3.0  # s: the longest sparkline history waits for the first prices
 
 _T = TypeVar("_T")
 _W = TypeVar("_W", bound=Widget)
@@ -184,6 +186,8 @@ class KalshiApp(App[int]):
         self._quiet = 0  # ticks in a row with nothing new to draw
         self._doze_after = 10
         self.wakes = 0  # times woken from dozing: for tests and the benchmark
+        self._first_data = asyncio.Event()  # set once the first market data is on screen
+        self.history_waits = HISTORY_WAITS_FOR_DATA
         self.ticks = 0  # refresh ticks run: for tests and the benchmark
         self.tick_seconds = 0.0  # CPU time spent inside ticks
 
@@ -337,6 +341,8 @@ class KalshiApp(App[int]):
         changes = self.store.take_changes()
         if changes.markets or changes.books or changes.trades or changes.fills or changes.orders:
             self._quiet = 0
+            if not self._first_data.is_set():
+                self.call_after_refresh(self._first_data.set)  # once the prices are on screen
         else:
             self._quiet += 1  # a connection touch alone is not news: it comes every second
         self.alert_desk.tick(self, changes, now)  # fires on the first tick after the frame
@@ -719,8 +725,14 @@ class KalshiApp(App[int]):
         rest = self.rest
         if self.watched:
             await self._fetch_meta(sorted(self.watched))
+        # History waits for the first prices (or a few seconds, if the stream is down): its
+        # answers are big, and an exchange in this process (the demo) computes them on this loop.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._first_data.wait(), self.history_waits)
         watched = lambda: self.watched  # noqa: E731 - the set is replaced as groups change
-        self.watch_data = WatchData(rest, self.store, self.view.sparks, watched, self.wall_clock)
+        self.watch_data = WatchData(
+            rest, self.store, self.view.sparks, watched, self.wall_clock, loaded=self.wake
+        )
         self.run_worker(self.watch_data.run(), name="watch-data", exit_on_error=False)
         # Only search reads it: it waits behind everything on screen.
         catalog = await self._retrying(

@@ -43,7 +43,9 @@ class WatchData:
         wall_clock: Callable[[], float],
         log: Callable[[str], object] = lambda _s: None,
         meta_every: float = META_EVERY,
+        loaded: Callable[[], object] = lambda: None,
     ) -> None:
+        """``loaded``: called after each batch of sparklines is in (the app may be dozing)."""
         self.rest = rest
         self.store = store
         self.sparks = sparks
@@ -51,6 +53,7 @@ class WatchData:
         self.wall_clock = wall_clock
         self.log = log
         self.meta_every = meta_every
+        self.loaded = loaded
         self._wake = asyncio.Event()
         self.meta_refreshes = 0  # for tests: refreshes done
 
@@ -91,6 +94,7 @@ class WatchData:
             for ticker in chunk:
                 if ticker in self.watched():
                     self.sparks.load(ticker, closes.get(ticker, ()))
+            self.loaded()
 
     async def _refresh_meta(self) -> bool:
         watched = sorted(self.watched())
