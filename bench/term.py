@@ -30,19 +30,20 @@ class Terminal:
         *,
         cols: int = 80,
         rows: int = 24,
-        env: dict[str, str] | None = None,
+        env: dict[str, str | None] | None = None,
         keep_text: int = 1 << 20,
     ) -> None:
         self.argv = list(argv)
         self.cols, self.rows = cols, rows
-        self.env = {
+        merged: dict[str, str | None] = {
             **os.environ,
             **(env or {}),
             "TERM": "xterm-256color",
             "COLUMNS": str(cols),
             "LINES": str(rows),
+            "NO_COLOR": None,
         }
-        self.env.pop("NO_COLOR", None)
+        self.env = {k: v for k, v in merged.items() if v is not None}  # None: unset it
         self.keep_text = keep_text
         self.pid = -1
         self.fd = -1
