@@ -44,11 +44,24 @@ SPARK_STYLES = {1: "up", -1: "down", 0: "dim"}
 NO_SPARK = (" " * HOURS, 0)
 
 
-def clock_texts(state: MarketState | None, age: float | None, wall: float) -> tuple[str, str]:
-    """The row's texts that move with the clock alone: its age and the time left to trade."""
+# The columns that move with the clock alone.
+CLOSES, AGE = (next(i for i, col in enumerate(COLUMNS) if col.key == key) for key in ("closes", "age"))
+
+
+def clock_cells(state: MarketState | None, age: float | None, wall: float) -> tuple[Cell, Cell]:
+    """The time left to trade and the age of the data: the row's cells that change with the
+    clock alone (coarse texts: a quiet row changes every 10 s, then every minute)."""
     meta = state.meta if state is not None else None
     close_ts = meta.close_ts if meta is not None else None
-    return c.age_text(age), c.closes_in(close_ts - wall if close_ts is not None else None)
+    left = close_ts - wall if close_ts is not None else None
+    closes: Cell = (c.closes_in(left), "warn" if left is not None and 0 < left < 3600 else "dim")
+    book = state.book if state is not None else None
+    if book is not None and not book.synced and book.stale_reason not in _NOT_RESYNCING:
+        return closes, ("stale", "warn")
+    return closes, (c.age_text(age), "dim" if age is None or age >= 60 else "")
+
+
+_NOT_RESYNCING = (None, "waiting for snapshot", "not subscribed")
 
 
 class Row:
@@ -79,6 +92,7 @@ def market_row(
     """``wall``: epoch seconds now (for "closes in"); ``spark``: the drawn sparkline and its trend."""
     key = natural_key(ticker)
     spark_cell = (spark[0], SPARK_STYLES[spark[1]])
+    closes_cell, age_cell = clock_cells(state, age, wall)
     if state is None:
         empty = (c.DASH, "dim")
         return Row(
@@ -86,10 +100,10 @@ def market_row(
                 (ticker, "bold"),
                 ("", ""),
                 *([empty] * 9),
-                empty,
+                closes_cell,
                 spark_cell,
                 ("", ""),
-                (c.age_text(None), "dim"),
+                age_cell,
             ),
             (key, "", *([None] * 12), None),
             (None,) * 7,
@@ -112,7 +126,6 @@ def market_row(
     spread = ask_p - bid_p if ask_p is not None and bid_p is not None else None
     oi = state.open_interest if state.open_interest is not None else (meta.open_interest if meta else None)
     close_ts = meta.close_ts if meta else None
-    left = close_ts - wall if close_ts is not None else None
     title = c.market_title(meta)
     chg_style = "up" if change and change > 0 else "down" if change and change < 0 else "dim"
     last_style = ""
@@ -124,12 +137,6 @@ def market_row(
         )
     status = state.status or (meta.status if meta else "")
     status_style = "dim" if status in ("", "active", "open") else "warn"
-    resyncing = not book.synced and book.stale_reason not in (None, "waiting for snapshot", "not subscribed")
-    if resyncing:
-        age_cell: Cell = ("stale", "warn")
-    else:
-        age_cell = (c.age_text(age), "dim" if age is None or age >= 60 else "")
-    closes_style = "warn" if left is not None and 0 < left < 3600 else "dim"
     cells: tuple[Cell, ...] = (
         (ticker, "bold"),
         (title, ""),
@@ -142,7 +149,7 @@ def market_row(
         (c.cents(spread), quote_style or "dim"),
         (c.contracts(state.volume), "dim"),
         (c.contracts(oi), "dim"),
-        (c.closes_in(left), closes_style),
+        closes_cell,
         spark_cell,
         (status, status_style),
         age_cell,
@@ -162,7 +169,7 @@ def market_row(
         close_ts,
         spark[1] if spark[0].strip() else None,
         status,
-        age,
+        -state.updated if state.updated else None,  # by the last message: the order never ages
     )
     raw = (state.last_price, change, bid_p, bid_s, ask_p, ask_s, state.volume)
     return Row(cells, sort, raw)
@@ -180,7 +187,6 @@ class WatchlistPane(Pane):
         self._age_scroll = -1
         self._dirty: set[str] = set()  # changed rows off screen, not rebuilt yet
         self._sparks_seen = -1  # the sparklines' version last drawn
-        self._clock: dict[str, tuple[str, str]] = {}  # per ticker: clock texts last drawn
 
     def compose(self) -> ComposeResult:
         yield Static("", id="group-bar")
@@ -250,7 +256,6 @@ class WatchlistPane(Pane):
             grid.set_column_width(0, min(MAX_TICKER_WIDTH, max([10, *map(len, tickers)])))
             grid.set_order(tickers)
             self._dirty.clear()
-            self._clock.clear()
             todo: set[str] | list[str] = tickers
         elif changes.metadata or view.sparks.version != self._sparks_seen:
             todo = tickers
@@ -272,7 +277,7 @@ class WatchlistPane(Pane):
                 # Ages and "closes in" move with the clock: rebuild the rows on screen whose
                 # clock texts changed (coarse texts: a quiet row every 10 s, then every minute).
                 self._age_second, self._age_scroll = second, scroll
-                todo = set(todo) | self._clock_moved(grid.visible_keys(), now)
+                self._repaint_clocks(set(grid.visible_keys()) - set(todo), now)
         store, sparks = view.store, view.sparks
         self._sparks_seen = sparks.version
         flash = view.flash and not full
@@ -281,7 +286,6 @@ class WatchlistPane(Pane):
             state = store.markets.get(ticker)
             age = store.age(ticker, now)
             row = market_row(ticker, state, age, wall, sparks.draw(ticker, int(wall)))
-            self._clock[ticker] = clock_texts(state, age, wall)
             old = self._raw.get(ticker)
             self._raw[ticker] = row.raw
             grid.set_row(ticker, row.cells, row.sort)
@@ -295,11 +299,19 @@ class WatchlistPane(Pane):
         if full and view.selected in tickers:
             grid.move_cursor_to(view.selected)
 
-    def _clock_moved(self, tickers: list[str], now: float) -> set[str]:
-        """Those of ``tickers`` whose age or time left reads differently now."""
-        store, wall, shown = self.view.store, self.view.wall_clock(), self._clock
+    def _repaint_clocks(self, tickers: set[str], now: float) -> None:
+        """The age and time left of rows whose data did not change: only those two cells."""
+        store, wall, grid = self.view.store, self.view.wall_clock(), self.grid
         markets = store.markets
-        return {t for t in tickers if shown.get(t) != clock_texts(markets.get(t), store.age(t, now), wall)}
+        for ticker in tickers:
+            cells = grid.cells(ticker)
+            if cells is None or len(cells) <= AGE:
+                continue
+            closes, age = clock_cells(markets.get(ticker), store.age(ticker, now), wall)
+            if cells[CLOSES] != closes or cells[AGE] != age:
+                row = list(cells)
+                row[CLOSES], row[AGE] = closes, age
+                grid.set_row(ticker, row)
 
     # -- actions ---------------------------------------------------------------------------
 
