@@ -86,7 +86,7 @@ class OrderBook:
     def _level_ok(price: int, size: int) -> bool:
         return 0 < price < ONE_DOLLAR and size >= 0
 
-    def apply_delta(self, side: str, price: int, delta: int, *, no_on_yes_scale: bool = False) -> bool:
+    def apply_delta(self, side: str, price: int, delta: int, no_on_yes_scale: bool = False) -> bool:
         """Apply one change in resting size. Returns False (and desyncs) when it cannot."""
         self.changes += 1
         if not self.synced:

@@ -33,6 +33,8 @@ AUTH_FAILED = "auth failed"
 # so the hot path allocates nothing and nobody peeks into the store after applying.
 BOOK_UNSYNCED = 1  # a delta for a book that has no snapshot (or is already stale)
 BOOK_BROKEN = 2  # this frame left the book impossible: it must be fetched again
+# The hot message types, bound once for ``Store.apply``.
+_DELTA, _TICKER, _SNAPSHOT, _TRADE = m.OrderbookDelta, m.Ticker, m.OrderbookSnapshot, m.Trade
 
 # Kinds of client-side problems, each with its own count on the Connection tab.
 MALFORMED = "malformed"  # a frame that could not be read
@@ -250,34 +252,55 @@ class Store:
             )
         return state
 
-    def apply(self, msg: m.Message, no_on_yes_scale: bool = False) -> int:
+    def apply(self, msg: m.Message, no_on_yes_scale: bool = False, now: float | None = None) -> int:
         """Fold one data message into the state. Control frames are the stream's business.
-        Returns 0, or for a book frame ``BOOK_UNSYNCED`` / ``BOOK_BROKEN``."""
+        ``now``: the store's clock, when the caller has read it already (the stream has).
+        Returns 0, or for a book frame ``BOOK_UNSYNCED`` / ``BOOK_BROKEN``.
+
+        Runs for every frame: the common types come first, inline, with no allocation."""
         t = type(msg)
         flag = 0
-        if t is m.OrderbookDelta:
+        if now is None:
+            now = self.clock()
+        if t is _DELTA:
             d: m.OrderbookDelta = msg  # type: ignore[assignment]
-            state = self.markets.get(d.market_ticker) or self.market(d.market_ticker)
+            ticker = d.market_ticker
+            state = self.markets.get(ticker) or self.market(ticker)
             book = state.book
             if not book.synced:
-                book.apply_delta(d.side, d.price, d.delta, no_on_yes_scale=no_on_yes_scale)
+                book.apply_delta(d.side, d.price, d.delta, no_on_yes_scale)
                 flag = BOOK_UNSYNCED
-            elif not book.apply_delta(d.side, d.price, d.delta, no_on_yes_scale=no_on_yes_scale):
+            elif not book.apply_delta(d.side, d.price, d.delta, no_on_yes_scale):
                 flag = BOOK_BROKEN
-            state.updated = self.clock()
-            self._changes.books.add(d.market_ticker)
-        elif t is m.Ticker:
-            self._apply_ticker(msg)  # type: ignore[arg-type]
-        elif t is m.OrderbookSnapshot:
+            state.updated = now
+            self._changes.books.add(ticker)
+        elif t is _TICKER:
+            k: m.Ticker = msg  # type: ignore[assignment]
+            ticker = k.market_ticker
+            state = self.markets.get(ticker) or self.market(ticker)
+            state.last_ticker = k
+            price = k.price
+            if price is not None and price != state.last_price:
+                state.prev_price = state.last_price
+                state.last_price = price
+                if state.open_price is None:
+                    state.open_price = price
+            if k.volume is not None:
+                state.volume = k.volume
+            if k.open_interest is not None:
+                state.open_interest = k.open_interest
+            state.updated = now
+            self._changes.markets.add(ticker)
+        elif t is _SNAPSHOT:
             s: m.OrderbookSnapshot = msg  # type: ignore[assignment]
             state = self.market(s.market_ticker)
             if not state.book.apply_snapshot(s.yes, s.no, no_on_yes_scale=no_on_yes_scale):
                 flag = BOOK_BROKEN
-            state.updated = self.clock()
+            state.updated = now
             self._changes.books.add(s.market_ticker)
             self._changes.markets.add(s.market_ticker)
-        elif t is m.Trade:
-            self._apply_trade(msg)  # type: ignore[arg-type]
+        elif t is _TRADE:
+            self._apply_trade(msg, now)  # type: ignore[arg-type]
         elif t is m.Fill:
             self.add_fill(msg)  # type: ignore[arg-type]
         elif t is m.MarketPosition:
@@ -337,22 +360,7 @@ class Store:
         self._order_touched = {oid: at for oid, at in self._order_touched.items() if at > since}
         self._stir()
 
-    def _apply_ticker(self, k: m.Ticker) -> None:
-        state = self.market(k.market_ticker)
-        state.last_ticker = k
-        if k.price is not None and k.price != state.last_price:
-            state.prev_price = state.last_price
-            state.last_price = k.price
-            if state.open_price is None:
-                state.open_price = k.price
-        if k.volume is not None:
-            state.volume = k.volume
-        if k.open_interest is not None:
-            state.open_interest = k.open_interest
-        state.updated = self.clock()
-        self._changes.markets.add(k.market_ticker)
-
-    def _apply_trade(self, tr: m.Trade) -> None:
+    def _apply_trade(self, tr: m.Trade, now: float) -> None:
         state = self.market(tr.market_ticker)
         state.trades.append(tr)
         self.trades.append(tr)
@@ -361,7 +369,7 @@ class Store:
             state.last_price = tr.yes_price
             if state.open_price is None:
                 state.open_price = tr.yes_price
-        state.updated = self.clock()
+        state.updated = now
         self._changes.trades = True
         self._changes.markets.add(tr.market_ticker)
 

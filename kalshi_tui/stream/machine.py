@@ -171,7 +171,7 @@ class Machine:
             self.store.count_ignored()
             return self._flush() if self._out else NOTHING
         sub.got_data = True
-        flag = self._apply(msg, sub.yes_scale)
+        flag = self._apply(msg, sub.yes_scale, now)
         if flag or t is _SNAPSHOT:
             self._on_book(sub, msg, flag, now)  # type: ignore[arg-type]
         if self.listener is not None:
