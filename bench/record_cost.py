@@ -75,7 +75,7 @@ async def _bench(smoke: bool) -> Result:
     try:
         tickers = sim.tickers()[:MARKETS]
         with tempfile.TemporaryDirectory(prefix="kalshi-record-") as tmp:
-            path = Path(tmp) / "rec.jsonl.gz"
+            path = Path(tmp) / "rec.jsonl.zst"
             bare1, rate1, _ = await ingest(sim, tickers, seconds, None)
             rec, rate2, live = await ingest(sim, tickers, seconds, path)
             bare2, rate3, _ = await ingest(sim, tickers, seconds, None)
@@ -89,7 +89,7 @@ async def _bench(smoke: bool) -> Result:
             again = {
                 t: (dict(s.book.yes), dict(s.book.no), s.book.synced) for t, s in replayed.markets.items()
             }
-            isolated = recorder_alone(path, Path(tmp) / "again.jsonl.gz")
+            isolated = recorder_alone(path, Path(tmp) / "again.jsonl.zst")
         res.add("messages, bare", (rate1 + rate3) / 2, "msgs/s", MSGS_PER_S, "asked of the simulator")
         res.add("messages, recording", rate2, "msgs/s", MSGS_PER_S, "asked of the simulator")
         res.add("CPU, bare (mean of before and after)", bare * 100, "% core")
@@ -106,13 +106,13 @@ async def _bench(smoke: bool) -> Result:
         # frames as fast as it takes them, CPU per frame times 20k.
         alone = isolated * MSGS_PER_S * 100
         res.add(
-            "recorder alone at 20k msgs/s (append, encode, gzip)",
+            "recorder alone at 20k msgs/s (append, encode, zstd)",
             alone,
             "% core",
             target="<= +5 % of a core",
             met=alone <= 5.0,
         )
-        res.add("recording size", size / seconds / 1e6, "MB/s (gzip)")
+        res.add("recording size", size / seconds / 1e6, "MB/s (zstd)")
         res.add("replay speed", rp.frames / replay_s if replay_s else None, "frames/s (CPU)")
         same = again == live
         res.add("replayed books equal the live ones", float(same), "bool", target="1", met=same)

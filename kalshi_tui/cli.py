@@ -31,7 +31,11 @@ HANDLERS = {
 
 def _record_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("recording")
-    g.add_argument("--record", metavar="PATH", help="record every frame to PATH (gzip JSON lines)")
+    g.add_argument(
+        "--record",
+        metavar="PATH",
+        help="record every frame to PATH (zstd JSON lines; gzip if PATH ends in .gz)",
+    )
     g.add_argument("--record-max-mb", metavar="MB", type=float, help="start a new file past MB (default 64)")
     g.add_argument(
         "--record-keep", metavar="N", type=int, help="old files kept: PATH.1 ... PATH.N (default 5)"

@@ -22,7 +22,7 @@ unless ``--config`` or ``$KALSHI_TUI_CONFIG`` names another file::
 
     [profiles.main.stream]            # optional; see StreamSettings
     backoff_cap = 60.0
-    record = "~/kalshi/stream.jsonl.gz"  # record every frame (as --record); record_max_mb, record_keep
+    record = "~/kalshi/stream.jsonl.zst"  # record every frame (as --record); record_max_mb, record_keep
 
     [profiles.main.rest]              # optional; see RestSettings
     reads_per_second = 20.0
@@ -140,7 +140,7 @@ class StreamSettings:
     commands_per_second: float = 10.0  # command rate per subscription
     buffer_size: int = 10_000  # frames between socket reader and store
     subscribe_timeout: float = 10.0  # s to wait for a subscribe's answer before retrying it
-    record: str | None = None  # record every frame to this file (``--record``), gzip JSON lines
+    record: str | None = None  # record every frame to this file (``--record``), zstd JSON lines
     record_max_mb: float = 64.0  # a recording file past this size starts the next one...
     record_keep: int = 5  # ...keeping this many old ones (PATH.1 ... PATH.N)
 
@@ -672,7 +672,7 @@ def _parse_stream(value: Any, where: str, path: Path | None) -> StreamSettings:
         return StreamSettings()
     record = value.get("record") if isinstance(value, Mapping) else None
     if record is not None and (not isinstance(record, str) or not record.strip()):
-        raise _type_error(path, f"{where}.record", record, "a file path", '"~/kalshi/stream.jsonl.gz"')
+        raise _type_error(path, f"{where}.record", record, "a file path", '"~/kalshi/stream.jsonl.zst"')
     values = _settings_table(
         {k: v for k, v in value.items() if k != "record"} if isinstance(value, dict) else value,
         where,

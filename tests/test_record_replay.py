@@ -8,6 +8,9 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+import zstandard
+
 from bench.waiting import until
 from kalshi_tui.auth import Signer
 from kalshi_tui.config import StreamSettings
@@ -34,6 +37,18 @@ class SpySigner(Signer):
         return sig
 
 
+NAME = "rec.jsonl.zst"  # zstd; a name ending in .gz records gzip
+
+
+def text_of(path: Path) -> str:
+    """A recording's text, read with the format's own tool (not the replay's reader)."""
+    data = path.read_bytes()
+    if path.name.endswith(".gz"):
+        return gzip.decompress(data).decode()
+    reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data), read_across_frames=True)
+    return reader.read().decode()
+
+
 def held(store: Store) -> dict[str, object]:
     """Every book level by level, as integers, with its staleness."""
     return {
@@ -42,13 +57,15 @@ def held(store: Store) -> dict[str, object]:
     }
 
 
-async def record(tmp: Path, *, max_bytes: int = 1 << 30) -> tuple[Store, Recorder, list[str], Simulator]:
+async def record(
+    tmp: Path, *, max_bytes: int = 1 << 30, name: str = NAME
+) -> tuple[Store, Recorder, list[str], Simulator]:
     async with Simulator(seed=5, rate=2000, markets=12) as sim:
         assert sim.signer is not None
         signer = SpySigner(sim.key_id, sim.signer._key)
         signer.made = []
         store = Store()
-        recorder = Recorder(tmp / "rec.jsonl.gz", max_bytes=max_bytes, keep=50)
+        recorder = Recorder(tmp / name, max_bytes=max_bytes, keep=50)
         pool = Pool(sim.ws_url, signer, store, FAST, markets=sim.tickers[:6], recorder=recorder)
         async with pool.running() as task:
             await until(lambda: store.metrics.state == LIVE or task.done(), "connected")
@@ -70,20 +87,20 @@ async def record(tmp: Path, *, max_bytes: int = 1 << 30) -> tuple[Store, Recorde
         return store, recorder, signer.made, sim
 
 
-async def test_a_replay_ends_on_the_books_held_when_recording_stopped(tmp_path: Path) -> None:
-    store, recorder, signatures, sim = await record(tmp_path)
+@pytest.mark.parametrize("name", [NAME, "rec.jsonl.gz"])
+async def test_a_replay_ends_on_the_books_held_when_recording_stopped(tmp_path: Path, name: str) -> None:
+    store, recorder, signatures, sim = await record(tmp_path, name=name)
     assert recorder.dropped == 0 and recorder.files == 1
     dump = held(store)
     assert len(dump) >= 8 and store.metrics.gaps >= 1 and store.metrics.reconnects >= 1
     replayed = Store()
-    rp = replay_all([tmp_path / "rec.jsonl.gz"], replayed, settings=FAST)
+    rp = replay_all([tmp_path / name], replayed, settings=FAST)
     assert rp.frames > 3000
     assert held(replayed) == dump
     assert books_json(replayed) == books_json(store)
 
     # The file holds frames only: no key id, signature or header.
-    with gzip.open(tmp_path / "rec.jsonl.gz", "rt") as fh:
-        text = fh.read()
+    text = text_of(tmp_path / name)
     assert signatures and not any(sig in text for sig in signatures)
     assert sim.key_id not in text and "kalshi-access" not in text.lower()
     kinds = {json.loads(line)["dir"] for line in text.splitlines()}
@@ -92,9 +109,9 @@ async def test_a_replay_ends_on_the_books_held_when_recording_stopped(tmp_path: 
 
 async def test_rotated_files_each_replay_on_their_own(tmp_path: Path) -> None:
     store, recorder, _, _ = await record(tmp_path, max_bytes=20_000)
-    files = sorted(tmp_path.glob("rec.jsonl.gz.*"), key=lambda p: -int(p.suffix[1:]))
+    files = sorted(tmp_path.glob(f"{NAME}.*"), key=lambda p: -int(p.suffix[1:]))
     assert recorder.files >= 3 and len(files) == recorder.files - 1
-    newest = tmp_path / "rec.jsonl.gz"
+    newest = tmp_path / NAME
     dump = held(store)
     # The newest file alone starts from its checkpoint and ends on the same books...
     alone = Store()
@@ -145,7 +162,7 @@ async def test_tail_replay_prints_the_events_and_writes_the_books(tmp_path: Path
     store, _, _, _ = await record(tmp_path)
     books = tmp_path / "books.json"
     proc = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "kalshi_tui", "tail", "--replay", str(tmp_path / "rec.jsonl.gz")),
+        *(sys.executable, "-m", "kalshi_tui", "tail", "--replay", str(tmp_path / NAME)),
         *("--books-out", str(books)),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -183,7 +200,7 @@ async def test_the_dashboard_replays_with_pause_step_and_speed_keys(tmp_path: Pa
     from kalshi_tui.ui.replay import ReplayApp, replay_profile
 
     store, _, _, _ = await record(tmp_path)
-    path = tmp_path / "rec.jsonl.gz"
+    path = tmp_path / NAME
     clock = RecordingClock()
     replayed = Store(clock=clock)
     feed = ReplayFeed([path], replayed, FAST, paused=True, clock=clock)
@@ -254,3 +271,20 @@ def test_a_full_queue_drops_counts_and_starts_a_whole_file(tmp_path: Path) -> No
     older = list(read_records([tmp_path / "r.gz.1"]))
     assert [r[2] for r in older] == ["checkpoint", "recv", "recv", "recv"]
     assert [r[2] for r in newest] == ["checkpoint", "recv"] and newest[1][3] == '{"n":9}'
+
+
+@pytest.mark.parametrize("name", [NAME, "rec.jsonl.gz"])
+def test_a_recording_cut_short_replays_up_to_where_it_ends(tmp_path: Path, name: str) -> None:
+    """The recorder was killed mid-write: what is in the file still replays, without an error."""
+    recorder = Recorder(tmp_path / name)
+    recorder.start()
+    for n in range(5000):
+        recorder.put(0, "recv", json.dumps({"type": "ticker", "sid": 1, "seq": n + 1, "msg": {"n": n}}))
+    recorder.close()
+    whole = list(read_records([tmp_path / name]))
+    assert len(whole) == 5001 and whole[0][2] == "checkpoint"
+    data = (tmp_path / name).read_bytes()
+    cut = tmp_path / f"cut-{name}"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    part = list(read_records([cut]))
+    assert 0 < len(part) < len(whole) and part == whole[: len(part)]

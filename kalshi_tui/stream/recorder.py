@@ -1,4 +1,8 @@
-"""``--record PATH``: every frame of the stream, both ways, as gzip JSON lines.
+"""``--record PATH``: every frame of the stream, both ways, as compressed JSON lines.
+
+The file is zstd (``zstdcat`` reads it), or gzip when ``PATH`` ends in ``.gz``: zstd level 1
+costs about a third of the CPU of gzip's fastest level and writes half the bytes, which is
+what keeps recording a 20k frames/s firehose within a few % of a core.
 
 Each line is ``{"t_ns", "conn", "dir", "frame"}``: ``dir`` is ``recv`` or ``send`` (the frame
 as text, byte for byte), ``open`` / ``close`` (a connection's socket opened or closed), or
@@ -23,9 +27,10 @@ import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
+import zstandard
 
 RECV, SEND, OPEN, CLOSE, CHECKPOINT = "recv", "send", "open", "close", "checkpoint"
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -47,14 +52,22 @@ class _Line(msgspec.Struct, gc=False):
 _encode_lines = msgspec.json.Encoder().encode_lines
 
 
-class _GzipOut:
-    """A gzip file written through one zlib stream: zlib keeps the CRC itself (GzipFile computes
-    it again in Python's crc32), and level 1 is several times cheaper than the default while
-    frames still shrink about tenfold."""
+class _Compressor(Protocol):
+    def compress(self, data: bytes, /) -> bytes: ...
+    def flush(self) -> bytes: ...
+
+
+class _CompressedOut:
+    """One file written through one compression stream, at its fastest level: zstd, or gzip
+    through zlib (which keeps the CRC itself, unlike GzipFile's second pass in Python)."""
 
     def __init__(self, path: Path) -> None:
+        self.z: _Compressor = (
+            zlib.compressobj(1, zlib.DEFLATED, 31)  # 31: a gzip header and trailer
+            if path.name.endswith(".gz")
+            else zstandard.ZstdCompressor(level=1).compressobj()
+        )
         self.fh = open(path, "wb")  # noqa: SIM115 - closed by close()
-        self.z = zlib.compressobj(1, zlib.DEFLATED, 31)  # 31: a gzip header and trailer
 
     def write(self, data: bytes) -> None:
         self.fh.write(self.z.compress(data))
@@ -141,9 +154,9 @@ class Recorder:
 
     # -- the writer thread -------------------------------------------------------------------
 
-    def _open(self) -> _GzipOut:
+    def _open(self) -> _CompressedOut:
         self.files += 1
-        return _GzipOut(self.path)
+        return _CompressedOut(self.path)
 
     def _shift(self) -> None:
         for n in range(self.keep, 0, -1):

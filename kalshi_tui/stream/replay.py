@@ -17,10 +17,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import io
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, BinaryIO
+
+import zstandard
 
 from kalshi_tui.config import StreamSettings
 from kalshi_tui.protocol import commands
@@ -87,11 +90,31 @@ class RecordingError(ValueError):
     """A recording that cannot be read (one sentence for the user)."""
 
 
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _lines(fh: BinaryIO) -> Iterator[bytes]:
+    """The decompressed lines of a recording, zstd or gzip (told by its first bytes)."""
+    magic = fh.read(4)
+    fh.seek(0)
+    if magic.startswith(_GZIP_MAGIC):
+        with gzip.GzipFile(fileobj=fh) as gz:
+            yield from gz
+    elif magic == _ZSTD_MAGIC:
+        reader = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True)
+        yield from io.BufferedReader(reader)  # type: ignore[arg-type]
+    else:
+        raise OSError("neither zstd nor gzip")
+
+
 def read_records(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Record]:
     for path in paths:
         try:
-            with gzip.open(path, "rb") as fh:
-                for n, line in enumerate(fh, 1):
+            with open(path, "rb") as fh:
+                for n, line in enumerate(_lines(fh), 1):
+                    if not line.endswith(b"\n"):
+                        break  # every line ends in one: the file was cut short here
                     try:
                         rec = json.loads(line)
                         yield rec["t_ns"], rec["conn"], rec["dir"], rec.get("frame")
@@ -99,11 +122,15 @@ def read_records(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Record]:
                         raise RecordingError(f"{os.fspath(path)}: line {n} is not a recorded frame") from None
         except FileNotFoundError:
             raise RecordingError(f"{os.fspath(path)}: no such recording") from None
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zstandard.ZstdError) as exc:
             # A file cut short (the recorder was killed) replays up to where it ends.
-            if isinstance(exc, EOFError) or "truncated" in str(exc) or "CRC" in str(exc):
+            if (
+                isinstance(exc, EOFError | zstandard.ZstdError)
+                or "truncated" in str(exc)
+                or "CRC" in str(exc)
+            ):
                 continue
-            raise RecordingError(f"{os.fspath(path)}: not a gzip recording ({exc})") from None
+            raise RecordingError(f"{os.fspath(path)}: not a recording ({exc})") from None
 
 
 # -- folding records into a store --------------------------------------------------------------
