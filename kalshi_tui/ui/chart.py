@@ -40,6 +40,7 @@ from kalshi_tui.store import Changes
 from kalshi_tui.ui import cells as c
 from kalshi_tui.ui.footer import KeyFooter
 from kalshi_tui.ui.grid import fit
+from kalshi_tui.ui.live_text import LiveText
 from kalshi_tui.ui.pane import Pane
 from kalshi_tui.ui.styles import ComponentStyles
 from kalshi_tui.ui.view import View
@@ -226,7 +227,7 @@ class ChartPane(Pane):
         self._asked: dict[tuple[str, int], float] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="chart-title", markup=False)
+        yield LiveText("", id="chart-title", markup=False)
         yield PriceChart(id="chart")
 
     @property

@@ -14,6 +14,7 @@ from textual.widgets import Sparkline, Static
 from kalshi_tui.store import Changes, Metrics
 from kalshi_tui.ui import cells as c
 from kalshi_tui.ui.audit_health import audit_text
+from kalshi_tui.ui.live_text import LiveText
 from kalshi_tui.ui.pane import Pane
 from kalshi_tui.ui.rest_health import rest_text
 from kalshi_tui.ui.view import View
@@ -124,14 +125,14 @@ class ConnectionPane(Pane, can_focus=True):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="conn-top"):
-            yield Static("", id="conn-summary")
+            yield LiveText("", id="conn-summary")
             with Vertical(id="conn-rates"):
-                yield Static("", id="conn-msg-label", markup=False)
+                yield LiveText("", id="conn-msg-label", markup=False)
                 yield Sparkline([], id="conn-msg-spark")
-                yield Static("", id="conn-byte-label", markup=False)
+                yield LiveText("", id="conn-byte-label", markup=False)
                 yield Sparkline([], id="conn-byte-spark")
-        yield Static("", id="conn-rest")
-        yield Static("", id="conn-audit")
+        yield LiveText("", id="conn-rest")
+        yield LiveText("", id="conn-audit")
         with Horizontal(id="conn-bottom"):
             yield Static("", id="conn-errors")
             yield Static("", id="conn-subs")

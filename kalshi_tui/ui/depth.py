@@ -28,6 +28,7 @@ from kalshi_tui.store import Changes
 from kalshi_tui.ui import cells as c
 from kalshi_tui.ui.grid import fit
 from kalshi_tui.ui.keys import DEPTH_BINDINGS
+from kalshi_tui.ui.live_text import LiveText
 from kalshi_tui.ui.pane import Pane
 from kalshi_tui.ui.styles import ComponentStyles
 from kalshi_tui.ui.tape import MIN_TERMINAL_WIDTH, TradeTape
@@ -358,9 +359,9 @@ class DepthPane(Pane):
         self._ladder_for: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="depth-title", markup=False)
-        yield Static("", id="depth-stats", markup=False)
-        yield Static("", id="depth-banner", markup=False)
+        yield LiveText("", id="depth-title", markup=False)
+        yield LiveText("", id="depth-stats", markup=False)
+        yield LiveText("", id="depth-banner", markup=False)
         with Horizontal(id="depth-body"):
             yield DepthLadder(id="ladder")
             yield TradeTape(id="depth-tape")

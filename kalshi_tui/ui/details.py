@@ -26,6 +26,7 @@ from kalshi_tui.numbers import format_cents
 from kalshi_tui.store import Changes, MarketState
 from kalshi_tui.ui import cells as c
 from kalshi_tui.ui.footer import KeyFooter
+from kalshi_tui.ui.live_text import LiveText
 from kalshi_tui.ui.pane import Pane
 from kalshi_tui.ui.view import View
 
@@ -187,9 +188,9 @@ class DetailsPane(Pane):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="details-body"):
-            yield Static("", id="details-head")
-            yield Static("", id="details-times")
-            yield Static("", id="details-numbers")
+            yield LiveText("", id="details-head")
+            yield LiveText("", id="details-times")
+            yield LiveText("", id="details-numbers")
             yield Static("", id="details-rules")
 
     def focus_main(self) -> None:

@@ -10,6 +10,7 @@ from kalshi_tui.protocol.messages import Fill
 from kalshi_tui.store import Changes
 from kalshi_tui.ui import cells as c
 from kalshi_tui.ui.grid import Cell, Column, LiveGrid
+from kalshi_tui.ui.live_text import LiveText
 from kalshi_tui.ui.pane import Pane
 from kalshi_tui.ui.view import View
 
@@ -49,7 +50,7 @@ class FillsPane(Pane):
         self._summary = ""
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="fills-summary", markup=False)
+        yield LiveText("", id="fills-summary", markup=False)
         yield LiveGrid(COLUMNS, id="fills-grid", empty_text="No fills this session.")
 
     @property

@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from kalshi_tui import store as st
 from kalshi_tui.ui.cells import age_text
+from kalshi_tui.ui.live_text import LiveText
 
 #: connection state -> (badge text, css class)
 BADGES = {
@@ -71,9 +72,9 @@ class StatusHeader(Horizontal):
         self._title = f"kalshi-tui  {profile} · {environment}"
         self._shown: dict[str, str] = {}
 
-        self._badge = Static("", id="hdr-badge", markup=False)
-        self._exchange = Static("", id="hdr-exchange", markup=False)
-        self._age = Static("", id="hdr-age", markup=False)
+        self._badge = LiveText("", id="hdr-badge", markup=False)
+        self._exchange = LiveText("", id="hdr-exchange", markup=False)
+        self._age = LiveText("", id="hdr-age", markup=False)
         self._note = HeaderNote(id="hdr-note")
 
     def compose(self) -> ComposeResult:
@@ -104,17 +105,11 @@ class StatusHeader(Horizontal):
         self._set("age", f"data {age_text(age)}" if age is not None else "no data yet", self._age)
         self._set("note", note, self._note)
 
-    def _set(self, part: str, text: str, widget: Static | HeaderNote) -> bool:
-        old = self._shown.get(part)
-        if old == text:
+    def _set(self, part: str, text: str, widget: LiveText | HeaderNote) -> bool:
+        if self._shown.get(part) == text:
             return False
         self._shown[part] = text
-        if isinstance(widget, HeaderNote):
-            widget.update(text)
-        else:
-            # The parts are auto-width: only a new width needs a layout. "data 3s" -> "data 4s"
-            # each second would otherwise re-lay the whole screen out once a second.
-            widget.update(text, layout=old is None or cell_len(old) != cell_len(text))
+        widget.update(text)  # a LiveText: a new layout only when the part's width changes
         return True
 
     @property

@@ -27,6 +27,7 @@ from kalshi_tui.portfolio import (
 from kalshi_tui.store import Changes
 from kalshi_tui.ui import cells as c
 from kalshi_tui.ui.grid import Cell, Column, LiveGrid
+from kalshi_tui.ui.live_text import LiveText
 from kalshi_tui.ui.pane import Pane
 from kalshi_tui.ui.view import View
 
@@ -213,11 +214,11 @@ class PortfolioPane(Pane):
         self._marked_at = float("-inf")
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="portfolio-summary", markup=False)
+        yield LiveText("", id="portfolio-summary", markup=False)
         yield LiveGrid(POSITION_COLUMNS, id="positions-grid", empty_text="No open positions.")
-        yield Static("", id="settled-title", classes="portfolio-title", markup=False)
+        yield LiveText("", id="settled-title", classes="portfolio-title", markup=False)
         yield LiveGrid(SETTLED_COLUMNS, id="settled-grid", empty_text="No settled positions.")
-        yield Static("", id="orders-title", classes="portfolio-title", markup=False)
+        yield LiveText("", id="orders-title", classes="portfolio-title", markup=False)
         yield LiveGrid(ORDER_COLUMNS, id="orders-grid", empty_text="No resting orders.")
 
     @property

@@ -13,6 +13,7 @@ from kalshi_tui.store import Changes
 from kalshi_tui.ui import cells as c
 from kalshi_tui.ui.grid import Cell, Column, LiveGrid
 from kalshi_tui.ui.keys import TRADES_BINDINGS
+from kalshi_tui.ui.live_text import LiveText
 from kalshi_tui.ui.pane import Pane
 from kalshi_tui.ui.view import View
 
@@ -52,7 +53,7 @@ class TradesPane(Pane):
         self._shown_for: tuple[bool, str | None] | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="trades-title", markup=False)
+        yield LiveText("", id="trades-title", markup=False)
         yield LiveGrid(COLUMNS, id="trades-grid", empty_text="No trades yet.")
 
     @property
