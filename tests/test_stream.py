@@ -53,6 +53,8 @@ async def test_books_are_exact_against_the_exchange() -> None:
         sim.pause()
         await wait_exact(sim, store, sim.tickers[:20])
         assert store.metrics.gaps == 0 and store.metrics.messages > 500
+        # Bytes are counted as read off the socket: at least each frame's JSON (over 60 bytes).
+        await until(lambda: store.metrics.bytes > 60 * store.metrics.messages > 0, "the traffic reported")
         for ticker in sim.tickers[:20]:
             truth = sim.book(ticker)
             book = store.markets[ticker].book

@@ -8,13 +8,24 @@ import time
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from kalshi_tui.auth import Signer
 from kalshi_tui.config import StreamSettings
 
 MAX_MESSAGE = 64 * 1024 * 1024  # the exchange's documented frame limit
+
+
+class CountingConnection(ClientConnection):
+    """Counts the bytes read off the socket: once per TCP read, not per frame, and what the
+    link carried (framing included, compressed when compressed)."""
+
+    wire_bytes = 0
+
+    def data_received(self, data: bytes) -> None:
+        self.wire_bytes += len(data)
+        super().data_received(data)
 
 
 class _NoRedirects(connect):
@@ -41,6 +52,7 @@ def dial(url: str, signer: Signer, settings: StreamSettings, compression: str | 
         open_timeout=10,
         proxy=None,
         user_agent_header="kalshi-tui",
+        create_connection=CountingConnection,
     )
 
 

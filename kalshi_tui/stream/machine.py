@@ -173,10 +173,15 @@ class Machine:
         sub.got_data = True
         flag = self._apply(msg, sub.yes_scale, now)
         if flag or t is _SNAPSHOT:
+            # Only here (or after a gap, which leaves the book unsynced) can there be
+            # commands to send: the common frame returns without looking.
             self._on_book(sub, msg, flag, now)  # type: ignore[arg-type]
+            if self.listener is not None:
+                self.listener(msg)
+            return self._flush()
         if self.listener is not None:
             self.listener(msg)
-        return self._flush() if self._out else NOTHING
+        return NOTHING
 
     def tick(self, now: float) -> list[bytes]:
         """Time passed: paced commands, resync deadlines, retries, unanswered subscribes."""

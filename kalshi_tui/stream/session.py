@@ -64,7 +64,8 @@ class Session:
         self.ws: ClientConnection | None = None
         self.connected = asyncio.Event()
         self.ever_connected = self._closing = False
-        self._frames = self._bytes = 0
+        self._frames = 0  # frames read since the last traffic report
+        self._wire_seen = 0  # the connection's wire bytes at the last traffic report
         self._nudged = asyncio.Event()  # set when a command goes out: the timer wakes
 
     def __repr__(self) -> str:
@@ -126,6 +127,7 @@ class Session:
 
     async def _serve(self, ws: ClientConnection) -> None:
         self.ws, self.ever_connected = ws, True
+        self._wire_seen = 0
         self.backoff.connected(time.monotonic())
         self.store.connected(self.url, time.time())
         self.connected.set()
@@ -143,7 +145,7 @@ class Session:
             self.ws = None
             self.connected.clear()
             self.backoff.disconnected(time.monotonic())
-            self._flush_traffic()
+            self._flush_traffic(ws)
             if self.recorder is not None:
                 self.recorder.put(self.index, CLOSE, self._closing)
             self.machine.disconnected(closing=self._closing)
@@ -158,7 +160,6 @@ class Session:
         record = self.recorder.recv if self.recorder is not None else None
         async for raw in ws:
             self._frames += 1
-            self._bytes += len(raw)
             if record is not None:
                 record(index, raw)
             out = receive(raw, clock())
@@ -186,7 +187,7 @@ class Session:
                     await asyncio.wait_for(nudged.wait(), QUIET_TICK)
             now = time.monotonic()
             await self._send(self.machine.tick(now))
-            self._flush_traffic()
+            self._flush_traffic(ws)
             if now >= second:
                 second = now + 1.0
                 if ws.latency:
@@ -206,7 +207,8 @@ class Session:
                     recorder.put(self.index, SEND, frame)
                 await ws.send(frame.decode())
 
-    def _flush_traffic(self) -> None:
+    def _flush_traffic(self, ws: ClientConnection) -> None:
         if self._frames:
-            self.store.record_traffic(self._frames, self._bytes)
-            self._frames = self._bytes = 0
+            wire = getattr(ws, "wire_bytes", 0)  # a CountingConnection (stream/dial.py) counts them
+            self.store.record_traffic(self._frames, wire - self._wire_seen)
+            self._frames, self._wire_seen = 0, wire
