@@ -8,6 +8,7 @@ from /proc so the client's and the server's costs are reported apart.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import signal
 import subprocess
@@ -83,6 +84,13 @@ class SimProcess:
         self.rest_url = found["rest_url"]
         self.key_id = found["key_id"]
         self.key_file = Path(found["key_file"])
+
+    def pause_market(self) -> None:
+        """No market data from now on; the socket stays up and pings are answered."""
+        os.kill(self.proc.pid, signal.SIGUSR1)
+
+    def resume_market(self) -> None:
+        os.kill(self.proc.pid, signal.SIGUSR2)
 
     @property
     def pid(self) -> int:

@@ -65,6 +65,26 @@ async def test_sim_serves_signed_clients_and_stops_cleanly_on_ctrl_c(sim_private
     assert not key_path.exists()  # the throwaway key goes with the simulator
 
 
+async def test_sigusr1_pauses_the_market_with_the_socket_up_and_sigusr2_resumes_it(sim_private_key):
+    proc, info = _start()
+    assert proc.stdout is not None
+    try:
+        signer = Signer.from_file(info["key id"], Path(info["key file"]))
+        async with connect(info["WebSocket"], additional_headers=signer.headers()) as ws:
+            await ws.send(json.dumps({"id": 1, "cmd": "subscribe", "params": {"channels": ["ticker"]}}))
+            assert json.loads(await asyncio.wait_for(ws.recv(), GUARD))["type"] == "subscribed"
+            proc.send_signal(signal.SIGUSR1)
+            assert await asyncio.to_thread(proc.stdout.readline) == "market paused\n"
+            await asyncio.wait_for(await ws.ping(), GUARD)  # a quiet market, a live exchange
+            proc.send_signal(signal.SIGUSR2)
+            assert await asyncio.to_thread(proc.stdout.readline) == "market resumed\n"
+            frame = json.loads(await asyncio.wait_for(ws.recv(), GUARD))
+            assert frame["type"] == "ticker"
+    finally:
+        code, err = _stop(proc)
+    assert code == 0 and "Traceback" not in err
+
+
 async def test_sim_with_a_given_public_key_prints_a_stable_key_id(tmp_path, sim_private_key):
     pem = tmp_path / "pub.pem"
     signer_key = Signer("x", sim_private_key)

@@ -94,6 +94,7 @@ def _banner(sim: Simulator, args: argparse.Namespace) -> str:
         lines.append(f"  sign with the private key that matches {args.public_key}")
     if getattr(args, "fault", None):
         lines.append(f"  faults     {' '.join(args.fault)}")
+    lines.append("SIGUSR1 pauses the market (the socket stays up), SIGUSR2 resumes it.")
     lines.append("Ctrl-C to stop.")
     return "\n".join(lines)
 
@@ -112,9 +113,19 @@ async def _serve(sim: Simulator, args: argparse.Namespace) -> None:
     print(_banner(sim, args), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+
+    def market(paused: bool) -> None:
+        # A quiet market, not a dead exchange: commands and pings are still answered.
+        (sim.pause if paused else sim.resume)()
+        print("market paused" if paused else "market resumed", flush=True)
+
+    handlers = {signal.SIGINT: stop.set, signal.SIGTERM: stop.set}
+    if hasattr(signal, "SIGUSR1"):  # not on Windows
+        handlers[signal.SIGUSR1] = lambda: market(True)
+        handlers[signal.SIGUSR2] = lambda: market(False)
+    for sig, handler in handlers.items():
         with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: Ctrl-C raises
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, handler)
     try:
         await stop.wait()
     finally:
