@@ -10,6 +10,7 @@ from typing import Any
 from rich.console import Console
 
 from bench.waiting import until
+from kalshi_tui import store as st
 from kalshi_tui.account import RestingOrder
 from kalshi_tui.config import Profile, StreamSettings
 from kalshi_tui.portfolio import mark_at_bids
@@ -125,6 +126,24 @@ async def test_a_fill_refreshes_the_account_and_a_position_update_redraws() -> N
         )
         row = grid_text(app, "positions-grid")["KXFEDDECISION-26DEC-H25"]
         assert row[1:5] == ["YES", "2.5", "12¢", "$0.30"]
+
+
+async def test_a_reconnect_reads_the_account_again_at_once() -> None:
+    """Orders and positions that changed while the socket was down are not sent again by the
+    exchange: back to LIVE, the account (and its resting orders) is fetched at once."""
+    source = fx.FixedAccount()
+    app = fx.make_app(account=source)
+    assert app.account_poller is not None
+    app.account_poller.every = 3600.0  # no periodic refresh can pass for the prompted one
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: source.calls >= 1 and app.view.account.refreshes >= 1, "first fetch", pilot=pilot)
+        calls = source.calls
+        app.store.count_reconnect()
+        app.store.set_state(st.RECONNECTING)
+        await until(lambda: app._rebuilding, "the drop seen", pilot=pilot)
+        assert source.calls == calls  # not while down
+        app.store.set_state(st.LIVE)
+        await until(lambda: source.calls > calls, "the account read again", pilot=pilot)
 
 
 async def test_endpoints_the_server_lacks_are_said_not_crashed() -> None:

@@ -425,6 +425,10 @@ class KalshiApp(App[int]):
         if state == st.LIVE and self._rebuilding:
             self._rebuilding = False
             self.notify("Reconnected: books rebuilt from fresh snapshots.", timeout=4)
+            if self.account_poller is not None:
+                # Order and position changes sent while we were away are not replayed by the
+                # socket: the account is read again now, not at the next 30 s refresh.
+                self.account_poller.request()
         errors = mt.last_errors
         if not errors or errors[-1] is self._seen_error:
             return

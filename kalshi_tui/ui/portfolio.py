@@ -84,9 +84,10 @@ class AccountPoller:
         self.view = view
         self._running = False
         self._again = False
+        self.every = ACCOUNT_EVERY  # s between refreshes with nothing to prompt one
 
     def start(self) -> None:
-        self.app.set_interval(ACCOUNT_EVERY, self.request, name="account")
+        self.app.set_interval(self.every, self.request, name="account")
         self.request()
 
     def request(self) -> None:
