@@ -181,3 +181,21 @@ async def test_badge_says_reconnecting_at_once_and_down_when_unreachable() -> No
             await until(lambda: store.metrics.state == DOWN, what="down")
     finally:
         await sim.stop()
+
+
+async def test_traffic_is_reported_as_frames_flow_and_the_first_after_a_lull_wakes_the_timer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With nothing due the session's timer sleeps (here: an hour) until bytes arrive, so
+    frames are reported while they flow, and the first ones after a lull end the sleep."""
+    from kalshi_tui.stream import session as session_module
+
+    monkeypatch.setattr(session_module, "QUIET_TICK", 3600.0)
+    async with Simulator(seed=3, rate=500, markets=10) as sim, running(sim, sim.tickers[:5]) as (store, pool):
+        await until(lambda: store.metrics.messages > 200, "frames reported while they flow")
+        sim.pause()
+        ws = pool.sessions[0].ws
+        await until(lambda: ws is not None and getattr(ws, "wake", None) is not None, "the timer asleep")
+        seen = store.metrics.messages
+        sim.resume()
+        await until(lambda: store.metrics.messages > seen, "frames after the lull reported")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Callable
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -19,12 +20,16 @@ MAX_MESSAGE = 64 * 1024 * 1024  # the exchange's documented frame limit
 
 class CountingConnection(ClientConnection):
     """Counts the bytes read off the socket: once per TCP read, not per frame, and what the
-    link carried (framing included, compressed when compressed)."""
+    link carried (framing included, compressed when compressed). ``wake``, when set, is called
+    on each read: a quiet session's timer waits on it instead of polling."""
 
     wire_bytes = 0
+    wake: Callable[[], object] | None = None
 
     def data_received(self, data: bytes) -> None:
         self.wire_bytes += len(data)
+        if self.wake is not None:
+            self.wake()
         super().data_received(data)
 
 

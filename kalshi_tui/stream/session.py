@@ -20,7 +20,7 @@ from kalshi_tui.config import StreamSettings
 from kalshi_tui.errors import AuthRejected
 from kalshi_tui.store import AUTH_FAILED, CONNECT, CONNECTING, DOWN, DROP, RECONNECTING, Store
 from kalshi_tui.stream.backoff import Backoff
-from kalshi_tui.stream.dial import MAX_MESSAGE, dial, refusal
+from kalshi_tui.stream.dial import MAX_MESSAGE, CountingConnection, dial, refusal
 from kalshi_tui.stream.machine import Listener, Machine, Sub
 from kalshi_tui.stream.recorder import CLOSE, OPEN, SEND, Recorder
 
@@ -29,7 +29,9 @@ __all__ = ["MAX_MESSAGE", "Listener", "Session", "Sub"]
 DOWN_AFTER_ATTEMPTS = 3  # failed connects in a row before the badge says "down"
 BATCH = 512  # frames read before letting the rest of the event loop run
 TICK = 0.1  # s between the machine's ticks (paced commands, deadlines, retries)
-QUIET_TICK = 1.0  # s between ticks when no frame came and nothing is due (ping time only)
+# s between ticks when no frame came and nothing is due: there is only the ping time to publish,
+# and keep-alive pings go every dead_link_timeout / 2 (12.5 s by default)
+QUIET_TICK = 5.0
 
 
 class Session:
@@ -174,20 +176,28 @@ class Session:
     async def _timer(self, ws: ClientConnection) -> None:
         """Ticks the machine and publishes traffic; once a second, the ping round-trip.
 
-        On a quiet link with nothing due it wakes once a second (each wake-up of an idle
+        On a quiet link with nothing due it wakes every ``QUIET_TICK`` (each wake-up of an idle
         process costs CPU) or at once when a command goes out (``_send`` nudges it)."""
         second = time.monotonic() + 1.0
         nudged = self._nudged
+        flowing = True
         while True:
-            if self._frames or self.machine.waiting:
+            if flowing or self.machine.waiting:
                 await asyncio.sleep(TICK)
             else:
                 nudged.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(nudged.wait(), QUIET_TICK)
+                counting = ws if isinstance(ws, CountingConnection) else None
+                if counting is not None:
+                    counting.wake = nudged.set  # the first bytes after a lull end the wait
+                try:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(nudged.wait(), QUIET_TICK)
+                finally:
+                    if counting is not None:
+                        counting.wake = None
             now = time.monotonic()
             await self._send(self.machine.tick(now))
-            self._flush_traffic(ws)
+            flowing = self._flush_traffic(ws)
             if now >= second:
                 second = now + 1.0
                 if ws.latency:
@@ -207,8 +217,11 @@ class Session:
                     recorder.put(self.index, SEND, frame)
                 await ws.send(frame.decode())
 
-    def _flush_traffic(self, ws: ClientConnection) -> None:
-        if self._frames:
-            wire = getattr(ws, "wire_bytes", 0)  # a CountingConnection (stream/dial.py) counts them
-            self.store.record_traffic(self._frames, wire - self._wire_seen)
-            self._frames, self._wire_seen = 0, wire
+    def _flush_traffic(self, ws: ClientConnection) -> bool:
+        """Report the frames read since the last report. Returns whether there were any."""
+        if not self._frames:
+            return False
+        wire = getattr(ws, "wire_bytes", 0)  # a CountingConnection (stream/dial.py) counts them
+        self.store.record_traffic(self._frames, wire - self._wire_seen)
+        self._frames, self._wire_seen = 0, wire
+        return True
