@@ -59,7 +59,10 @@ async def test_an_alert_fires_on_the_first_tick_after_its_frame() -> None:
         # The evaluator runs inside the app's tick: one count for both.
         assert app.alert_desk.evaluator.ticks == app.ticks
         assert alert.tick == ticks_at_frame + 1
-        assert [n.message for n in app._notifications][-1] == alert.message
+        # App.notify posts a message: the toast lands a moment after the alert is recorded.
+        await until(
+            lambda: [n.message for n in app._notifications][-1:] == [alert.message], "the toast", pilot=pilot
+        )
         assert alert.message.startswith(f"{FED} bid crossed above ")
         assert [e.text for e in app.alert_desk.log] == [alert.message]
         assert app.alert_desk.terminal_writes == 1
@@ -156,9 +159,14 @@ async def test_the_view_shows_fired_alerts_and_a_failing_command() -> None:
         assert log.get_row_at(1)[1] == desk.fired[0].message
         rules = app.screen.query_one("#alert-rules", DataTable)
         assert rules.get_row_at(0)[1] == "done"
-        assert "Alert command: alert command 'false' exited with 1" in [
-            f"{n.title}: {n.message}" for n in app._notifications
-        ]
+        await until(
+            lambda: (
+                "Alert command: alert command 'false' exited with 1"
+                in [f"{n.title}: {n.message}" for n in app._notifications]
+            ),
+            "the command's failure toasted",
+            pilot=pilot,
+        )
 
 
 async def test_alert_keys_are_listed_under_question_mark_and_remappable() -> None:
@@ -183,7 +191,11 @@ async def test_without_a_selected_market_the_new_alert_key_says_so() -> None:
         await pilot.pause()
         await pilot.press("exclamation_mark")
         assert not isinstance(app.screen, RuleEditor)
-        assert any("Select a market first" in n.message for n in app._notifications)
+        await until(
+            lambda: any("Select a market first" in n.message for n in app._notifications),
+            "the hint",
+            pilot=pilot,
+        )
 
 
 # -- screenshots ---------------------------------------------------------------------------------
