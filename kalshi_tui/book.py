@@ -16,6 +16,7 @@ from kalshi_tui.numbers import ONE_DOLLAR
 
 YES = "yes"
 NO = "no"
+NO_SNAPSHOT_YET = "waiting for snapshot"  # a book's state until its first snapshot
 
 
 class Quote(NamedTuple):
@@ -39,7 +40,7 @@ class OrderBook:
         self.yes: dict[int, int] = {}
         self.no: dict[int, int] = {}
         self.synced = False
-        self.stale_reason: str | None = "waiting for snapshot"
+        self.stale_reason: str | None = NO_SNAPSHOT_YET
         # Cached best bids; None = empty side. Recomputed only when the best level empties.
         self._best_yes: int | None = None
         self._best_no: int | None = None
@@ -90,7 +91,7 @@ class OrderBook:
         """Apply one change in resting size. Returns False (and desyncs) when it cannot."""
         self.changes += 1
         if not self.synced:
-            if self.stale_reason == "waiting for snapshot":
+            if self.stale_reason == NO_SNAPSHOT_YET:
                 self.stale_reason = "delta before snapshot"
             return False
         if side == YES:
@@ -136,7 +137,7 @@ class OrderBook:
         self.stale_reason = reason
         return False
 
-    def clear(self, reason: str = "waiting for snapshot") -> None:
+    def clear(self, reason: str = NO_SNAPSHOT_YET) -> None:
         self.changes += 1
         self.yes = {}
         self.no = {}

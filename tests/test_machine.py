@@ -265,6 +265,25 @@ def test_deltas_for_a_market_whose_snapshot_never_came_ask_for_it() -> None:
 # -- data that is not ours ---------------------------------------------------------------------
 
 
+def test_a_snapshot_that_never_comes_is_asked_for() -> None:
+    """No snapshot and no delta for a subscribed market: nothing else would ever fix that
+    book. After RESYNC_TIMEOUT it is asked for, after a subscribe and after an edit."""
+    sub = Sub(BOOK, {A, B})
+    ex = Exchange([sub])
+    (cmd,) = ex.connect()
+    ex.feed(subscribed(cmd["id"], 1), snapshot(1, 1, A))  # B's never comes
+    assert ex.at(RESYNC_TIMEOUT - 0.1) == [] and ex.m.waiting
+    (ask,) = ex.at(0.1)
+    assert ask["params"] == {"sids": [1], "action": "get_snapshot", "market_tickers": [B]}
+    assert ex.store.metrics.desyncs == 1
+    ex.feed(snapshot(1, 2, B, cmd_id=ask["id"]))
+    assert ex.book(B).synced and ex.at(RESYNC_TIMEOUT + 1) == [] and not ex.m.waiting
+    (add,) = ex.edit(sub, add=[C])
+    ex.feed(ok(add["id"], 1))  # C's snapshot never comes either
+    (ask,) = ex.at(RESYNC_TIMEOUT)
+    assert ask["params"]["market_tickers"] == [C]
+
+
 def test_data_that_is_not_ours_is_counted_and_never_applied() -> None:
     ex, _ = live_book([A])
     before = dict(ex.book(A).yes)
@@ -401,6 +420,8 @@ def test_the_machine_needs_ticks_only_while_something_is_due() -> None:
     (cmd,) = ex.connect()
     ex.feed(subscribed(cmd["id"], 1))
     ex.feed(snapshot(1, 1, A), snapshot(1, 2, B))
+    assert ex.m.waiting  # until the snapshots' deadline: one that never came would be asked for
+    assert ex.at(RESYNC_TIMEOUT) == []  # both came
     assert not ex.m.waiting
     (ask,) = ex.feed(delta(1, 9, A))  # a gap: snapshots asked for, with a deadline
     assert ex.m.waiting
@@ -409,7 +430,8 @@ def test_the_machine_needs_ticks_only_while_something_is_due() -> None:
     assert not ex.m.waiting
     ex.edit(sub, add=[C])
     assert ex.m.waiting  # the update awaits its answer
-    ex.feed(ok(ex.sent[-1]["id"], 1))
+    ex.feed(ok(ex.sent[-1]["id"], 1), snapshot(1, 12, C))
+    ex.at(RESYNC_TIMEOUT)
     assert not ex.m.waiting
     ex.edit(sub, remove=[C])
     ex.edit(sub, add=[C])  # paced: goes out on a later tick

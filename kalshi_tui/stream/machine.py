@@ -15,6 +15,7 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from kalshi_tui.book import NO_SNAPSHOT_YET
 from kalshi_tui.config import StreamSettings
 from kalshi_tui.protocol import ProtocolError, codes, commands, decode
 from kalshi_tui.protocol import messages as m
@@ -58,6 +59,7 @@ class Sub:
     retry_at: float | None = None  # when to subscribe again (10/25, unanswered subscribe)
     failures: int = 0  # consecutive 10/25s and timeouts: the n of the backoff
     sid_at: float | None = None  # when it got its sid
+    snapshots_due: float | None = None  # books that have no snapshot by then are asked for
     got_data: bool = False  # data arrived since the last failure
     last_seq: int | None = None  # the seq of its last frame on this sid (None: none yet)
     is_book: bool = field(init=False)
@@ -191,6 +193,9 @@ class Machine:
         for sub in list(self.by_sid.values()):
             if sub.resync_deadline is not None and now >= sub.resync_deadline:
                 self._resubscribe(sub, now, unsubscribe_first=True)
+            elif sub.snapshots_due is not None and now >= sub.snapshots_due:
+                sub.snapshots_due = None
+                self._ask_missing_snapshots(sub, now)
         for sub in list(self.subs):
             if sub.redo_at is not None and now >= sub.redo_at:
                 self._resubscribe(sub, now, unsubscribe_first=True)
@@ -227,7 +232,11 @@ class Machine:
         if self._later or self.pending:
             return True
         return any(
-            s.sid is None or s.resync_deadline is not None or s.redo_at is not None or s.retry_at is not None
+            s.sid is None
+            or s.resync_deadline is not None
+            or s.redo_at is not None
+            or s.retry_at is not None
+            or s.snapshots_due is not None
             for s in self.subs
         )
 
@@ -306,6 +315,26 @@ class Machine:
             # Impossible, or a delta for a book whose snapshot never came: ask for it.
             self._ask_snapshot(sub, [ticker], now)
 
+    def _ask_missing_snapshots(self, sub: Sub, now: float) -> None:
+        """Books of the subscription whose first snapshot never came (and no delta that would
+        have asked for it): the exchange owes them; ask, rather than stay stale for ever."""
+        markets = self.store.markets
+        missing = sorted(
+            t
+            for t in sub.markets - sub.resyncing
+            if t not in markets or markets[t].book.stale_reason == NO_SNAPSHOT_YET
+        )
+        if missing:
+            self.store.record_error(
+                None,
+                f"sid {sub.sid}: no snapshot for {', '.join(missing[:3])}"
+                + (f" and {len(missing) - 3} more" if len(missing) > 3 else ""),
+                "A subscribed order book never got its snapshot: asking for it.",
+                kind=DESYNC,
+                connection=self.index,
+            )
+            self._ask_snapshot(sub, missing, now)
+
     def _on_gap(self, sub: Sub, missed: int, now: float) -> None:
         self.store.record_error(
             None,
@@ -363,6 +392,8 @@ class Machine:
             return
         sub.sid = sid
         sub.sid_at = now
+        if sub.is_book:
+            sub.snapshots_due = now + RESYNC_TIMEOUT
         self.by_sid[sid] = sub
         sub.last_seq = None
         if sub.markets != sub.asked and sub.channel in commands.MARKET_CHANNELS:
@@ -471,6 +502,8 @@ class Machine:
 
     def _update(self, sub: Sub, sid: int, new: list[str], gone: list[str], now: float) -> None:
         sub.asked = frozenset(sub.markets)
+        if new and sub.is_book:
+            sub.snapshots_due = now + RESYNC_TIMEOUT
         for action, tickers in ((commands.ADD_MARKETS, new), (commands.DELETE_MARKETS, gone)):
             if tickers:
                 cmd_id = self._next_id("update", sub, now)
@@ -481,7 +514,7 @@ class Machine:
         old = sub.sid
         sub.sid = None
         sub.last_seq = None
-        sub.resync_deadline = None
+        sub.resync_deadline = sub.snapshots_due = None
         sub.resyncing.clear()
         sub.redo_at = None
         if sub.is_book and sub.markets:
