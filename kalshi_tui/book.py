@@ -17,6 +17,7 @@ from kalshi_tui.numbers import ONE_DOLLAR
 YES = "yes"
 NO = "no"
 NO_SNAPSHOT_YET = "waiting for snapshot"  # a book's state until its first snapshot
+NOT_SUBSCRIBED = "not subscribed"  # its market left the watchlist
 
 
 class Quote(NamedTuple):
@@ -130,6 +131,12 @@ class OrderBook:
             elif price == self._best_no:
                 self._best_no = max(levels) if levels else None
         return True
+
+    @property
+    def lost_sync(self) -> bool:
+        """Out of sync after it was live (a gap, a bad frame, a reconnect): resyncing, unlike a
+        book still waiting for its first snapshot or one no longer subscribed."""
+        return not self.synced and self.stale_reason not in (NO_SNAPSHOT_YET, NOT_SUBSCRIBED)
 
     def desync(self, reason: str) -> bool:
         """Mark the book untrustworthy until the next snapshot. Returns False for chaining."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from kalshi_tui.account import RestingOrder, order_from_message
 from kalshi_tui.audit import AuditHealth
-from kalshi_tui.book import OrderBook
+from kalshi_tui.book import NOT_SUBSCRIBED, OrderBook
 from kalshi_tui.budget import RestHealth
 from kalshi_tui.exchange import ExchangeState
 from kalshi_tui.protocol import codes
@@ -433,7 +433,7 @@ class Store:
         """A market left the watchlist: its book can't be kept current any more."""
         state = self.markets.get(ticker)
         if state is not None:
-            state.book.clear("not subscribed")
+            state.book.clear(NOT_SUBSCRIBED)
             self._changes.markets.add(ticker)
             self._stir()
 

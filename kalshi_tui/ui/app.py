@@ -383,13 +383,7 @@ class KalshiApp(App[int]):
     def _count_unsynced(self) -> None:
         """Watched books that were live and lost sync (a gap, a bad delta): resyncing."""
         markets = self.store.markets
-        self._unsynced = sum(
-            1
-            for t in self.watched
-            if t in markets
-            and not markets[t].book.synced
-            and markets[t].book.stale_reason not in ("waiting for snapshot", "not subscribed")
-        )
+        self._unsynced = sum(1 for t in self.watched if t in markets and markets[t].book.lost_sync)
 
     def _refresh_header(self, now: float) -> None:
         # The age is read on whole seconds of the clock, the same tick the watchlist's ages

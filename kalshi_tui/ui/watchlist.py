@@ -55,13 +55,9 @@ def clock_cells(state: MarketState | None, age: float | None, wall: float) -> tu
     close_ts = meta.close_ts if meta is not None else None
     left = close_ts - wall if close_ts is not None else None
     closes: Cell = (c.closes_in(left), "warn" if left is not None and 0 < left < 3600 else "dim")
-    book = state.book if state is not None else None
-    if book is not None and not book.synced and book.stale_reason not in _NOT_RESYNCING:
+    if state is not None and state.book.lost_sync:
         return closes, ("stale", "warn")
     return closes, (c.age_text(age), "dim" if age is None or age >= 60 else "")
-
-
-_NOT_RESYNCING = (None, "waiting for snapshot", "not subscribed")
 
 
 class Row:
