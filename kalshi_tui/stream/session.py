@@ -221,7 +221,7 @@ class Session:
         """Report the frames read since the last report. Returns whether there were any."""
         if not self._frames:
             return False
-        wire = getattr(ws, "wire_bytes", 0)  # a CountingConnection (stream/dial.py) counts them
+        wire = ws.wire_bytes if isinstance(ws, CountingConnection) else 0
         self.store.record_traffic(self._frames, wire - self._wire_seen)
         self._frames, self._wire_seen = 0, wire
         return True
