@@ -188,32 +188,40 @@ async def test_portfolio_is_listed_in_the_keys_screen() -> None:
         )
 
 
+def live_app(sim: Simulator) -> tuple[KalshiApp, Store, Pool, RestClient]:
+    """The app on the simulator over real sockets, its every market watched, the Portfolio
+    fed by REST (close the pool and the REST client after)."""
+    assert sim.signer is not None
+    profile = Profile.create(
+        "live",
+        "custom",
+        ws_url=sim.ws_url,
+        rest_url=sim.rest_url,
+        key_id=sim.key_id,
+        watchlists={"live": sim.tickers},
+        stream=StreamSettings(backoff_base=0.1, backoff_cap=0.3, stable_after=0.0),
+    )
+    store = Store()
+    rest = RestClient(sim.rest_url, sim.signer)
+    pool = Pool(sim.ws_url, sim.signer, store, profile.stream, markets=profile.tickers, rest=rest)
+    app = KalshiApp(
+        store,
+        feed=pool,
+        rest=rest,
+        account=rest,
+        profile=profile,
+        theme_folders=[fx.REPO_THEMES],
+        watch_terminal=False,
+    )
+    return app, store, pool, rest
+
+
 async def test_a_position_shows_after_a_fill_on_the_simulator(make_sim: Callable[..., Simulator]) -> None:
     """Real sockets: the simulator's demo account fills, the market_positions channel and REST
     carry the position, and the tab shows it with the exchange's numbers and a mark."""
     async with make_sim(seed=7, rate=200, markets=6, user_share=0.5) as sim:
         assert sim.signer is not None
-        profile = Profile.create(
-            "live",
-            "custom",
-            ws_url=sim.ws_url,
-            rest_url=sim.rest_url,
-            key_id=sim.key_id,
-            watchlists={"live": sim.tickers},
-            stream=StreamSettings(backoff_base=0.1, backoff_cap=0.3, stable_after=0.0),
-        )
-        store = Store()
-        rest = RestClient(sim.rest_url, sim.signer)
-        pool = Pool(sim.ws_url, sim.signer, store, profile.stream, markets=profile.tickers, rest=rest)
-        app = KalshiApp(
-            store,
-            feed=pool,
-            rest=rest,
-            account=rest,
-            profile=profile,
-            theme_folders=[fx.REPO_THEMES],
-            watch_terminal=False,
-        )
+        app, store, pool, rest = live_app(sim)
         try:
             async with app.run_test(size=SIZE) as pilot:
                 await pilot.press("6")
@@ -336,28 +344,7 @@ async def test_resting_orders_follow_the_socket_between_rest_refreshes(
     account is not fetched again in between."""
     async with make_sim(seed=21, markets=6, start_paused=True, user_share=0.2, lifecycle_rate=0.0) as sim:
         assert sim.signer is not None
-        store = Store()
-        rest = RestClient(sim.rest_url, sim.signer)
-        settings = StreamSettings(backoff_base=0.1, backoff_cap=0.3, stable_after=0.0)
-        pool = Pool(sim.ws_url, sim.signer, store, settings, markets=sim.tickers, rest=rest)
-        profile = Profile.create(
-            "live",
-            "custom",
-            ws_url=sim.ws_url,
-            rest_url=sim.rest_url,
-            key_id=sim.key_id,
-            watchlists={"live": sim.tickers},
-            stream=settings,
-        )
-        app = KalshiApp(
-            store,
-            feed=pool,
-            rest=rest,
-            account=rest,
-            profile=profile,
-            theme_folders=[fx.REPO_THEMES],
-            watch_terminal=False,
-        )
+        app, store, pool, rest = live_app(sim)
         keeper = sim.engine.orders
 
         def act(change: Callable[[list[Any]], object]) -> None:
