@@ -4,6 +4,10 @@
 everything it writes (so it never blocks on a full pty buffer), counts bytes per time slice,
 and reports the child's CPU and memory. Reading happens on a thread so the caller may sleep
 or wait on it.
+
+By default the pty is the child's controlling terminal, as under SSH: closing our side sends
+it SIGHUP. With ``controlling=False`` it only has the pty as stdin/stdout/stderr (as under
+some terminal multiplexers and service wrappers), so a hang-up shows only as a dead terminal.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ class Terminal:
         rows: int = 24,
         env: dict[str, str | None] | None = None,
         keep_text: int = 1 << 20,
+        controlling: bool = True,
     ) -> None:
         self.argv = list(argv)
         self.cols, self.rows = cols, rows
@@ -45,6 +50,7 @@ class Terminal:
         }
         self.env = {k: v for k, v in merged.items() if v is not None}  # None: unset it
         self.keep_text = keep_text
+        self.controlling = controlling
         self.pid = -1
         self.fd = -1
         self.started = 0.0
@@ -58,7 +64,19 @@ class Terminal:
 
     def start(self) -> Terminal:
         self.started = time.monotonic()
-        pid, fd = pty.fork()
+        if self.controlling:
+            pid, fd = pty.fork()
+        else:
+            fd, slave = os.openpty()
+            pid = os.fork()
+            if pid == 0:
+                os.close(fd)
+                os.setsid()  # a session with no controlling terminal: dup2 does not give it one
+                for target in (0, 1, 2):
+                    os.dup2(slave, target)
+                os.close(slave)
+            else:
+                os.close(slave)
         if pid == 0:  # child
             try:
                 os.execvpe(self.argv[0], self.argv, self.env)

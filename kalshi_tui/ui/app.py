@@ -20,6 +20,7 @@ from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.command import CommandPalette
+from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.timer import Timer
 from textual.widget import Widget
@@ -878,6 +879,12 @@ class KalshiApp(App[int]):
     async def action_quit(self) -> None:
         await self._close_feed()
         self.exit()
+
+    def get_driver_class(self) -> type[Driver]:
+        return hangup.hangup_aware(super().get_driver_class())
+
+    def on_terminal_hung_up(self, _message: hangup.TerminalHungUp) -> None:
+        self._on_exit_signal(hangup.EXIT_HUP)
 
     def _on_exit_signal(self, status: int) -> None:
         """SIGTERM, SIGHUP or a hung-up terminal: close the stream, then leave with

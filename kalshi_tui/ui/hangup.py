@@ -8,16 +8,26 @@ The check asks the terminal for its settings (``tcgetattr``): a healthy terminal
 a hung-up one fails with EIO. That works on Linux and macOS alike; ``poll(2)`` does not
 (macOS's poll answers POLLNVAL for every terminal device, which would read as "gone"),
 and reading stdin would steal keys from Textual's input thread.
+
+Textual's input thread reads stdin itself, and on Linux a read from a terminal that has just
+hung up may fail with EIO instead of returning EOF. Textual takes that for a crash (a panic
+with a traceback, on a terminal nobody can see); ``hangup_aware`` makes the driver report it
+as the hang-up it is, with ``TerminalHungUp``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import functools
 import os
 import signal
 import sys
 from collections.abc import Callable
+
+from textual.driver import Driver
+from textual.message import Message
 
 try:
     import termios
@@ -68,3 +78,31 @@ def install(on_exit: Callable[[int], None]) -> Callable[[], bool]:
         return False
 
     return check
+
+
+class TerminalHungUp(Message):
+    """Textual's input thread found the terminal gone (its read failed with EIO)."""
+
+
+def hangup_aware(driver: type[Driver]) -> type[Driver]:
+    """``driver``, made to post ``TerminalHungUp`` to the app when its input thread's read
+    fails because the terminal hung up. Drivers other than Linux's are returned as they are."""
+    try:
+        from textual.drivers.linux_driver import LinuxDriver
+    except ImportError:  # no termios (Windows)
+        return driver
+    return _hangup_aware_linux(driver) if issubclass(driver, LinuxDriver) else driver
+
+
+@functools.cache
+def _hangup_aware_linux(base: type[Driver]) -> type[Driver]:
+    class HangupAwareDriver(base):  # type: ignore[valid-type,misc]
+        def run_input_thread(self) -> None:
+            try:
+                super().run_input_thread()
+            except OSError as exc:
+                if exc.errno != errno.EIO:
+                    raise
+                self._app.post_message(TerminalHungUp())  # thread-safe in Textual
+
+    return HangupAwareDriver
