@@ -397,6 +397,22 @@ async def test_rows_off_screen_wait_until_scrolled_in() -> None:
         assert grid.cells(last)[2][0] == "91¢"  # type: ignore[index]
 
 
+async def test_rows_off_screen_are_drawn_when_the_terminal_grows() -> None:
+    store = fx.build_store()
+    everything = [t for t, _, _ in fx.MARKETS]
+    app = make_app(store, profile=fx.make_profile(watchlists={"all": everything}))
+    async with app.run_test(size=(100, 12)) as pilot:
+        await pilot.pause()
+        grid = app.watchlist.grid
+        last = everything[-1]
+        store.apply(fx.frame("ticker", 2, market_ticker=last, price_dollars="0.9100"))
+        app._tick()
+        await pilot.resize_terminal(100, 40)
+        await until(lambda: last in grid.visible_keys(), "the last row on screen", pilot=pilot)
+        app._tick()
+        assert grid.cells(last)[2][0] == "91¢"  # type: ignore[index]
+
+
 async def test_stale_book_shows_a_banner_and_the_badge_counts_it() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

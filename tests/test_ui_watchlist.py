@@ -8,15 +8,17 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as hs
 
 from bench.waiting import until
 from kalshi_tui.budget import BACKGROUND, WATCHLIST
 from kalshi_tui.config import Profile
 from kalshi_tui.sparks import HOURS, Sparks
 from kalshi_tui.store import MarketMeta, Store
-from kalshi_tui.ui.cells import closes_in, natural_key
+from kalshi_tui.ui.cells import age_text, age_text_lasts, closes_in, closes_in_lasts, natural_key
 from kalshi_tui.ui.watchdata import WatchData
-from kalshi_tui.ui.watchlist import COLUMNS, day_change, market_row
+from kalshi_tui.ui.watchlist import COLUMNS, clock_cells, day_change, market_row
 from tests import ui_fixtures as fx
 from tests.test_ui_details import Clock
 from tests.ui_fixtures import (
@@ -66,6 +68,31 @@ def test_closes_in_is_whole_minutes_with_seconds_only_in_the_last_minute(
     seconds: float | None, text: str
 ) -> None:
     assert closes_in(seconds) == text
+
+
+SECONDS = hs.floats(min_value=0, max_value=200 * 86_400, allow_nan=False)
+EPS = 1e-6
+
+
+@given(SECONDS)
+def test_an_age_text_lasts_until_it_changes(age: float) -> None:
+    lasts = age_text_lasts(age)
+    assert lasts > 0
+    if lasts > EPS:
+        assert age_text(age + lasts - EPS) == age_text(age)
+    assert age_text(age + lasts + EPS) != age_text(age)
+
+
+@given(SECONDS)
+def test_a_closes_in_text_lasts_until_it_changes(left: float) -> None:
+    lasts = closes_in_lasts(left)
+    if left <= 0:
+        assert lasts == float("inf")
+        return
+    assert lasts > 0
+    if lasts > EPS:
+        assert closes_in(left - lasts + EPS) == closes_in(left)
+    assert closes_in(left - lasts - EPS) != closes_in(left)
 
 
 def test_the_24h_change_is_against_previous_price() -> None:
@@ -210,9 +237,40 @@ async def test_closes_in_counts_seconds_in_the_last_minute_and_a_quiet_screen_dr
         wall.t += 1
         await until(lambda: grid.cells(eth)[COL["closes"]][0] == "44s", "the next second", pilot=pilot)  # type: ignore[index]
         assert grid.cells(btc)[COL["closes"]][0] == "40m"  # type: ignore[index]
+        # The cells change in the tick; the screen draws them a moment later.
+        await until(lambda: grid.lines_rendered > drawn, "the next second drawn", pilot=pilot)
         drawn = grid.lines_rendered
         await ticks(app, pilot, 10)
         assert grid.lines_rendered == drawn
+
+
+async def test_a_quiet_watchlist_looks_at_its_clocks_only_in_the_seconds_a_text_changes() -> None:
+    clock, wall = Clock(fx.NOW), Clock(fx.WALL)
+    app = fx.make_app(clock=clock, wall_clock=wall)
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane, grid = app.watchlist, app.watchlist.grid
+        await until(lambda: grid.row_count > 0, "rows drawn", pilot=pilot)
+        store = app.store
+
+        def clock_texts() -> dict[str, tuple[object, object]]:
+            return {k: (grid.cells(k)[COL["closes"]], grid.cells(k)[COL["age"]]) for k in grid.visible_keys()}  # type: ignore[index]
+
+        await ticks(app, pilot, 2)
+        before, passes, looked = clock_texts(), pane.clock_passes, 0
+        for _ in range(150):  # ages step by 10 s, then by a minute; countdowns by a minute
+            clock.t += 1
+            wall.t += 1
+            await ticks(app, pilot, 1)
+            now = clock_texts()
+            # Every clock text on screen is what the time says ...
+            for ticker, texts in now.items():
+                want = clock_cells(store.markets.get(ticker), store.age(ticker, clock.t), wall.t)[:2]
+                assert texts == want, f"{ticker} at +{clock.t - fx.NOW:.0f} s"
+            # ... and the pass ran only in the seconds in which one of them changed.
+            assert (pane.clock_passes > passes) == (now != before)
+            looked += pane.clock_passes - passes
+            before, passes = now, pane.clock_passes
+        assert 0 < looked < 150 // 3  # not once a second
 
 
 async def test_history_waits_for_the_first_prices_on_screen() -> None:

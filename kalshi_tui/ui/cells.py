@@ -44,6 +44,22 @@ def age_text(seconds: float | None) -> str:
     return f"{int(seconds // 86400)}d"
 
 
+def age_text_lasts(seconds: float | None) -> float:
+    """Seconds until ``age_text`` of a growing age changes (inf when it never does)."""
+    if seconds is None:
+        return math.inf
+    unit = _age_unit(seconds)
+    return (seconds // unit + 1) * unit - seconds
+
+
+def _age_unit(seconds: float) -> int:
+    """The step ``age_text`` moves in at this age."""
+    for limit, unit in ((10, 1), (60, 10), (3600, 60), (86400, 3600)):
+        if seconds < limit:
+            return unit
+    return 86400
+
+
 def closes_in(seconds: float | None) -> str:
     """Time left to trade: whole minutes ("2h13m", "45m", "3d04h"), seconds only in the last
     minute ("59s"), so a row repaints once a minute until then."""
@@ -60,6 +76,16 @@ def closes_in(seconds: float | None) -> str:
     if minutes < 1440:
         return f"{minutes // 60}h{minutes % 60:02d}m"
     return f"{minutes // 1440}d{minutes % 1440 // 60:02d}h"
+
+
+def closes_in_lasts(seconds: float | None) -> float:
+    """Seconds until ``closes_in`` of a shrinking time left changes (inf once closed)."""
+    if seconds is None or seconds <= 0:
+        return math.inf
+    s = math.ceil(seconds)
+    unit = 1 if s < 60 else 60 if s < 1440 * 60 else 3600
+    # The text moves when ceil(seconds) drops below the current step's start.
+    return seconds - (s // unit * unit - 1)
 
 
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)")

@@ -152,6 +152,7 @@ class LiveGrid(ScrollView, can_focus=True):
         self.sort_reverse = False
         self._resort = False
         self.lines_rendered = 0  # rows actually rendered (cache misses): for tests and benches
+        self.reorders = 0  # times the rows' order changed: what is on screen may have changed
 
     # -- data ------------------------------------------------------------------------------
 
@@ -306,6 +307,7 @@ class LiveGrid(ScrollView, can_focus=True):
             return
         self._order = order
         self._index = {k: i for i, k in enumerate(order)}
+        self.reorders += 1
         self.virtual_size = Size(self._width, len(order) + 1)
         self.refresh()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -48,16 +49,20 @@ NO_SPARK = (" " * HOURS, 0)
 CLOSES, AGE = (next(i for i, col in enumerate(COLUMNS) if col.key == key) for key in ("closes", "age"))
 
 
-def clock_cells(state: MarketState | None, age: float | None, wall: float) -> tuple[Cell, Cell]:
+def clock_cells(state: MarketState | None, age: float | None, wall: float) -> tuple[Cell, Cell, float]:
     """The time left to trade and the age of the data: the row's cells that change with the
-    clock alone (coarse texts: a quiet row changes every 10 s, then every minute)."""
+    clock alone (coarse texts: a quiet row changes every 10 s, then every minute), and the
+    seconds until either of them changes."""
     meta = state.meta if state is not None else None
     close_ts = meta.close_ts if meta is not None else None
     left = close_ts - wall if close_ts is not None else None
-    closes: Cell = (c.closes_in(left), "warn" if left is not None and 0 < left < 3600 else "dim")
+    # Warn in the last hour: from when the text reads in minutes ("59m"), not a second early.
+    closes: Cell = (c.closes_in(left), "warn" if left is not None and 0 < left <= 3599 else "dim")
+    lasts = c.closes_in_lasts(left)
     if state is not None and state.book.lost_sync:
-        return closes, ("stale", "warn")
-    return closes, (c.age_text(age), "dim" if age is None or age >= 60 else "")
+        return closes, ("stale", "warn"), lasts
+    age_cell: Cell = (c.age_text(age), "dim" if age is None or age >= 60 else "")
+    return closes, age_cell, min(lasts, c.age_text_lasts(age))
 
 
 class Row:
@@ -88,7 +93,7 @@ def market_row(
     """``wall``: epoch seconds now (for "closes in"); ``spark``: the drawn sparkline and its trend."""
     key = natural_key(ticker)
     spark_cell = (spark[0], SPARK_STYLES[spark[1]])
-    closes_cell, age_cell = clock_cells(state, age, wall)
+    closes_cell, age_cell, _ = clock_cells(state, age, wall)
     if state is None:
         empty = (c.DASH, "dim")
         return Row(
@@ -177,10 +182,13 @@ class WatchlistPane(Pane):
     def __init__(self, view: View) -> None:
         super().__init__(view, id="watchlist-pane")
         self._groups = list(view.groups)
+        self._grids: dict[str, LiveGrid] = {}
         self._current = view.current_group
         self._raw: dict[str, tuple[Any, ...]] = {}  # per ticker, for flash direction
         self._age_second = -1
-        self._age_scroll = -1
+        self._shown: tuple[int, int, int] | None = None  # (scroll, order, height) last looked at
+        self._clock_due = 0.0  # when a clock text on screen next changes (the app's clock)
+        self.clock_passes = 0  # times the clock texts on screen were looked at: for tests
         self._dirty: set[str] = set()  # changed rows off screen, not rebuilt yet
         self._sparks_seen = -1  # the sparklines' version last drawn
 
@@ -199,10 +207,14 @@ class WatchlistPane(Pane):
 
     @property
     def grid(self) -> LiveGrid:
-        return self.query_one(f"#{self._grid_id(self._current)}", LiveGrid)
+        return self.grid_for(self._current)
 
     def grid_for(self, group: str) -> LiveGrid:
-        return self.query_one(f"#{self._grid_id(group)}", LiveGrid)
+        # Looked up once per group: the refresh tick asks for it ten times a second.
+        grid = self._grids.get(group)
+        if grid is None:
+            grid = self._grids[group] = self.query_one(f"#{self._grid_id(group)}", LiveGrid)
+        return grid
 
     def focus_main(self) -> None:
         self.grid.focus()
@@ -258,9 +270,11 @@ class WatchlistPane(Pane):
         else:
             if changes.markets or changes.books:
                 moved = (changes.markets | changes.books) & set(tickers)
+            # What is on screen changes with the scroll position, the order and the height.
+            shown = (int(grid.scroll_y), grid.reorders, grid.size.height)
             if grid.sort_column is not None:
                 todo = set(moved)  # the order depends on every row's values
-            elif moved or self._dirty:
+            elif moved or (self._dirty and shown != self._shown):
                 # Rows off screen wait until they are scrolled in: a 500-market group under a
                 # firehose would otherwise rebuild hundreds of unseen rows every tick.
                 self._dirty |= moved
@@ -268,12 +282,18 @@ class WatchlistPane(Pane):
                 self._dirty -= todo
             else:
                 todo = set()  # a quiet tick: nothing to look at
-            second, scroll = int(now), int(grid.scroll_y)
-            if second != self._age_second or scroll != self._age_scroll:
-                # Ages and "closes in" move with the clock: rebuild the rows on screen whose
-                # clock texts changed (coarse texts: a quiet row every 10 s, then every minute).
-                self._age_second, self._age_scroll = second, scroll
-                self._repaint_clocks(set(grid.visible_keys()) - set(todo), now)
+            second = int(now)
+            if shown != self._shown or (second != self._age_second and now >= self._clock_due):
+                # Ages and "closes in" move with the clock: repaint the rows on screen whose
+                # clock texts changed, at most once a second, and only when one is due (a
+                # dozing screen whose ages read "10s" and "2m" skips this work for seconds).
+                self._age_second, self._shown = second, shown
+                self.clock_passes += 1
+                visible = set(grid.visible_keys())
+                self._clock_due = now + self._repaint_clocks(visible - set(todo), now)
+        if todo:
+            # Rebuilt rows' clock texts are fresh; when they next change is found next second.
+            self._clock_due = min(self._clock_due, int(now) + 1)
         store, sparks = view.store, view.sparks
         self._sparks_seen = sparks.version
         flash = view.flash and not full
@@ -295,19 +315,23 @@ class WatchlistPane(Pane):
         if full and view.selected in tickers:
             grid.move_cursor_to(view.selected)
 
-    def _repaint_clocks(self, tickers: set[str], now: float) -> None:
-        """The age and time left of rows whose data did not change: only those two cells."""
+    def _repaint_clocks(self, tickers: set[str], now: float) -> float:
+        """The age and time left of rows whose data did not change: only those two cells.
+        Returns the seconds until one of them changes again."""
         store, wall, grid = self.view.store, self.view.wall_clock(), self.grid
         markets = store.markets
+        due = math.inf
         for ticker in tickers:
             cells = grid.cells(ticker)
             if cells is None or len(cells) <= AGE:
                 continue
-            closes, age = clock_cells(markets.get(ticker), store.age(ticker, now), wall)
+            closes, age, lasts = clock_cells(markets.get(ticker), store.age(ticker, now), wall)
+            due = min(due, lasts)
             if cells[CLOSES] != closes or cells[AGE] != age:
                 row = list(cells)
                 row[CLOSES], row[AGE] = closes, age
                 grid.set_row(ticker, row)
+        return due
 
     # -- actions ---------------------------------------------------------------------------
 
