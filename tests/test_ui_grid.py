@@ -194,3 +194,34 @@ async def test_changed_cells_far_apart_are_repainted_as_separate_pieces() -> Non
         # Price and size change, the 30-cell title between them doesn't: it is not re-sent.
         grid.set_row("a", (cells[0], ("6¢", ""), cells[2], ("11", "")))
         assert grid.regions == [(11, 17, 1), (49, 55, 1)]
+
+
+async def test_a_batch_repaints_the_same_pieces_in_one_call() -> None:
+    class WideApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield RecordingGrid(WIDE, id="grid")
+
+    app = WideApp()
+    async with app.run_test(size=(80, 8)) as pilot:
+        grid = app.query_one(RecordingGrid)
+        rows = {k: ((k, ""), ("5¢", ""), ("title", ""), ("10", "")) for k in "abc"}
+        for key, cells in rows.items():
+            grid.set_row(key, cells)
+        await pilot.pause()
+        grid.regions.clear()
+        calls: list[int] = []
+        refresh = grid.refresh
+
+        def counting(*regions: Region, **kwargs: object) -> RecordingGrid:
+            calls.append(len(regions))
+            return refresh(*regions, **kwargs)
+
+        grid.refresh = counting  # type: ignore[method-assign]
+        with grid.batch():
+            for key in "ac":
+                grid.set_row(key, (rows[key][0], ("6¢", ""), rows[key][2], ("11", "")))
+            assert calls == []  # nothing goes to Textual until the batch ends
+        assert calls == [4]
+        assert grid.regions == [(11, 17, 1), (49, 55, 1), (11, 17, 3), (49, 55, 3)]
+        await pilot.pause()
+        assert [grid.cells(k)[1][0] for k in "abc"] == ["6¢", "5¢", "6¢"]  # type: ignore[index]

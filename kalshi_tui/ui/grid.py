@@ -10,7 +10,8 @@ so colours come from the theme.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
@@ -148,11 +149,16 @@ class LiveGrid(ScrollView, can_focus=True):
         self._need: list[int] = [c.width for c in self.columns]
         self._grows = [c.width > 0 and c.align == "right" for c in self.columns]
         self._cursor_key: str | None = None
+        # Inside ``batch()``: the lines to repaint, and the geometry read once for them.
+        self._batch: list[Region] | None = None
+        self._geometry: tuple[int, int, int, int] | None = None
         self.sort_column: int | None = None
         self.sort_reverse = False
         self._resort = False
         self.lines_rendered = 0  # rows actually rendered (cache misses): for tests and benches
-        self.reorders = 0  # times the rows' order changed: what is on screen may have changed
+        # Bumped when the rows' order or the grid's size changes: which rows are on screen
+        # may have changed (with ``scroll_y``, which callers read themselves).
+        self.arrangement = 0
 
     # -- data ------------------------------------------------------------------------------
 
@@ -307,7 +313,7 @@ class LiveGrid(ScrollView, can_focus=True):
             return
         self._order = order
         self._index = {k: i for i, k in enumerate(order)}
-        self.reorders += 1
+        self.arrangement += 1
         self.virtual_size = Size(self._width, len(order) + 1)
         self.refresh()
 
@@ -395,6 +401,7 @@ class LiveGrid(ScrollView, can_focus=True):
         self._cache.clear()
 
     def on_resize(self, event: events.Resize) -> None:
+        self.arrangement += 1
         self._relayout()
 
     def watch_show_vertical_scrollbar(self, shown: bool) -> None:
@@ -464,19 +471,48 @@ class LiveGrid(ScrollView, can_focus=True):
             end = max(end, x2)
         self._refresh_key(key, start, end)
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Set many rows at once: the grid's geometry is read once, and their repaints go to
+        Textual in one call (a tick that moves fifty rows is fifty cheap steps, not fifty
+        round trips through Textual's layout properties)."""
+        if self._batch is not None:
+            yield
+            return
+        self._batch = []
+        try:
+            yield
+        finally:
+            regions, self._batch, self._geometry = self._batch, None, None
+            if regions:
+                self.refresh(*regions)
+
+    def _read_geometry(self) -> tuple[int, int, int, int]:
+        """(scroll y, height, content width, scroll x) as Textual has them now."""
+        width = self.scrollable_content_region.width or self.size.width
+        return int(self.scroll_y), self.size.height, width, int(self.scroll_x)
+
     def _refresh_key(self, key: str, start: int = 0, end: int | None = None) -> None:
         """Repaint the one screen line showing ``key`` (from ``start`` to ``end``), if shown."""
         row = self._index.get(key)
         if row is None:
             return
-        y = row + 1 - int(self.scroll_y)
-        if 1 <= y < self.size.height:
-            width = self.scrollable_content_region.width or self.size.width
-            scroll_x = int(self.scroll_x)
+        geometry = self._geometry
+        if geometry is None:
+            geometry = self._read_geometry()
+            if self._batch is not None:
+                self._geometry = geometry
+        scroll_y, height, width, scroll_x = geometry
+        y = row + 1 - scroll_y
+        if 1 <= y < height:
             left = max(0, start - scroll_x)
             right = width if end is None else min(width, end - scroll_x)
             if right > left:
-                self.refresh(Region(left, y, right - left, 1))
+                region = Region(left, y, right - left, 1)
+                if self._batch is not None:
+                    self._batch.append(region)
+                else:
+                    self.refresh(region)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width or self.size.width

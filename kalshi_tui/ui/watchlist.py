@@ -186,7 +186,7 @@ class WatchlistPane(Pane):
         self._current = view.current_group
         self._raw: dict[str, tuple[Any, ...]] = {}  # per ticker, for flash direction
         self._age_second = -1
-        self._shown: tuple[int, int, int] | None = None  # (scroll, order, height) last looked at
+        self._shown: tuple[int, int] | None = None  # (scroll, arrangement) last looked at
         self._clock_due = 0.0  # when a clock text on screen next changes (the app's clock)
         self.clock_passes = 0  # times the clock texts on screen were looked at: for tests
         self._dirty: set[str] = set()  # changed rows off screen, not rebuilt yet
@@ -254,9 +254,15 @@ class WatchlistPane(Pane):
     # -- refresh ---------------------------------------------------------------------------
 
     def refresh_view(self, changes: Changes, now: float, full: bool) -> None:
+        grid = self.grid
+        with grid.batch():
+            self._refresh_rows(grid, changes, now, full)
+        if full and self.view.selected in self.view.groups.get(self._current, []):
+            grid.move_cursor_to(self.view.selected)
+
+    def _refresh_rows(self, grid: LiveGrid, changes: Changes, now: float, full: bool) -> None:
         view = self.view
         tickers = view.groups.get(self._current, [])
-        grid = self.grid
         moved: set[str] = set()
         if full:
             self._render_group_bar()
@@ -270,8 +276,8 @@ class WatchlistPane(Pane):
         else:
             if changes.markets or changes.books:
                 moved = (changes.markets | changes.books) & set(tickers)
-            # What is on screen changes with the scroll position, the order and the height.
-            shown = (int(grid.scroll_y), grid.reorders, grid.size.height)
+            # What is on screen changes with the scroll position, the order and the size.
+            shown = (int(grid.scroll_y), grid.arrangement)
             if grid.sort_column is not None:
                 todo = set(moved)  # the order depends on every row's values
             elif moved or (self._dirty and shown != self._shown):
@@ -312,8 +318,6 @@ class WatchlistPane(Pane):
                     if a is not None and b is not None and a != b:
                         grid.flash(ticker, col, b > a, now + FLASH_SECONDS)
         grid.tick(now)
-        if full and view.selected in tickers:
-            grid.move_cursor_to(view.selected)
 
     def _repaint_clocks(self, tickers: set[str], now: float) -> float:
         """The age and time left of rows whose data did not change: only those two cells.
