@@ -379,7 +379,8 @@ async def test_a_drop_and_recovery_between_two_ticks_are_both_told() -> None:
         assert len(toasts(app)) == len(said)  # each said once
 
 
-async def test_rows_off_screen_wait_until_scrolled_in() -> None:
+@pytest.mark.parametrize("into_view", ["scroll", "taller terminal"])
+async def test_rows_off_screen_wait_until_they_come_into_view(into_view: str) -> None:
     store = fx.build_store()
     everything = [t for t, _, _ in fx.MARKETS]
     app = make_app(store, profile=fx.make_profile(watchlists={"all": everything}))
@@ -391,23 +392,10 @@ async def test_rows_off_screen_wait_until_scrolled_in() -> None:
         store.apply(fx.frame("ticker", 2, market_ticker=last, price_dollars="0.9100"))
         app._tick()
         assert grid.cells(last)[2][0] != "91¢"  # type: ignore[index]
-        await pilot.press("end")
-        app._tick()
-        assert last in grid.visible_keys()
-        assert grid.cells(last)[2][0] == "91¢"  # type: ignore[index]
-
-
-async def test_rows_off_screen_are_drawn_when_the_terminal_grows() -> None:
-    store = fx.build_store()
-    everything = [t for t, _, _ in fx.MARKETS]
-    app = make_app(store, profile=fx.make_profile(watchlists={"all": everything}))
-    async with app.run_test(size=(100, 12)) as pilot:
-        await pilot.pause()
-        grid = app.watchlist.grid
-        last = everything[-1]
-        store.apply(fx.frame("ticker", 2, market_ticker=last, price_dollars="0.9100"))
-        app._tick()
-        await pilot.resize_terminal(100, 40)
+        if into_view == "scroll":
+            await pilot.press("end")
+        else:
+            await pilot.resize_terminal(100, 40)
         await until(lambda: last in grid.visible_keys(), "the last row on screen", pilot=pilot)
         app._tick()
         assert grid.cells(last)[2][0] == "91¢"  # type: ignore[index]

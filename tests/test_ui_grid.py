@@ -179,11 +179,12 @@ WIDE = [
 ]
 
 
-async def test_changed_cells_far_apart_are_repainted_as_separate_pieces() -> None:
-    class WideApp(App[None]):
-        def compose(self) -> ComposeResult:
-            yield RecordingGrid(WIDE, id="grid")
+class WideApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield RecordingGrid(WIDE, id="grid")
 
+
+async def test_changed_cells_far_apart_are_repainted_as_separate_pieces() -> None:
     app = WideApp()
     async with app.run_test(size=(80, 8)) as pilot:
         grid = app.query_one(RecordingGrid)
@@ -197,10 +198,6 @@ async def test_changed_cells_far_apart_are_repainted_as_separate_pieces() -> Non
 
 
 async def test_a_batch_repaints_the_same_pieces_in_one_call() -> None:
-    class WideApp(App[None]):
-        def compose(self) -> ComposeResult:
-            yield RecordingGrid(WIDE, id="grid")
-
     app = WideApp()
     async with app.run_test(size=(80, 8)) as pilot:
         grid = app.query_one(RecordingGrid)
