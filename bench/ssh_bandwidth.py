@@ -5,8 +5,9 @@ pseudo-terminal with ``TERM=xterm-256color`` at 80x24 and 200x50 under ~5k msgs/
 markets. Bytes written per second are counted at steady state. The baseline is
 ``bench.baseline_app``: the same rows, store, feed and refresh rate, drawn with a stock
 ``DataTable``. The CPU of each terminal program is reported too. The app is also measured
-showing the depth ladder (key ``2``: the YES ladder, trades beside it when wide) and the price
-chart (key ``c``: the first market's 1h candles, extended by live trades).
+showing the depth ladder (key ``2``: the YES ladder, trades beside it when wide), the price
+chart (key ``c``: the first market's 1h candles, extended by live trades), the portfolio (key
+``6``) and the market's details (key ``i``).
 """
 
 from __future__ import annotations
@@ -30,8 +31,13 @@ MARKETS = 500
 MSGS_PER_S = 5_000
 SIZES = ((80, 24), (200, 50))
 LIVE = "¢".encode()  # a price on screen: the first live frame
-#: the other views measured: (keys pressed once live, what is on screen when they show)
-VIEWS = {"app-depth": (b"2", b"spread"), "app-chart": (b"c", b"candles   last")}
+#: the other views measured: (name, keys pressed once live, what is on screen when they show)
+VIEWS = {
+    "app-depth": ("depth ladder", b"2", b"spread"),
+    "app-chart": ("price chart", b"c", b"candles   last"),
+    "app-portfolio": ("portfolio", b"6", b"Portfolio value"),
+    "app-details": ("details", b"i", b"Rules"),
+}
 
 
 def write_profile(path: Path, sim: SimProcess, tickers: list[str], *, flash: bool = True) -> None:
@@ -60,14 +66,14 @@ def measure(
     rows: int,
     settle: float,
     window: float,
-    view: tuple[bytes, bytes] | None = None,
+    view: tuple[str, bytes, bytes] | None = None,
 ) -> dict[str, Any]:
     with Terminal(argv, cols=cols, rows=rows, keep_text=16 << 20) as term:
         live = term.wait_for(LIVE, timeout=30)
         if live is None:
             raise RuntimeError(f"nothing live on screen after 30 s: {term.text[-300:]!r}")
         if view is not None:
-            keys, shown = view
+            _name, keys, shown = view
             os.write(term.fd, keys)
             if term.wait_for(shown, timeout=30) is None:
                 raise RuntimeError(f"{keys!r} showed no {shown!r} after 30 s")
@@ -152,7 +158,7 @@ def run(smoke: bool) -> Result:
             100 * base["cpu_share"],
             "stock DataTable",
         )
-        for kind, name in (("app-depth", "depth ladder"), ("app-chart", "price chart")):
+        for kind, (name, _keys, _shown) in VIEWS.items():
             view = out.get(f"{kind}/{cols}x{rows}")
             if view is None:
                 continue
