@@ -43,6 +43,9 @@ FLASH_SECONDS = 0.6
 MAX_TICKER_WIDTH = 34
 SPARK_STYLES = {1: "up", -1: "down", 0: "dim"}
 NO_SPARK = (" " * HOURS, 0)
+#: the longest a quiet watchlist goes without looking at its clock texts (a wall clock that
+#: jumps, e.g. set by NTP, moves "closes in" texts when no computed change was due)
+CLOCK_RECHECK = 60.0
 
 
 # The columns that move with the clock alone.
@@ -296,7 +299,8 @@ class WatchlistPane(Pane):
                 self._age_second, self._shown = second, shown
                 self.clock_passes += 1
                 visible = set(grid.visible_keys())
-                self._clock_due = now + self._repaint_clocks(visible - set(todo), now)
+                lasts = self._repaint_clocks(visible - set(todo), now)
+                self._clock_due = now + min(lasts, CLOCK_RECHECK)
         if todo:
             # Rebuilt rows' clock texts are fresh; when they next change is found next second.
             self._clock_due = min(self._clock_due, int(now) + 1)
