@@ -46,8 +46,12 @@ async def live(
     make_sim: Callable[..., Simulator],
     watch: slice = slice(0, 6),
     stream: StreamSettings = FAST,
+    size: tuple[int, int] = SIZE,
+    account: bool = False,
     **sim_kwargs: Any,
 ) -> AsyncIterator[Live]:
+    """The app as ``kalshi-tui`` wires it, on a simulator over real sockets (with ``account``:
+    the Portfolio fed by REST too), once its first connection is live."""
     sim_kwargs = {"seed": 7, "rate": 200, "markets": 12, **sim_kwargs}
     async with make_sim(**sim_kwargs) as sim:
         assert sim.signer is not None
@@ -64,10 +68,16 @@ async def live(
         rest = rest_client(profile, sim.signer, store)
         pool = Pool(sim.ws_url, sim.signer, store, profile.stream, markets=profile.tickers, rest=rest)
         app = KalshiApp(
-            store, feed=pool, rest=rest, profile=profile, theme_folders=[REPO_THEMES], watch_terminal=False
+            store,
+            feed=pool,
+            rest=rest,
+            account=rest if account else None,
+            profile=profile,
+            theme_folders=[REPO_THEMES],
+            watch_terminal=False,
         )
         try:
-            async with app.run_test(size=SIZE) as pilot:
+            async with app.run_test(size=size) as pilot:
                 env = Live(sim, app, pilot, pool)
                 await until(lambda: store.metrics.state == "live", "the first connection", pilot=env.pilot)
                 yield env

@@ -12,12 +12,8 @@ from rich.console import Console
 from bench.waiting import until
 from kalshi_tui import store as st
 from kalshi_tui.account import RestingOrder
-from kalshi_tui.config import Profile, StreamSettings
 from kalshi_tui.portfolio import mark_at_bids
-from kalshi_tui.rest import RestClient
 from kalshi_tui.sim import Simulator
-from kalshi_tui.store import Store
-from kalshi_tui.stream import Pool
 from kalshi_tui.ui.app import KalshiApp
 from kalshi_tui.ui.cells import contracts
 from kalshi_tui.ui.depth import MINE, DepthLadder, own_levels
@@ -26,6 +22,7 @@ from kalshi_tui.ui.help import keys_table
 from kalshi_tui.ui.portfolio import MARK_EVERY as PORTFOLIO_MARK_EVERY
 from kalshi_tui.ui.portfolio import PortfolioPane
 from tests import ui_fixtures as fx
+from tests.test_ui_live import live
 
 SIZE = (120, 36)
 
@@ -188,76 +185,42 @@ async def test_portfolio_is_listed_in_the_keys_screen() -> None:
         )
 
 
-def live_app(sim: Simulator) -> tuple[KalshiApp, Store, Pool, RestClient]:
-    """The app on the simulator over real sockets, its every market watched, the Portfolio
-    fed by REST (close the pool and the REST client after)."""
-    assert sim.signer is not None
-    profile = Profile.create(
-        "live",
-        "custom",
-        ws_url=sim.ws_url,
-        rest_url=sim.rest_url,
-        key_id=sim.key_id,
-        watchlists={"live": sim.tickers},
-        stream=StreamSettings(backoff_base=0.1, backoff_cap=0.3, stable_after=0.0),
-    )
-    store = Store()
-    rest = RestClient(sim.rest_url, sim.signer)
-    pool = Pool(sim.ws_url, sim.signer, store, profile.stream, markets=profile.tickers, rest=rest)
-    app = KalshiApp(
-        store,
-        feed=pool,
-        rest=rest,
-        account=rest,
-        profile=profile,
-        theme_folders=[fx.REPO_THEMES],
-        watch_terminal=False,
-    )
-    return app, store, pool, rest
-
-
 async def test_a_position_shows_after_a_fill_on_the_simulator(make_sim: Callable[..., Simulator]) -> None:
     """Real sockets: the simulator's demo account fills, the market_positions channel and REST
     carry the position, and the tab shows it with the exchange's numbers and a mark."""
-    async with make_sim(seed=7, rate=200, markets=6, user_share=0.5) as sim:
-        assert sim.signer is not None
-        app, store, pool, rest = live_app(sim)
-        try:
-            async with app.run_test(size=SIZE) as pilot:
-                await pilot.press("6")
-                await until(lambda: store.positions, "a fill and its position", pilot=pilot)
-                pane = app.query_one(PortfolioPane)
+    async with live(make_sim, slice(None), size=SIZE, account=True, markets=6, user_share=0.5) as env:
+        app, store, sim, pilot = env.app, env.app.store, env.sim, env.pilot
+        await pilot.press("6")
+        await until(lambda: store.positions, "a fill and its position", pilot=pilot)
+        pane = app.query_one(PortfolioPane)
 
-                def shown() -> bool:
-                    rows = grid_text(app, "positions-grid")
-                    return any(t in rows for t in store.positions if store.positions[t].position)
+        def shown() -> bool:
+            rows = grid_text(app, "positions-grid")
+            return any(t in rows for t in store.positions if store.positions[t].position)
 
-                await until(shown, "a position row", pilot=pilot)
-                await until(lambda: app.view.account.balance is not None, "the balance", pilot=pilot)
-                sim.pause()  # hold the account still: the tab redraws positions twice a second
-                matched: list[str] = []
+        await until(shown, "a position row", pilot=pilot)
+        await until(lambda: app.view.account.balance is not None, "the balance", pilot=pilot)
+        sim.pause()  # hold the account still: the tab redraws positions twice a second
+        matched: list[str] = []
 
-                def row_is_current() -> bool:
-                    """Some open position's row shows the exchange's side and cost (frames in
-                    flight may still land: read the store afresh each time)."""
-                    rows = grid_text(app, "positions-grid")
-                    matched[:] = [
-                        t
-                        for t, p in store.positions.items()
-                        if p.position
-                        and t in rows
-                        and rows[t][1] == ("YES" if p.position > 0 else "NO")
-                        and rows[t][4] == fx_dollars(p.position_cost or 0)
-                    ]
-                    return bool(matched)
+        def row_is_current() -> bool:
+            """Some open position's row shows the exchange's side and cost (frames in
+            flight may still land: read the store afresh each time)."""
+            rows = grid_text(app, "positions-grid")
+            matched[:] = [
+                t
+                for t, p in store.positions.items()
+                if p.position
+                and t in rows
+                and rows[t][1] == ("YES" if p.position > 0 else "NO")
+                and rows[t][4] == fx_dollars(p.position_cost or 0)
+            ]
+            return bool(matched)
 
-                await until(row_is_current, "a row showing the exchange's position", pilot=pilot)
-                ticker = matched[0]
-                assert any(r.holding.ticker == ticker and r.bids is not None for r in pane.rows())
-                await until(lambda: "Balance $" in summary(app), "the balance drawn", pilot=pilot)
-        finally:
-            await pool.close()
-            await rest.aclose()
+        await until(row_is_current, "a row showing the exchange's position", pilot=pilot)
+        ticker = matched[0]
+        assert any(r.holding.ticker == ticker and r.bids is not None for r in pane.rows())
+        await until(lambda: "Balance $" in summary(app), "the balance drawn", pilot=pilot)
 
 
 def test_own_orders_rest_on_their_book_side() -> None:
@@ -342,9 +305,19 @@ async def test_resting_orders_follow_the_socket_between_rest_refreshes(
     """Real sockets: an order the demo account places shows on the Portfolio tab and as a ●
     on the ladder, and leaves when it is canceled, from user_orders frames alone: REST's
     account is not fetched again in between."""
-    async with make_sim(seed=21, markets=6, start_paused=True, user_share=0.2, lifecycle_rate=0.0) as sim:
-        assert sim.signer is not None
-        app, store, pool, rest = live_app(sim)
+    async with live(
+        make_sim,
+        slice(None),
+        size=SIZE,
+        account=True,
+        seed=21,
+        rate=50,
+        markets=6,
+        start_paused=True,
+        user_share=0.2,
+        lifecycle_rate=0.0,
+    ) as env:
+        app, store, sim, pilot = env.app, env.app.store, env.sim, env.pilot
         keeper = sim.engine.orders
 
         def act(change: Callable[[list[Any]], object]) -> None:
@@ -355,36 +328,29 @@ async def test_resting_orders_follow_the_socket_between_rest_refreshes(
         def orders_live() -> bool:
             return any(s.channel == "user_orders" and s.sid is not None for s in store.metrics.subscriptions)
 
-        try:
-            async with app.run_test(size=SIZE) as pilot:
-                await pilot.press("6")
-                await until(lambda: app.view.account.refreshes > 0, "the account fetched", pilot=pilot)
-                await until(orders_live, "the user_orders subscription", pilot=pilot)
-                seen = app.view.account.refreshes
-                placed: list[Any] = []
-                act(lambda out: placed.append(keeper.place(out)))
-                order = placed[0]
-                assert order is not None
-                await until(
-                    lambda: order.order_id in grid_text(app, "orders-grid"), "the new order", pilot=pilot
-                )
-                row = grid_text(app, "orders-grid")[order.order_id]
-                assert row[0] == order.ticker and row[3] == contracts(order.remaining)
-                assert f"({len(store.orders)}, read-only)" in title(app, "orders-title")
-                app.jump_to_market(order.ticker)  # and shows its depth
+        await pilot.press("6")
+        await until(lambda: app.view.account.refreshes > 0, "the account fetched", pilot=pilot)
+        await until(orders_live, "the user_orders subscription", pilot=pilot)
+        seen = app.view.account.refreshes
+        placed: list[Any] = []
+        act(lambda out: placed.append(keeper.place(out)))
+        order = placed[0]
+        assert order is not None
+        await until(lambda: order.order_id in grid_text(app, "orders-grid"), "the new order", pilot=pilot)
+        row = grid_text(app, "orders-grid")[order.order_id]
+        assert row[0] == order.ticker and row[3] == contracts(order.remaining)
+        assert f"({len(store.orders)}, read-only)" in title(app, "orders-title")
+        app.jump_to_market(order.ticker)  # and shows its depth
 
-                def stats() -> str:
-                    return title(app, "depth-stats")
+        def stats() -> str:
+            return title(app, "depth-stats")
 
-                await until(lambda: "your orders" in stats(), "the order marked on the ladder", pilot=pilot)
-                act(lambda out: keeper.cancel(order, out))
-                await until(lambda: "your orders" not in stats(), "the mark gone", pilot=pilot)
-                assert order.order_id not in store.orders
-                await pilot.press("6")
-                await until(
-                    lambda: order.order_id not in grid_text(app, "orders-grid"), "the order gone", pilot=pilot
-                )
-                assert app.view.account.refreshes == seen  # the socket alone moved it
-        finally:
-            await pool.close()
-            await rest.aclose()
+        await until(lambda: "your orders" in stats(), "the order marked on the ladder", pilot=pilot)
+        act(lambda out: keeper.cancel(order, out))
+        await until(lambda: "your orders" not in stats(), "the mark gone", pilot=pilot)
+        assert order.order_id not in store.orders
+        await pilot.press("6")
+        await until(
+            lambda: order.order_id not in grid_text(app, "orders-grid"), "the order gone", pilot=pilot
+        )
+        assert app.view.account.refreshes == seen  # the socket alone moved it
